@@ -1,0 +1,302 @@
+"""The deployment's domain configuration: intents, pools, scripted responses, policy knobs.
+
+A domain is one folder (e.g. `domains/demo_bank/`) of YAML files:
+
+- `domain.yaml`    — languages, policy settings (target precision, buttons, registers).
+- `intents.yaml`   — every intent: button label per language, `transfer_only`, `escalate`, `threshold`.
+- `pools.yaml`     — groups of similar intents, each with its clarifying question per language.
+- `responses/<lang>.yaml` — scripted answers: intent → register (formal | friendly) → variants.
+
+`load_domain()` validates all of it with pydantic and cross-checks the files against each other;
+any problem raises `DomainConfigError` naming the file and the key, so the service refuses to
+start instead of answering with a broken scenario tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Language = Literal["en", "ru"]
+Register = Literal["formal", "friendly"]
+
+SLOT_NAMES = frozenset({"amount", "date", "card_last4", "merchant", "name"})
+_BRACE = re.compile(r"\{([^{}]*)\}")
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class DomainConfigError(ValueError):
+    """The domain configuration is invalid; the message names the file and the key."""
+
+    def __init__(self, file: Path | str, key: str, problem: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicySettings(_Strict):
+    """Business knobs of the decision policy (the trade-off between automation and VOC)."""
+
+    target_precision: float = Field(0.98, gt=0.5, lt=1.0)
+    """Per-intent thresholds are tuned so that answered messages reach this precision."""
+    threshold_prior_strength: float = Field(20.0, ge=0.0)
+    """Shrinks a thin intent's tuned threshold towards the global one (pseudo-count of examples)."""
+    pool_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """Minimum pool probability for a clarifying question."""
+    max_buttons: int = Field(4, ge=1, le=4)
+    """Clarifying-question buttons: the classifier's top intents inside the pool."""
+    min_button_probability: float = Field(0.02, ge=0.0, le=1.0)
+    context_days: int = Field(3, ge=0, le=365)
+    """The client's earlier messages of the last N days are the classifier's dialog context."""
+    context_messages: int = Field(3, ge=0, le=20)
+    friendly_register_below_age: int = Field(30, ge=0, le=120)
+    """Clients younger than this get the friendly register; older or unknown get formal."""
+
+
+SYSTEM_MESSAGES = ("handoff", "with_operator")
+
+
+class DomainSettings(_Strict):
+    name: str
+    bank_name: str
+    languages: tuple[Language, ...] = ("en", "ru")
+    default_language: Language = "en"
+    policy: PolicySettings = PolicySettings()
+    messages: dict[str, dict[Language, str]]
+    """What the bot says outside scripted answers: `handoff` (passing the dialog to an operator), ..."""
+
+    @model_validator(mode="after")
+    def _every_message_in_every_language(self) -> DomainSettings:
+        for name in SYSTEM_MESSAGES:
+            for lang in self.languages:
+                if not self.messages.get(name, {}).get(lang, "").strip():
+                    raise ValueError(f"messages.{name}.{lang} is missing")
+        return self
+
+
+class Intent(_Strict):
+    name: str
+    label: dict[Language, str]
+    transfer_only: bool = False
+    escalate: bool = False
+    threshold: float | None = Field(None, gt=0.0, le=1.0)
+    """Manual override of the tuned threshold."""
+
+    @property
+    def needs_response(self) -> bool:
+        return not (self.transfer_only or self.escalate)
+
+
+class Pool(_Strict):
+    name: str
+    intents: tuple[str, ...] = Field(min_length=1)
+    question: dict[Language, str]
+
+
+class ResponseVariant(_Strict):
+    text: str
+    style: Register
+    slots: frozenset[str]
+    gendered: bool
+    """Contains `{masculine|feminine}` alternations: usable only when the client's gender is known."""
+
+    @property
+    def is_plain(self) -> bool:
+        return not self.slots and not self.gendered
+
+
+class Domain(_Strict):
+    settings: DomainSettings
+    intents: dict[str, Intent]
+    pools: dict[str, Pool]
+    responses: dict[Language, dict[str, tuple[ResponseVariant, ...]]]
+    fingerprint: str
+    """Hash of every file of the domain: stored with decisions and artifacts."""
+
+    def pool_of(self, intent: str) -> Pool:
+        return self.pools[self._pool_by_intent[intent]]
+
+    @property
+    def intent_names(self) -> list[str]:
+        return sorted(self.intents)
+
+    @property
+    def _pool_by_intent(self) -> dict[str, str]:
+        return {i: pool.name for pool in self.pools.values() for i in pool.intents}
+
+
+class _IntentsFile(_Strict):
+    class _IntentEntry(_Strict):
+        label: dict[Language, str]
+        transfer_only: bool = False
+        escalate: bool = False
+        threshold: float | None = Field(None, gt=0.0, le=1.0)
+
+        @field_validator("label")
+        @classmethod
+        def _labels_not_empty(cls, value: dict[str, str]) -> dict[str, str]:
+            for lang, text in value.items():
+                if not text.strip():
+                    raise ValueError(f"empty label for {lang}")
+            return value
+
+    intents: dict[str, _IntentEntry] = Field(min_length=1)
+
+
+class _PoolsFile(_Strict):
+    class _PoolEntry(_Strict):
+        intents: list[str] = Field(min_length=1)
+        question: dict[Language, str]
+
+    pools: dict[str, _PoolEntry] = Field(min_length=1)
+
+
+def load_domain(folder: Path | str) -> Domain:
+    """Load and validate a domain folder; raises `DomainConfigError` naming the file and key."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DomainConfigError(folder, "-", "domain folder does not exist")
+    settings = _parse(folder / "domain.yaml", DomainSettings)
+    intents_file = _parse(folder / "intents.yaml", _IntentsFile)
+    pools_file = _parse(folder / "pools.yaml", _PoolsFile)
+    intents = {
+        name: Intent(name=name, **entry.model_dump()) for name, entry in intents_file.intents.items()
+    }
+    pools = {
+        name: Pool(name=name, intents=tuple(entry.intents), question=entry.question)
+        for name, entry in pools_file.pools.items()
+    }
+    responses = {lang: _load_responses(folder / "responses" / f"{lang}.yaml") for lang in settings.languages}
+    _check_labels(folder / "intents.yaml", intents, settings.languages)
+    _check_pools(folder / "pools.yaml", pools, intents, settings.languages)
+    for lang, by_intent in responses.items():
+        _check_responses(folder / "responses" / f"{lang}.yaml", by_intent, intents, lang)
+    return Domain(
+        settings=settings,
+        intents=intents,
+        pools=pools,
+        responses=responses,
+        fingerprint=_fingerprint(folder),
+    )
+
+
+def _read_yaml(path: Path) -> object:
+    if not path.is_file():
+        raise DomainConfigError(path, "-", "file is missing")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise DomainConfigError(path, "-", f"invalid YAML: {exc}") from exc
+
+
+def _parse(path: Path, model: type[_M]) -> _M:
+    data = _read_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "-"
+        raise DomainConfigError(path, key, first["msg"]) from exc
+
+
+def _load_responses(path: Path) -> dict[str, tuple[ResponseVariant, ...]]:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise DomainConfigError(path, "-", "expected a mapping intent -> register -> list of texts")
+    parsed: dict[str, tuple[ResponseVariant, ...]] = {}
+    for intent, registers in data.items():
+        if not isinstance(registers, dict):
+            raise DomainConfigError(path, str(intent), "expected a mapping register -> list of texts")
+        variants: list[ResponseVariant] = []
+        for register, texts in registers.items():
+            key = f"{intent}.{register}"
+            if register not in ("formal", "friendly"):
+                raise DomainConfigError(path, key, "register must be 'formal' or 'friendly'")
+            if not isinstance(texts, list) or not texts:
+                raise DomainConfigError(path, key, "expected a non-empty list of texts")
+            for index, text in enumerate(texts):
+                variants.append(_parse_variant(path, f"{key}[{index}]", text, register))
+        parsed[str(intent)] = tuple(variants)
+    return parsed
+
+
+def _parse_variant(path: Path, key: str, text: object, register: Register) -> ResponseVariant:
+    if not isinstance(text, str) or not text.strip():
+        raise DomainConfigError(path, key, "expected a non-empty string")
+    slots: set[str] = set()
+    gendered = False
+    for token in _BRACE.findall(text):
+        if "|" in token:
+            if token.count("|") != 1 or not all(part.strip() for part in token.split("|")):
+                raise DomainConfigError(path, key, f"bad gender alternation {{{token}}}: use {{male|female}}")
+            gendered = True
+        elif token in SLOT_NAMES:
+            slots.add(token)
+        else:
+            raise DomainConfigError(path, key, f"unknown slot {{{token}}}; known: {sorted(SLOT_NAMES)}")
+    return ResponseVariant(text=text.strip(), style=register, slots=frozenset(slots), gendered=gendered)
+
+
+def _check_labels(path: Path, intents: dict[str, Intent], languages: tuple[str, ...]) -> None:
+    for name, intent in intents.items():
+        for lang in languages:
+            if lang not in intent.label:
+                raise DomainConfigError(path, f"intents.{name}.label.{lang}", "missing button label")
+
+
+def _check_pools(
+    path: Path, pools: dict[str, Pool], intents: dict[str, Intent], languages: tuple[str, ...]
+) -> None:
+    seen: dict[str, str] = {}
+    for name, pool in pools.items():
+        for lang in languages:
+            if not pool.question.get(lang, "").strip():
+                raise DomainConfigError(path, f"pools.{name}.question.{lang}", "missing clarifying question")
+        for intent in pool.intents:
+            if intent not in intents:
+                raise DomainConfigError(path, f"pools.{name}.intents", f"unknown intent '{intent}'")
+            if intent in seen:
+                raise DomainConfigError(
+                    path, f"pools.{name}.intents", f"intent '{intent}' is already in pool '{seen[intent]}'"
+                )
+            seen[intent] = name
+    for intent in intents:
+        if intent not in seen:
+            raise DomainConfigError(path, "pools", f"intent '{intent}' belongs to no pool")
+
+
+def _check_responses(
+    path: Path, responses: dict[str, tuple[ResponseVariant, ...]], intents: dict[str, Intent], lang: str
+) -> None:
+    for intent in responses:
+        if intent not in intents:
+            raise DomainConfigError(path, intent, "response for an unknown intent")
+    for name, intent in intents.items():
+        if not intent.needs_response:
+            continue
+        variants = responses.get(name, ())
+        if not variants:
+            raise DomainConfigError(path, name, "missing response")
+        for register in ("formal", "friendly"):
+            if not any(v.style == register and v.is_plain for v in variants):
+                raise DomainConfigError(
+                    path, f"{name}.{register}", "needs at least one variant without slots or gender forms"
+                )
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(folder.rglob("*.yaml")):
+        digest.update(str(file.relative_to(folder)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]

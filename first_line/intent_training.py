@@ -1,0 +1,225 @@
+"""Training of the intent classifier (`twoline train intents`).
+
+Two variants, same artifact layout:
+- `fast`: the packaged MiniLM encoder as it is (about 2 minutes here; what the first
+  `make run` trains);
+- `full`: the encoder fine-tuned on the intents first (mean pooling, cosine head; ~20 minutes
+  on 2 cores).
+
+Both then export the encoder to ONNX int8 and fit, on that int8 encoder's own embeddings:
+the context-aware linear head, the TF-IDF model, and on the dev split the ensemble weight and
+the temperature. The dev split's calibrated probabilities are saved with the artifact: the
+service tunes per-intent thresholds from them at start-up, for whatever target precision the
+domain config sets.
+
+Dialog context: BANKING77 has no dialogs, so the head learns to use context from augmented
+rows: a share of training messages is repeated with an earlier message of the same intent
+(a client coming back to the topic) and as many with a message of another intent (a topic
+switch), so that it learns context helps without letting it overrule the message.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import joblib
+import numpy as np
+from pydantic import BaseModel
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from first_line.artifacts import Manifest, write_manifest
+from first_line.intent_model import combine, context_features, head_log_probabilities
+from first_line.text_encoder import TextEncoder
+from first_line.training_data import Example, Splits, data_hash
+
+DEV_PROBABILITIES = "dev_probabilities.npz"
+
+
+class IntentTrainingConfig(BaseModel):
+    variant: Literal["fast", "full"] = "fast"
+    seed: int = 13
+    epochs: int = 3
+    context_share: float = 0.3
+    """Share of training rows repeated with a same-intent context, and again with an other-intent one."""
+    head_c: float = 20.0
+    tfidf_c: float = 20.0
+    threads: int = 2
+
+
+def train_intent_model(splits: Splits, out_dir: Path, config: IntentTrainingConfig | None = None) -> Manifest:
+    """Train into a fresh folder beside `out_dir`, then swap it in (never a half-written artifact)."""
+    config = config or IntentTrainingConfig()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        manifest = _train_into(work, splits, config)
+        _swap_in(work, out_dir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return manifest
+
+
+def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Manifest:
+    from first_line.encoder_training import base_encoder_path, export_encoder, fine_tune_encoder
+
+    _seed(config.seed)
+    labels = sorted({e.intent for e in splits.train})
+    source: str | Path = base_encoder_path()
+    if config.variant == "full":
+        source = fine_tune_encoder(
+            [e.text for e in splits.train],
+            [e.intent for e in splits.train],
+            work / "finetuned",
+            epochs=config.epochs,
+            seed=config.seed,
+        )
+    export_encoder(source, work)
+    shutil.rmtree(work / "finetuned", ignore_errors=True)
+    encoder = TextEncoder(work, threads=config.threads, cache_size=50_000)
+
+    texts, contexts, targets = augment_with_context(splits.train, config.context_share, config.seed)
+    features = context_features(encoder, texts, contexts)
+    head = LogisticRegression(C=config.head_c, max_iter=2000).fit(features, targets)
+    _check_classes(head.classes_, labels)
+    np.savez(work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32))
+
+    tfidf = tfidf_pipeline(config.tfidf_c).fit([e.text for e in splits.train], [e.intent for e in splits.train])
+    _check_classes(tfidf.classes_, labels)
+    joblib.dump(tfidf, work / "tfidf.joblib")
+
+    dev = [e for e in splits.dev if e.intent in labels]
+    dev_head, dev_tfidf = _log_probabilities(encoder, head, tfidf, dev)
+    tfidf_weight, temperature = fit_ensemble(dev_head, dev_tfidf, _indices(dev, labels))
+    dev_probabilities = combine(dev_head, dev_tfidf, tfidf_weight, temperature)
+    np.savez(work / DEV_PROBABILITIES, probabilities=dev_probabilities.astype(np.float32), labels=_indices(dev, labels))
+
+    metrics = _test_metrics(encoder, head, tfidf, splits, labels, tfidf_weight, temperature)
+    return write_manifest(
+        work,
+        Manifest(
+            kind="intents",
+            variant=config.variant,
+            seed=config.seed,
+            data_hash=data_hash(splits.train + splits.dev + splits.test),
+            data_sizes={"train": len(splits.train), "dev": len(splits.dev), "test": len(splits.test)},
+            labels=labels,
+            params={"tfidf_weight": tfidf_weight, "temperature": temperature, "epochs": float(config.epochs)},
+            metrics=metrics,
+        ),
+    )
+
+
+def tfidf_pipeline(c: float) -> Pipeline:
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        ]
+    )
+    return Pipeline([("features", features), ("classifier", LogisticRegression(C=c, max_iter=2000))])
+
+
+def augment_with_context(
+    examples: list[Example], share: float, seed: int
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Every example without context, plus `share` of them with a same-intent and an other-intent one."""
+    rng = random.Random(seed)
+    by_intent: dict[str, list[str]] = {}
+    for example in examples:
+        by_intent.setdefault(example.intent, []).append(example.text)
+    intents = sorted(by_intent)
+    texts = [e.text for e in examples]
+    contexts: list[list[str]] = [[] for _ in examples]
+    targets = [e.intent for e in examples]
+    for example in examples:
+        if rng.random() < share:
+            texts.append(example.text)
+            contexts.append([rng.choice(by_intent[example.intent])])
+            targets.append(example.intent)
+        if rng.random() < share:
+            other = rng.choice([i for i in intents if i != example.intent] or intents)
+            texts.append(example.text)
+            contexts.append([rng.choice(by_intent[other])])
+            targets.append(example.intent)
+    return texts, contexts, targets
+
+
+def fit_ensemble(head_log_p: np.ndarray, tfidf_log_p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Grid over the TF-IDF weight and the temperature; the pair with the lowest dev log-loss."""
+    best = (float("inf"), 0.0, 1.0)
+    for weight in np.arange(0.0, 2.01, 0.25):
+        for temperature in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
+            probabilities = combine(head_log_p, tfidf_log_p, float(weight), float(temperature))
+            loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, 1.0)))
+            if loss < best[0]:
+                best = (loss, float(weight), float(temperature))
+    return best[1], best[2]
+
+
+def _log_probabilities(
+    encoder: TextEncoder, head: LogisticRegression, tfidf: Pipeline, examples: list[Example], context: list[list[str]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    texts = [e.text for e in examples]
+    features = context_features(encoder, texts, context or [[] for _ in texts])
+    head_log_p = head_log_probabilities(features, head.coef_, head.intercept_)
+    return head_log_p, tfidf.predict_log_proba(texts)
+
+
+def _test_metrics(
+    encoder: TextEncoder,
+    head: LogisticRegression,
+    tfidf: Pipeline,
+    splits: Splits,
+    labels: list[str],
+    tfidf_weight: float,
+    temperature: float,
+) -> dict[str, float]:
+    """Held-out accuracy without context, with a same-intent and with an other-intent context."""
+    test = [e for e in splits.test if e.intent in labels]
+    y = _indices(test, labels)
+    rng = random.Random(7)
+    pool = {i: [e.text for e in splits.train if e.intent == i] for i in labels}
+    same = [[rng.choice(pool[e.intent])] for e in test]
+    other = [[rng.choice(pool[rng.choice([i for i in labels if i != e.intent])])] for e in test]
+    metrics: dict[str, float] = {}
+    for name, context in (("", None), ("_same_intent_context", same), ("_other_intent_context", other)):
+        head_log_p, tfidf_log_p = _log_probabilities(encoder, head, tfidf, test, context)
+        predicted = combine(head_log_p, tfidf_log_p, tfidf_weight, temperature).argmax(1)
+        metrics[f"test_accuracy{name}"] = float((predicted == y).mean())
+        if not name:
+            metrics["test_macro_f1"] = float(f1_score(y, predicted, average="macro"))
+            metrics["test_accuracy_head_only"] = float((head_log_p.argmax(1) == y).mean())
+            metrics["test_accuracy_tfidf_only"] = float((tfidf_log_p.argmax(1) == y).mean())
+    return metrics
+
+
+def _indices(examples: list[Example], labels: list[str]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(labels)}
+    return np.array([index[e.intent] for e in examples], dtype=np.int64)
+
+
+def _check_classes(classes: np.ndarray, labels: list[str]) -> None:
+    if list(classes) != labels:
+        raise RuntimeError("classifier classes do not match the sorted label list")
+
+
+def _swap_in(work: Path, out_dir: Path) -> None:
+    old = out_dir.with_name(f".{out_dir.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out_dir.exists():
+        os.replace(out_dir, old)
+    os.replace(work, out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)

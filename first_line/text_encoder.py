@@ -1,0 +1,83 @@
+"""Sentence embeddings at run time: the MiniLM encoder exported to ONNX, served by onnxruntime.
+
+Mean pooling and L2 normalisation are inside the ONNX graph, so an embedding is one session run.
+Embeddings of recent texts are cached: a dialog's context messages were embedded when they
+arrived, so the context costs nothing extra on the next turn.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 64
+ONNX_INT8 = "encoder.int8.onnx"
+ONNX_FP32 = "encoder.fp32.onnx"
+
+
+class TextEncoder:
+    def __init__(self, model_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096):
+        self.model_dir = Path(model_dir)
+        self.model_file = self.model_dir / (ONNX_INT8 if quantized else ONNX_FP32)
+        self.threads = threads
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._session = None
+        self._tokenizer = None
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding()
+        self._tokenizer = tokenizer
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        return int(self._session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Embeddings (n, d), float32, unit length; cached texts are not recomputed."""
+        self.warm_up()
+        result: list[np.ndarray | None] = [self._cache_get(t) for t in texts]
+        todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=len)
+        computed: dict[str, np.ndarray] = {}
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            for text, vector in zip(batch, self._run(batch), strict=True):
+                computed[text] = vector
+                self._cache_put(text, vector)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([r if r is not None else computed[t] for t, r in zip(texts, result, strict=True)])
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def _cache_get(self, text: str) -> np.ndarray | None:
+        vector = self._cache.get(text)
+        if vector is not None:
+            self._cache.move_to_end(text)
+        return vector
+
+    def _cache_put(self, text: str, vector: np.ndarray) -> None:
+        if self.cache_size <= 0:
+            return
+        self._cache[text] = vector
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)

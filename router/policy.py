@@ -1,0 +1,208 @@
+"""The decision policy: the bank's business rules for one client message, in order.
+
+1. The dialog is already with an operator          → the operator answers (no bot reply).
+2. A quick-reply button was clicked                → continue as that intent (step 5).
+3. The client asks for a human                     → hand-off `operator_requested`.
+   (risk gate: a high-risk client's first message  → hand-off; plugs in here)
+4. Classify the message with its dialog context.
+5. Confident (p ≥ the intent's own threshold):
+   - transfer-only intent                          → hand-off `transfer_only_intent`;
+   - escalated intent                              → second line;
+   - else the scripted answer for this client       → answer `scripted_answer`.
+     (likes gate: predicted dislike → hand-off; plugs in here)
+6. Unsure:
+   - the pools model is sure of a pool with ≥ 2 likely intents in it
+                                                   → clarifying question with buttons;
+   - the best guess is an escalated intent          → second line (knowledge questions);
+   - else                                          → hand-off `unsure`.
+Second line: until it is plugged in, it is a hand-off `second_line_unavailable`.
+
+Every decision carries its reason and the scores behind it; the router stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from first_line.domain import Domain
+from first_line.entities import Entity, slots_from_entities
+from first_line.intent_model import IntentPrediction
+from first_line.operator_request import is_operator_request
+from first_line.pools_model import PoolPrediction
+from first_line.responses import ClientProfile, client_language, render_response
+from first_line.thresholds import Thresholds
+
+DecisionKind = Literal["answer", "clarify", "handoff", "second_line", "none"]
+BUTTON_PREFIX = "intent:"
+
+
+class Button(BaseModel):
+    label: str
+    payload: str
+
+
+class Decision(BaseModel):
+    kind: DecisionKind
+    reason: str
+    reply: str | None = None
+    buttons: list[Button] = []
+    intent: str | None = None
+    confidence: float | None = None
+    threshold: float | None = None
+    pool: str | None = None
+    scores: dict = {}
+
+
+class Turn(BaseModel):
+    """What the policy knows about the incoming message."""
+
+    dialog_key: str
+    text: str
+    button_payload: str | None = None
+    context: list[str] = []
+    """The client's earlier messages of the last N days, oldest first."""
+    profile: ClientProfile = ClientProfile()
+    dialog_status: str = "open"
+    today: date | None = None
+
+
+class IntentClassifier(Protocol):
+    def predict(self, text: str, context: list[str] | None = None) -> IntentPrediction: ...
+
+
+class PoolClassifier(Protocol):
+    def predict(self, text: str, context: list[str] | None = None) -> PoolPrediction: ...
+
+
+class SecondLine(Protocol):
+    def answer(self, turn: Turn) -> Decision: ...
+
+
+EntityExtractor = Callable[[str, str, date | None], list[Entity]]
+
+
+def button_intent(payload: str, domain: Domain) -> str | None:
+    """The intent a button payload stands for, or None if the payload is not ours."""
+    if payload.startswith(BUTTON_PREFIX) and payload[len(BUTTON_PREFIX) :] in domain.intents:
+        return payload[len(BUTTON_PREFIX) :]
+    return None
+
+
+class DecisionPolicy:
+    def __init__(
+        self,
+        domain: Domain,
+        intents: IntentClassifier,
+        pools: PoolClassifier,
+        thresholds: Thresholds,
+        extract_entities: EntityExtractor,
+        second_line: SecondLine | None = None,
+    ) -> None:
+        self.domain = domain
+        self.intents = intents
+        self.pools = pools
+        self.thresholds = thresholds
+        self.extract_entities = extract_entities
+        self.second_line = second_line
+        self.policy = domain.settings.policy
+
+    def decide(self, turn: Turn) -> Decision:
+        if turn.dialog_status == "handed_off":
+            return Decision(kind="none", reason="with_operator")
+        if turn.button_payload:
+            return self._button_click(turn)
+        if is_operator_request(turn.text):
+            return self._handoff(turn, "operator_requested")
+        prediction = self.intents.predict(turn.text, turn.context)
+        threshold = self.thresholds.for_intent(prediction.top)
+        scores = {"top_intents": [[i, round(p, 4)] for i, p in prediction.top_k(5)]}
+        if prediction.confidence >= threshold:
+            decision = self._confident(turn, prediction.top, "confident")
+        else:
+            decision = self._unsure(turn, prediction, scores)
+        return decision.model_copy(
+            update={
+                "intent": decision.intent or prediction.top,
+                "confidence": prediction.confidence,
+                "threshold": threshold,
+                "scores": scores | decision.scores,
+            }
+        )
+
+    # -- rule 5: the classifier is sure -------------------------------------------------
+    def _confident(self, turn: Turn, intent: str, how: str) -> Decision:
+        config = self.domain.intents[intent]
+        if config.transfer_only:
+            return self._handoff(turn, "transfer_only_intent", intent=intent)
+        if config.escalate:
+            return self._escalate(turn, intent)
+        return self._scripted_answer(turn, intent, how)
+
+    def _scripted_answer(self, turn: Turn, intent: str, how: str) -> Decision:
+        language = client_language(self.domain, turn.profile)
+        entities = self.extract_entities(turn.text, language, turn.today) if turn.text else []
+        slots = slots_from_entities(entities)
+        response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key)
+        return Decision(
+            kind="answer",
+            reason="button_click" if how == "button" else "scripted_answer",
+            reply=response.text,
+            intent=intent,
+            scores={
+                "response": {"language": response.language, "style": response.style, "variant": response.variant},
+                "entities": [{"kind": e.kind, "value": e.value} for e in entities],
+            },
+        )
+
+    # -- rule 6: the classifier is unsure -------------------------------------------------
+    def _unsure(self, turn: Turn, prediction: IntentPrediction, scores: dict) -> Decision:
+        pool = self.pools.predict(turn.text, turn.context)
+        scores["pool"] = [pool.pool, round(pool.confidence, 4)]
+        buttons = self._pool_buttons(pool.pool, prediction, turn.profile)
+        if pool.confidence >= self.policy.pool_threshold and len(buttons) >= 2:
+            language = client_language(self.domain, turn.profile)
+            return Decision(
+                kind="clarify",
+                reason="pool_clarification",
+                reply=self.domain.pools[pool.pool].question[language],
+                buttons=buttons,
+                pool=pool.pool,
+            )
+        if self.domain.intents[prediction.top].escalate:
+            return self._escalate(turn, prediction.top)
+        return self._handoff(turn, "unsure")
+
+    def _pool_buttons(self, pool: str, prediction: IntentPrediction, profile: ClientProfile) -> list[Button]:
+        language = client_language(self.domain, profile)
+        members = set(self.domain.pools[pool].intents)
+        likely = [
+            intent
+            for intent, p in zip(prediction.intents, prediction.probabilities, strict=True)
+            if intent in members and p >= self.policy.min_button_probability
+        ][: self.policy.max_buttons]
+        return [Button(label=self.domain.intents[i].label[language], payload=BUTTON_PREFIX + i) for i in likely]
+
+    # -- rule 2: a button was clicked -----------------------------------------------------
+    def _button_click(self, turn: Turn) -> Decision:
+        intent = button_intent(turn.button_payload or "", self.domain)
+        if intent is None:  # the API refuses unknown payloads; this guards direct callers
+            raise ValueError(f"unknown button payload {turn.button_payload!r}")
+        return self._confident(turn, intent, "button").model_copy(
+            update={"intent": intent, "confidence": 1.0, "scores": {"button": turn.button_payload}}
+        )
+
+    # -- hand-offs and the second line ----------------------------------------------------
+    def _escalate(self, turn: Turn, intent: str) -> Decision:
+        if self.second_line is None:
+            return self._handoff(turn, "second_line_unavailable", intent=intent)
+        return self.second_line.answer(turn)
+
+    def _handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
+        language = client_language(self.domain, turn.profile)
+        return Decision(
+            kind="handoff", reason=reason, reply=self.domain.settings.messages["handoff"][language], intent=intent
+        )

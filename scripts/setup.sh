@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh machine: Debian packages, the virtualenv, the Python packages.
+# Idempotent: re-running it installs only what is missing. Called by `make setup` (and so by
+# `make run` and `make test`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+# Debian packages the code and the tests need:
+#   postgresql  - the integration tests run the dialog store against a real PostgreSQL server
+#   libgomp1    - OpenMP runtime used by onnxruntime / scikit-learn
+DEB_PACKAGES=(postgresql libgomp1)
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: please install these Debian packages: ${missing[*]}" >&2
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP="$VENV/bin/python -m pip"
+$PIP install -q --upgrade pip wheel setuptools
+# torch first, pinned: pip finds the local CPU wheel; anything unpinned would pull a CUDA build.
+$PIP install -q "torch==2.13.0"
+$PIP install -q -e ".[dev]"
+echo "setup: done ($($VENV/bin/python --version))"

@@ -116,7 +116,7 @@ class DecisionPolicy:
         if turn.button_payload:
             return self._button_click(turn)
         if is_operator_request(turn.text):
-            return self._handoff(turn, "operator_requested")
+            return self.handoff(turn, "operator_requested")
         prediction = self.intents.predict(turn.text, turn.context)
         threshold = self.thresholds.for_intent(prediction.top)
         scores = {"top_intents": [[i, round(p, 4)] for i, p in prediction.top_k(5)]}
@@ -137,7 +137,7 @@ class DecisionPolicy:
     def _confident(self, turn: Turn, intent: str, how: str) -> Decision:
         config = self.domain.intents[intent]
         if config.transfer_only:
-            return self._handoff(turn, "transfer_only_intent", intent=intent)
+            return self.handoff(turn, "transfer_only_intent", intent=intent)
         if config.escalate:
             return self._escalate(turn, intent)
         return self._scripted_answer(turn, intent, how)
@@ -174,7 +174,7 @@ class DecisionPolicy:
             )
         if self.domain.intents[prediction.top].escalate:
             return self._escalate(turn, prediction.top)
-        return self._handoff(turn, "unsure")
+        return self.handoff(turn, "unsure")
 
     def _pool_buttons(self, pool: str, prediction: IntentPrediction, profile: ClientProfile) -> list[Button]:
         language = client_language(self.domain, profile)
@@ -198,10 +198,10 @@ class DecisionPolicy:
     # -- hand-offs and the second line ----------------------------------------------------
     def _escalate(self, turn: Turn, intent: str) -> Decision:
         if self.second_line is None:
-            return self._handoff(turn, "second_line_unavailable", intent=intent)
+            return self.handoff(turn, "second_line_unavailable", intent=intent)
         return self.second_line.answer(turn)
 
-    def _handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
+    def handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
         language = client_language(self.domain, turn.profile)
         return Decision(
             kind="handoff", reason=reason, reply=self.domain.settings.messages["handoff"][language], intent=intent

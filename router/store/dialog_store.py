@@ -247,10 +247,10 @@ class DialogStore:
             return list(session.scalars(query).all())
 
     # -- feedback ---------------------------------------------------------------------------
-    def add_message_feedback(self, message_id: int, kind: str) -> int:
+    def add_message_feedback(self, message_id: int, kind: str, dialog_id: str) -> int:
         with self._transaction() as session:
             message = session.get(Message, message_id)
-            if message is None or message.role != "bot":
+            if message is None or message.role != "bot" or message.dialog_id != dialog_id:
                 raise MessageNotFoundError(message_id)
             row = Feedback(dialog_id=message.dialog_id, message_id=message_id, kind=kind)
             session.add(row)
@@ -275,6 +275,13 @@ class DialogStore:
             if role:
                 query = query.where(Message.role == role)
             return int(session.scalar(query) or 0)
+
+    def dialog_counts(self) -> tuple[int, int]:
+        """(dialogs, dialogs that were handed to an operator)."""
+        with self._sessions() as session:
+            total = session.scalar(select(func.count(Dialog.id))) or 0
+            handed_off = session.scalar(select(func.count(func.distinct(HandoffTicket.dialog_id)))) or 0
+            return int(total), int(handed_off)
 
     def close_dialog(self, dialog_id: str) -> None:
         with self._transaction() as session:

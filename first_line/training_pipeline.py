@@ -1,0 +1,88 @@
+"""What `twoline train` does: which data, which artifacts, and training only what is missing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from first_line.artifacts import ArtifactError, Manifest, load_manifest
+from first_line.domain import Domain
+from first_line.intent_model import IntentModel
+from first_line.intent_training import IntentTrainingConfig, train_intent_model
+from first_line.pools_model import POOL_MAP, train_pools_model
+from first_line.training_data import (
+    Example,
+    Splits,
+    data_hash,
+    demo_bank_examples,
+    read_labelled_csv,
+    split_examples,
+    stratified_slice,
+)
+
+log = logging.getLogger("twoline.train")
+
+
+def load_splits(
+    data_dir: Path, domain_dir: Path, data_csv: Path | None = None, seed: int = 13, per_intent: int | None = None
+) -> Splits:
+    """The training data: a bank's own `text,category` CSV, or the demo bank's recipe."""
+    examples: list[Example] = read_labelled_csv(data_csv) if data_csv else demo_bank_examples(data_dir, domain_dir, seed)
+    if per_intent:
+        examples = stratified_slice(examples, per_intent, seed)
+    return split_examples(examples, seed)
+
+
+def pool_map(domain: Domain) -> dict[str, str]:
+    return {intent: pool.name for pool in domain.pools.values() for intent in pool.intents}
+
+
+def train_intents(splits: Splits, intents_dir: Path, domain: Domain, config: IntentTrainingConfig) -> Manifest:
+    unknown = sorted({e.intent for e in splits.train} - set(domain.intents))
+    if unknown:
+        raise ValueError(f"training data has intents the domain does not define: {unknown[:10]}")
+    log.info("training intents", extra={"variant": config.variant, "count": len(splits.train)})
+    return train_intent_model(splits, intents_dir, config)
+
+
+def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Domain) -> Manifest:
+    model = IntentModel(intents_dir, threads=2, cache_size=100_000)
+    model.encoder.warm_up()
+    log.info("training pools", extra={"count": len(splits.train)})
+    return train_pools_model(splits, model.encoder, pool_map(domain), pools_dir, model.manifest)
+
+
+def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> list[str]:
+    """Which artifacts must be (re)trained for this domain: 'intents', 'pools' or neither."""
+    try:
+        intents = load_manifest(intents_dir, "intents")
+    except ArtifactError:
+        return ["intents", "pools"]
+    if set(intents.labels) != set(domain.intents):
+        return ["intents", "pools"]
+    try:
+        pools = load_manifest(pools_dir, "pools")
+    except ArtifactError:
+        return ["pools"]
+    import json
+
+    stale_map = json.loads((pools_dir / POOL_MAP).read_text(encoding="utf-8")) != pool_map(domain)
+    stale_model = pools.depends_on.get("intents") != intents.files.get("encoder.int8.onnx")
+    return ["pools"] if stale_map or stale_model else []
+
+
+def ensure_trained(
+    data_dir: Path, domain_dir: Path, artifacts_dir: Path, domain: Domain, variant: str = "fast"
+) -> list[str]:
+    """Train whatever is missing or stale (what `make run` does on a fresh machine)."""
+    todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
+    if not todo:
+        return []
+    splits = load_splits(data_dir, domain_dir)
+    if "intents" in todo:
+        train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
+    train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+    return todo
+
+
+__all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]

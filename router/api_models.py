@@ -1,0 +1,115 @@
+"""Request and response bodies of the chat API (/v1)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from first_line.domain import Language
+from first_line.responses import ClientProfile
+from router.policy import Button
+
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class MessageRequest(_Request):
+    client_id: str = Field(pattern=CLIENT_ID_PATTERN, description="The bank's id of the client.")
+    dialog_id: str | None = Field(None, max_length=36, description="Omit to start a new dialog.")
+    text: str = Field("", description="The client's message; may be empty only with `button`.")
+    button: str | None = Field(None, max_length=128, description="Payload of a clicked quick-reply button.")
+    client_message_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Retries with the same id are answered, not stored twice."
+    )
+    language: Language | None = Field(None, description="The client's language, if the app knows it.")
+
+
+class ReplyBody(BaseModel):
+    text: str
+    buttons: list[Button] = []
+
+
+class DecisionBody(BaseModel):
+    kind: str
+    reason: str
+    intent: str | None
+    confidence: float | None
+
+
+class MessageResponse(BaseModel):
+    dialog_id: str
+    message_id: int
+    reply: ReplyBody | None
+    reply_message_id: int | None
+    decision: DecisionBody
+    handoff_ticket_id: int | None
+    retry: bool = False
+
+
+class FeedbackRequest(_Request):
+    dialog_id: str = Field(max_length=36)
+    message_id: int | None = Field(None, description="The bot message liked or disliked.")
+    reaction: Literal["like", "dislike"] | None = None
+    voc: int | None = Field(None, ge=1, le=5, description="Satisfaction with the whole dialog, 1..5.")
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: int
+
+
+class ClientProfileRequest(ClientProfile):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageView(BaseModel):
+    id: int
+    role: str
+    text: str
+    button: str | None
+    buttons: list[Button] | None
+    created_at: str
+
+
+class DecisionView(BaseModel):
+    message_id: int
+    kind: str
+    reason: str
+    intent: str | None
+    confidence: float | None
+    threshold: float | None
+    pool: str | None
+    scores: dict
+    latency_ms: float | None
+
+
+class DialogView(BaseModel):
+    dialog_id: str
+    client_id: str
+    status: str
+    voc_score: int | None
+    messages: list[MessageView]
+    decisions: list[DecisionView]
+
+
+class HandoffView(BaseModel):
+    ticket_id: int
+    dialog_id: str
+    client_id: str
+    reason: str
+    status: str
+    priority: int
+    summary: dict
+    created_at: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,237 @@
+"""The router service: the chat API in front of the assistant (FastAPI, OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from router.api_models import (
+    CLIENT_ID_PATTERN,
+    ClientProfileRequest,
+    DecisionBody,
+    DecisionView,
+    DialogView,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    HandoffView,
+    MessageRequest,
+    MessageResponse,
+    MessageView,
+    ReplyBody,
+)
+from router.assistant import Assistant
+from router.errors import ApiError, error_response, install_error_handlers
+from router.metrics import render_metrics
+from router.policy import button_intent
+from router.settings import Settings, get_settings
+from router.store.dialog_store import DialogNotFoundError, MessageNotFoundError, StoreUnavailableError
+
+log = logging.getLogger("twoline.api")
+_bearer = HTTPBearer(auto_error=False)
+_ERRORS = {status: {"model": ErrorResponse} for status in (401, 404, 413, 422, 503)}
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit before they are read into memory (413 `body_too_large`)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, "body_too_large", f"body over {self.max_bytes} bytes")(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise ApiError(413, "body_too_large", f"body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.assistant = assistant or Assistant.load(settings)
+        yield
+
+    app = FastAPI(
+        title="twoline",
+        version="0.1.0",
+        summary="Two-tier customer-support assistant for banks",
+        lifespan=lifespan,
+    )
+    app.state.assistant = assistant
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    def the_assistant(request: Request) -> Assistant:
+        loaded = request.app.state.assistant
+        if loaded is None:
+            raise ApiError(503, "not_ready", "models are still loading")
+        return loaded
+
+    def require_key(*allowed: str):
+        def check(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+            token = credentials.credentials if credentials else ""
+            if not any(hmac.compare_digest(token.encode(), key.encode()) for key in allowed):
+                raise ApiError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
+
+        return check
+
+    client_key = settings.client_api_key.get_secret_value()
+    operator_key = settings.operator_api_key.get_secret_value()
+    client_only = Depends(require_key(client_key))
+    operator_only = Depends(require_key(operator_key))
+    client_or_operator = Depends(require_key(client_key, operator_key))
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"model": ErrorResponse}})
+    def readyz(request: Request) -> JSONResponse:
+        if request.app.state.assistant is None:
+            return error_response(503, "not_ready", "models are still loading")
+        return JSONResponse({"status": "ready", "domain": request.app.state.assistant.domain.settings.name})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(request: Request) -> Response:
+        loaded = request.app.state.assistant
+        counts = loaded.store.dialog_counts if loaded else (lambda: (0, 0))
+        return Response(render_metrics(counts), media_type="text/plain; version=0.0.4")
+
+    @app.post("/v1/messages", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
+    def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
+        _check_message(body, bot, settings)
+        try:
+            result = bot.handle(
+                client_id=body.client_id,
+                text=body.text,
+                dialog_id=body.dialog_id,
+                button_payload=body.button,
+                client_message_id=body.client_message_id,
+                language=body.language,
+            )
+        except DialogNotFoundError as exc:
+            raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
+        except StoreUnavailableError as exc:
+            raise ApiError(
+                503, "store_unavailable", "the dialog store is busy; retry with the same client_message_id",
+                headers={"Retry-After": "1"},
+            ) from exc
+        return MessageResponse(
+            dialog_id=result.dialog_id,
+            message_id=result.message_id,
+            reply=ReplyBody(text=result.reply, buttons=result.buttons) if result.reply else None,
+            reply_message_id=result.reply_message_id,
+            decision=DecisionBody(
+                kind=result.kind, reason=result.reason, intent=result.intent, confidence=result.confidence
+            ),
+            handoff_ticket_id=result.ticket_id,
+            retry=result.retry,
+        )
+
+    @app.post("/v1/feedback", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
+    def post_feedback(body: FeedbackRequest, bot: Assistant = Depends(the_assistant)) -> FeedbackResponse:
+        if (body.reaction is None) == (body.voc is None):
+            raise ApiError(422, "invalid_request", "send either `reaction` (with `message_id`) or `voc`")
+        try:
+            if body.reaction is not None:
+                if body.message_id is None:
+                    raise ApiError(422, "invalid_request", "`reaction` needs the `message_id` of a bot message")
+                dialog = bot.store.dialog(body.dialog_id)
+                feedback_id = bot.store.add_message_feedback(body.message_id, body.reaction, dialog.id)
+            else:
+                feedback_id = bot.store.add_voc(body.dialog_id, body.voc)
+        except DialogNotFoundError as exc:
+            raise ApiError(404, "unknown_dialog", "no such dialog") from exc
+        except MessageNotFoundError as exc:
+            raise ApiError(404, "unknown_message", "no such bot message in this dialog") from exc
+        return FeedbackResponse(feedback_id=feedback_id)
+
+    @app.put("/v1/clients/{client_id}", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
+    def put_client(client_id: str, body: ClientProfileRequest, bot: Assistant = Depends(the_assistant)) -> dict:
+        if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
+            raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
+        bot.store.upsert_client(client_id, body)
+        return {"client_id": client_id, "profile": body.model_dump()}
+
+    @app.get("/v1/dialogs/{dialog_id}", tags=["chat"], dependencies=[client_or_operator], responses=_ERRORS)
+    def get_dialog(dialog_id: str, bot: Assistant = Depends(the_assistant)) -> DialogView:
+        try:
+            dialog = bot.store.dialog(dialog_id)
+            messages, decisions = bot.store.dialog_history(dialog_id)
+        except DialogNotFoundError as exc:
+            raise ApiError(404, "unknown_dialog", "no such dialog") from exc
+        return DialogView(
+            dialog_id=dialog.id,
+            client_id=dialog.client_id,
+            status=dialog.status,
+            voc_score=dialog.voc_score,
+            messages=[
+                MessageView(
+                    id=m.id, role=m.role, text=m.text, button=m.button_payload, buttons=m.buttons,
+                    created_at=m.created_at.isoformat(),
+                )
+                for m in messages
+            ],
+            decisions=[
+                DecisionView(
+                    message_id=d.message_id, kind=d.kind, reason=d.reason, intent=d.intent, confidence=d.confidence,
+                    threshold=d.threshold, pool=d.pool, scores=d.scores or {}, latency_ms=d.latency_ms,
+                )
+                for d in decisions
+            ],
+        )
+
+    @app.get("/v1/handoffs", tags=["operator"], dependencies=[operator_only], responses=_ERRORS)
+    def get_handoffs(
+        status: str | None = Query("open", pattern="^(open|claimed|closed|all)$"),
+        limit: int = Query(100, ge=1, le=1000),
+        bot: Assistant = Depends(the_assistant),
+    ) -> list[HandoffView]:
+        tickets = bot.store.handoffs(None if status == "all" else status, limit)
+        return [
+            HandoffView(
+                ticket_id=t.id, dialog_id=t.dialog_id, client_id=t.client_id, reason=t.reason, status=t.status,
+                priority=t.priority, summary=t.summary or {}, created_at=t.created_at.isoformat(),
+            )
+            for t in tickets
+        ]
+
+    return app
+
+
+def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> None:
+    """Refuse before storing: nothing is acknowledged that the bot cannot take."""
+    if body.button is not None:
+        if button_intent(body.button, bot.domain) is None:
+            raise ApiError(422, "unknown_button", "unknown button payload")
+    elif not body.text.strip():
+        raise ApiError(422, "empty_message", "the message is empty")
+    if len(body.text) > settings.max_message_chars:
+        raise ApiError(
+            422, "message_too_long", f"the message has {len(body.text)} characters; the limit is {settings.max_message_chars}"
+        )

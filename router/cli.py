@@ -1,0 +1,194 @@
+"""`twoline`: serve, chat, train, eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from router.logging_setup import configure_logging
+from router.settings import Settings, get_settings
+
+app = typer.Typer(help="twoline: a two-tier customer-support assistant for banks.", no_args_is_help=True)
+train_app = typer.Typer(help="Train model artifacts (into TWOLINE_ARTIFACTS_DIR).", no_args_is_help=True)
+eval_app = typer.Typer(help="Offline evaluations; each takes its data by path and prints JSON with --json.")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+
+class Variant(StrEnum):
+    fast = "fast"
+    full = "full"
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _domain(settings: Settings):
+    from first_line.domain import DomainConfigError, load_domain
+
+    try:
+        return load_domain(settings.domain_dir)
+    except DomainConfigError as exc:
+        _fail(f"invalid domain configuration: {exc}")
+
+
+@app.command()
+def serve(
+    train_missing: bool = typer.Option(True, help="Train artifacts that are missing or stale first."),
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> None:
+    """Run the router service (FastAPI + uvicorn)."""
+    import uvicorn
+
+    from first_line.artifacts import ArtifactError
+    from first_line.training_pipeline import ensure_trained
+    from router.assistant import Assistant
+
+    settings = _settings()
+    domain = _domain(settings)
+    if train_missing:
+        trained = ensure_trained(settings.data_dir, settings.domain_dir, settings.artifacts_dir, domain)
+        if trained:
+            typer.echo(f"trained: {', '.join(trained)}")
+    try:  # check once here, so that a bad artifact or config stops start-up with its message
+        Assistant.load(settings)
+    except (ArtifactError, ValueError) as exc:
+        _fail(str(exc))
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="twoline-metrics-")
+    _print_banner(settings, host, port)
+    uvicorn.run(
+        "router.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False, factory=False
+    )
+
+
+def _print_banner(settings: Settings, host: str, port: int) -> None:
+    typer.echo(f"twoline serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if settings.uses_demo_keys:
+        typer.echo(
+            "demo API keys (set TWOLINE_CLIENT_API_KEY / TWOLINE_OPERATOR_API_KEY in production): "
+            f"client='{settings.client_api_key.get_secret_value()}' "
+            f"operator='{settings.operator_api_key.get_secret_value()}'  (router/settings.py)"
+        )
+
+
+@app.command()
+def chat(
+    client_id: str = typer.Option("terminal-client", help="Client id to chat as."),
+    language: str | None = typer.Option(None, help="en or ru"),
+) -> None:
+    """Chat with the assistant in the terminal (the same policy and store as the service)."""
+    from router.assistant import Assistant
+
+    settings = _settings()
+    bot = Assistant.load(settings)
+    dialog_id = None
+    buttons: list = []
+    typer.echo("Type a message (a number picks a button; empty line or Ctrl-D quits).")
+    for line in sys.stdin:
+        text = line.strip()
+        if not text:
+            break
+        payload = None
+        if text.isdigit() and 0 < int(text) <= len(buttons):
+            payload, text = buttons[int(text) - 1].payload, buttons[int(text) - 1].label
+        result = bot.handle(client_id, text, dialog_id, payload, language=language)
+        dialog_id = result.dialog_id
+        buttons = result.buttons
+        typer.secho(f"bot [{result.kind}/{result.reason}]: {result.reply or '(an operator will reply)'}", fg="green")
+        for index, button in enumerate(buttons, 1):
+            typer.echo(f"  {index}. {button.label}")
+
+
+@train_app.command("intents")
+def train_intents_command(
+    variant: Variant = typer.Option(Variant.fast, help="fast: frozen encoder (~2 min); full: fine-tuned (~20 min)."),
+    data: Path | None = typer.Option(None, help="A text,category CSV instead of the demo bank's data."),
+    seed: int = 13,
+    epochs: int = 3,
+    per_intent: int | None = typer.Option(None, help="Train on at most N examples per intent (quick runs)."),
+) -> None:
+    """Train the intent classifier, then the pools model on top of it."""
+    from first_line.intent_training import IntentTrainingConfig
+    from first_line.training_pipeline import load_splits, train_intents, train_pools
+
+    settings = _settings()
+    domain = _domain(settings)
+    splits = load_splits(settings.data_dir, settings.domain_dir, data, seed, per_intent)
+    config = IntentTrainingConfig(variant=variant.value, seed=seed, epochs=epochs)
+    manifest = train_intents(splits, settings.intents_dir, domain, config)
+    pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
+    typer.echo(json.dumps({"intents": manifest.metrics, "pools": pools.metrics}, indent=2))
+
+
+@train_app.command("pools")
+def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
+    """Retrain only the pools model (after editing pools.yaml)."""
+    from first_line.training_pipeline import load_splits, train_pools
+
+    settings = _settings()
+    domain = _domain(settings)
+    manifest = train_pools(load_splits(settings.data_dir, settings.domain_dir, data, seed), settings.intents_dir, settings.pools_dir, domain)
+    typer.echo(json.dumps(manifest.metrics, indent=2))
+
+
+@train_app.command("all")
+def train_all(variant: Variant = Variant.fast) -> None:
+    """Every first-line model of this issue: intents and pools."""
+    train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
+
+
+@app.command("suggest-pools")
+def suggest_pools(clusters: int = typer.Option(16, help="How many pools to suggest.")) -> None:
+    """Suggest a pools.yaml grouping from the intent classifier's confusion on the dev split."""
+    from evals.pool_suggestion import suggest_pools_yaml
+
+    settings = _settings()
+    typer.echo(suggest_pools_yaml(settings.intents_dir, clusters))
+
+
+@eval_app.command("intents")
+def eval_intents(
+    data: Path | None = typer.Option(None, help="CSV with text,category (default: the held-out demo split)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path = typer.Option(Path("reports/intents"), help="Folder for the plot and the JSON report."),
+    baseline: bool = typer.Option(True, help="Also train and score the frozen-encoder baseline."),
+) -> None:
+    """Accuracy, automation vs precision (per-intent vs global thresholds), pools recovery, latency."""
+    from evals.intents_eval import evaluate_intents
+
+    settings = _settings()
+    domain = _domain(settings)
+    report = evaluate_intents(settings, domain, data, out, with_baseline=baseline)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(f"accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}")
+        typer.echo(
+            f"per-intent: automation {report['automation']:.4f} precision {report['precision']:.4f} | "
+            f"global: automation {report['global_threshold']['automation']:.4f} "
+            f"precision {report['global_threshold']['precision']:.4f} | pools recovery {report['pools_recovery']:.4f}"
+        )
+        typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
+        typer.echo(f"report and plot in {out}")
+
+
+if __name__ == "__main__":
+    app()

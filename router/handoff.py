@@ -1,0 +1,30 @@
+"""The hand-off ticket's summary: what an operator needs so as not to re-read the dialog."""
+
+from __future__ import annotations
+
+from router.policy import Decision
+from router.store.models import Decision as DecisionRow
+from router.store.models import Message
+
+LAST_MESSAGES = 5
+
+
+def handoff_summary(messages: list[Message], decisions: list[DecisionRow], current: Decision) -> dict:
+    """Reason, intents seen (with confidence), entities found, the last messages of the dialog."""
+    intents: dict[str, float] = {}
+    entities: list[dict] = []
+    for row in decisions:
+        if row.intent:
+            intents[row.intent] = max(intents.get(row.intent, 0.0), row.confidence or 0.0)
+        entities += (row.scores or {}).get("entities", [])
+    if current.intent:
+        intents[current.intent] = max(intents.get(current.intent, 0.0), current.confidence or 0.0)
+    entities += current.scores.get("entities", [])
+    unique_entities = list({(e["kind"], e["value"]): e for e in entities}.values())
+    return {
+        "reason": current.reason,
+        "intents": [{"intent": i, "confidence": round(c, 3)} for i, c in sorted(intents.items(), key=lambda x: -x[1])],
+        "entities": unique_entities,
+        "last_messages": [{"role": m.role, "text": m.text} for m in messages[-LAST_MESSAGES:]],
+        "turns": sum(1 for m in messages if m.role == "client"),
+    }

@@ -1,0 +1,50 @@
+"""Prometheus metrics: decisions by kind and reason, turn latency, automation.
+
+With several uvicorn workers, metrics are aggregated through PROMETHEUS_MULTIPROC_DIR
+(set by `twoline serve`). Automation is the business's own number: the share of dialogs that
+never went to an operator, read from the dialog store at scrape time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+DECISIONS = Counter("twoline_decisions_total", "Decisions by kind and reason", ["kind", "reason"])
+TURN_LATENCY = Histogram(
+    "twoline_turn_latency_seconds",
+    "Time from the accepted message to the stored decision",
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
+)
+REQUEST_ERRORS = Counter("twoline_request_errors_total", "Refused requests by error code", ["code"])
+
+
+class _AutomationCollector:
+    def __init__(self, dialog_counts: Callable[[], tuple[int, int]]) -> None:
+        self._dialog_counts = dialog_counts
+
+    def collect(self):
+        total, handed_off = self._dialog_counts()
+        yield GaugeMetricFamily("twoline_dialogs", "Dialogs in the store", value=total)
+        yield GaugeMetricFamily("twoline_dialogs_handed_off", "Dialogs that went to an operator", value=handed_off)
+        yield GaugeMetricFamily(
+            "twoline_automation_ratio",
+            "Share of dialogs closed by the bot without an operator",
+            value=(total - handed_off) / total if total else 0.0,
+        )
+
+
+def render_metrics(dialog_counts: Callable[[], tuple[int, int]]) -> bytes:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        for metric in (DECISIONS, TURN_LATENCY, REQUEST_ERRORS):
+            registry.register(metric)
+    registry.register(_AutomationCollector(dialog_counts))
+    return generate_latest(registry)

@@ -1,0 +1,80 @@
+"""Shared fixtures: small real artifacts trained once per session, a fresh store per test.
+
+Nothing is faked: the intent and pools models are real (the fast variant on a stratified slice
+of the demo data), the database is a real SQLite file (PostgreSQL in tests marked integration).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+DOMAIN_DIR = REPO / "domains" / "demo_bank"
+DATA_DIR = Path(os.environ.get("TWOLINE_DATA_DIR", REPO.parent / "shared" / "data"))
+EXAMPLES_PER_INTENT = 30
+
+
+@pytest.fixture(scope="session")
+def domain():
+    from first_line.domain import load_domain
+
+    return load_domain(DOMAIN_DIR)
+
+
+@pytest.fixture(scope="session")
+def splits():
+    from first_line.training_pipeline import load_splits
+
+    return load_splits(DATA_DIR, DOMAIN_DIR, per_intent=EXAMPLES_PER_INTENT)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
+    """intents + pools artifacts trained on the slice (about a minute on 2 cores)."""
+    from first_line.intent_training import IntentTrainingConfig
+    from first_line.training_pipeline import train_intents, train_pools
+
+    root = tmp_path_factory.mktemp("artifacts")
+    train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
+    train_pools(splits, root / "intents", root / "pools", domain)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path, artifacts_dir):
+    from router.settings import Settings
+
+    return Settings(
+        domain_dir=DOMAIN_DIR,
+        data_dir=DATA_DIR,
+        artifacts_dir=artifacts_dir,
+        database_url=f"sqlite:///{tmp_path / 'twoline.db'}",
+        client_api_key="test-client-key",
+        operator_api_key="test-operator-key",
+        use_ner=False,
+        log_json=False,
+    )
+
+
+@pytest.fixture
+def assistant(settings):
+    from router.assistant import Assistant
+
+    return Assistant.load(settings)
+
+
+@pytest.fixture
+def api(settings, assistant):
+    from fastapi.testclient import TestClient
+
+    from router.app import create_app
+
+    with TestClient(create_app(settings, assistant)) as client:
+        client.headers["Authorization"] = "Bearer test-client-key"
+        yield client

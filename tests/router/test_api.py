@@ -1,0 +1,186 @@
+"""The chat API through FastAPI's test client, on real models and a real SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.store.models import Message
+
+OPERATOR = {"Authorization": "Bearer test-operator-key"}
+
+
+def send(api, **body):
+    body.setdefault("client_id", "client-1")
+    return api.post("/v1/messages", json=body)
+
+
+def stored_messages(assistant) -> int:
+    return assistant.store.count_messages()
+
+
+def test_health_and_readiness_need_no_key(api):
+    api.headers.pop("Authorization")
+    assert api.get("/healthz").json() == {"status": "ok"}
+    assert api.get("/readyz").json()["status"] == "ready"
+    assert "twoline_automation_ratio" in api.get("/metrics").text
+
+
+def test_confident_message_gets_the_scripted_answer(api, assistant):
+    response = send(api, text="I still have not received my new card, when will it arrive?")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["decision"]["intent"] == "card_arrival"
+    assert body["decision"]["kind"] in {"answer", "clarify"}
+    assert body["reply"]["text"]
+    dialog = api.get(f"/v1/dialogs/{body['dialog_id']}").json()
+    assert [m["role"] for m in dialog["messages"]] == ["client", "bot"]
+    assert dialog["decisions"][0]["reason"] in {"scripted_answer", "pool_clarification"}
+    assert dialog["decisions"][0]["scores"]["top_intents"][0][0] == "card_arrival"
+
+
+def test_operator_request_hands_off_with_a_ticket_summary(api):
+    first = send(api, text="My card payment at Tesco was declined").json()
+    response = send(api, text="I want to talk to a human", dialog_id=first["dialog_id"]).json()
+    assert response["decision"] == {
+        "kind": "handoff", "reason": "operator_requested", "intent": None, "confidence": None
+    }
+    assert response["handoff_ticket_id"] is not None
+    tickets = api.get("/v1/handoffs", headers=OPERATOR).json()
+    ticket = next(t for t in tickets if t["ticket_id"] == response["handoff_ticket_id"])
+    assert ticket["reason"] == "operator_requested"
+    assert [m["text"] for m in ticket["summary"]["last_messages"] if m["role"] == "client"] == [
+        "My card payment at Tesco was declined", "I want to talk to a human",
+    ]
+    assert ticket["summary"]["intents"], "the intents seen in the dialog are summarised"
+    # Once handed off, the bot stays quiet and the operator owns the dialog.
+    after = send(api, text="hello?", dialog_id=first["dialog_id"]).json()
+    assert after["decision"]["reason"] == "with_operator"
+    assert after["reply"] is None
+
+
+def test_russian_operator_request(api):
+    body = send(api, text="Позовите оператора, пожалуйста", language="ru").json()
+    assert body["decision"]["reason"] == "operator_requested"
+    assert "сотрудник" in body["reply"]["text"]
+
+
+def test_button_click_continues_as_that_intent(api):
+    first = send(api, text="card").json()
+    response = send(api, text="", button="intent:card_arrival", dialog_id=first["dialog_id"]).json()
+    assert response["decision"]["kind"] == "answer"
+    assert response["decision"]["reason"] == "button_click"
+    assert response["decision"]["intent"] == "card_arrival"
+
+
+def test_transfer_only_intent_via_button_hands_off(api):
+    response = send(api, text="", button="intent:compromised_card").json()
+    assert response["decision"]["kind"] == "handoff"
+    assert response["decision"]["reason"] == "transfer_only_intent"
+
+
+def test_escalated_intent_hands_off_until_the_second_line_exists(api):
+    response = send(api, text="", button="intent:knowledge_question").json()
+    assert response["decision"]["reason"] == "second_line_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"text": ""}, 422, "empty_message"),
+        ({"text": "   \n "}, 422, "empty_message"),
+        ({"text": "x" * 2001}, 422, "message_too_long"),
+        ({"text": 42}, 422, "invalid_request"),
+        ({"text": "hi", "client_id": ""}, 422, "invalid_request"),
+        ({"text": "hi", "client_id": "a b"}, 422, "invalid_request"),
+        ({"text": "hi", "unexpected": 1}, 422, "invalid_request"),
+        ({"text": "", "button": "intent:no_such_intent"}, 422, "unknown_button"),
+        ({"text": "", "button": "drop table"}, 422, "unknown_button"),
+        ({"text": "hi", "dialog_id": "00000000-0000-0000-0000-000000000000"}, 404, "unknown_dialog"),
+    ],
+)
+def test_bad_input_is_refused_with_a_stable_code_and_stores_nothing(api, assistant, body, status, code):
+    before = stored_messages(assistant)
+    response = send(api, **body)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert stored_messages(assistant) == before
+
+
+def test_not_json_and_oversized_bodies(api, assistant):
+    response = api.post("/v1/messages", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
+    huge = b'{"client_id": "c", "text": "' + b"a" * 200_000 + b'"}'
+    response = api.post("/v1/messages", content=huge, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "body_too_large")
+    assert stored_messages(assistant) == 0
+
+
+def test_another_clients_dialog_is_unknown(api):
+    dialog = send(api, text="hello", client_id="alice").json()["dialog_id"]
+    response = send(api, text="hello", client_id="mallory", dialog_id=dialog)
+    assert response.status_code == 404
+
+
+def test_keys_are_required_and_separated(api):
+    assert send(api, text="hi").status_code == 200
+    assert api.get("/v1/handoffs").status_code == 401, "the client key is not an operator key"
+    api.headers["Authorization"] = "Bearer wrong"
+    response = send(api, text="hi")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "unauthorized")
+    api.headers.pop("Authorization")
+    assert send(api, text="hi").status_code == 401
+
+
+def test_a_retry_with_the_same_client_message_id_is_answered_not_stored_twice(api, assistant):
+    first = send(api, text="How do I top up by card?", client_message_id="m-1").json()
+    again = send(api, text="How do I top up by card?", client_message_id="m-1").json()
+    assert again["retry"] is True
+    assert again["message_id"] == first["message_id"]
+    assert again["reply"] == first["reply"]
+    assert stored_messages(assistant) == 2
+
+
+def test_feedback_likes_and_voc(api):
+    body = send(api, text="How do I change my PIN?").json()
+    assert body["reply_message_id"]
+    like = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "message_id": body["reply_message_id"], "reaction": "like"})
+    assert like.status_code == 200
+    voc = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 5})
+    assert voc.status_code == 200
+    assert api.get(f"/v1/dialogs/{body['dialog_id']}").json()["voc_score"] == 5
+    bad = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 9})
+    assert bad.json()["error"]["code"] == "invalid_request"
+    wrong_message = api.post(
+        "/v1/feedback", json={"dialog_id": body["dialog_id"], "message_id": body["message_id"], "reaction": "like"}
+    )
+    assert wrong_message.json()["error"]["code"] == "unknown_message", "a client message cannot be liked"
+    missing = api.post("/v1/feedback", json={"dialog_id": "nope", "voc": 3})
+    assert missing.json()["error"]["code"] == "unknown_dialog"
+
+
+def test_profile_picks_language_and_register(api):
+    api.put("/v1/clients/ivan", json={"language": "ru", "age": 22, "gender": "male", "first_name": "Иван"})
+    body = send(api, text="", button="intent:greeting", client_id="ivan").json()
+    assert "Иван" in body["reply"]["text"] or any(ch in body["reply"]["text"] for ch in "абвгдежзиклмнопрстуфхцчшщыэюя")
+    formal = send(api, text="", button="intent:greeting", client_id="anon").json()
+    assert formal["reply"]["text"].isascii()
+
+
+def test_unknown_dialog_view_and_openapi(api):
+    assert api.get("/v1/dialogs/nope").json()["error"]["code"] == "unknown_dialog"
+    assert "/v1/messages" in api.get("/openapi.json").json()["paths"]
+    assert api.get("/no-such-path").json()["error"]["code"] == "not_found"
+
+
+def test_messages_are_stored_before_the_models_run(api, assistant, monkeypatch):
+    """A crash in the models leaves the message stored and the client with an operator."""
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("model crashed")
+
+    monkeypatch.setattr(assistant.policy.intents, "predict", broken)
+    body = send(api, text="Where is my money?").json()
+    assert body["decision"]["reason"] == "assistant_error"
+    with assistant.store._sessions() as session:
+        stored = session.get(Message, body["message_id"])
+        assert stored.text == "Where is my money?"

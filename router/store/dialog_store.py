@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -112,12 +114,12 @@ class DialogStore:
                 if earlier is not None:
                     dialog = session.get(Dialog, earlier.dialog_id)
                     return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, is_retry=True)
-            client = session.get(Client, client_id)
-            if client is None:
-                session.add(Client(id=client_id, language=language))
-                session.flush()
-            elif language and client.language != language:
-                client.language = language
+            _ensure_client(session, client_id)
+            if language:
+                session.execute(
+                    update(Client).where(Client.id == client_id, Client.language.is_distinct_from(language))
+                    .values(language=language)
+                )
             dialog = self._dialog_for(session, client_id, dialog_id)
             message = Message(
                 dialog_id=dialog.id,
@@ -289,6 +291,15 @@ class DialogStore:
 
     def _transaction(self):
         return _Transaction(self._sessions)
+
+
+def _ensure_client(session: Session, client_id: str) -> None:
+    """Create the client on first contact; safe when two first messages arrive at once."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    session.execute(
+        insert(Client).values(id=client_id, created_at=now, updated_at=now).on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 class _Transaction:

@@ -1,0 +1,117 @@
+"""The intent and pools models, trained for real on a slice of the demo data (conftest)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from first_line.artifacts import ArtifactError, load_manifest
+from first_line.intent_model import IntentModel
+from first_line.pools_model import PoolsModel
+from first_line.training_pipeline import missing_artifacts, pool_map
+
+
+@pytest.fixture(scope="module")
+def model(artifacts_dir):
+    loaded = IntentModel(artifacts_dir / "intents")
+    loaded.warm_up()
+    return loaded
+
+
+def test_onnx_encoder_matches_sentence_transformers(artifacts_dir):
+    from sentence_transformers import SentenceTransformer
+
+    from first_line.encoder_training import base_encoder_path
+    from first_line.text_encoder import TextEncoder
+
+    texts = ["My card has not arrived yet", "How do I top up with a bank transfer?", "hi"]
+    reference = SentenceTransformer(base_encoder_path(), device="cpu").encode(texts, normalize_embeddings=True)
+    fp32 = TextEncoder(artifacts_dir / "intents", quantized=False).encode(texts)
+    int8 = TextEncoder(artifacts_dir / "intents", quantized=True).encode(texts)
+    assert np.min(np.sum(fp32 * reference, axis=1)) > 0.999
+    assert np.min(np.sum(int8 * reference, axis=1)) > 0.9, "int8 quantisation keeps the embedding's direction"
+
+
+def test_held_out_accuracy_of_the_slice_model(model, splits):
+    test = [e for e in splits.test if e.intent in model.intents]
+    predicted = [p.top for p in model.predict_batch([e.text for e in test])]
+    accuracy = np.mean([p == e.intent for p, e in zip(predicted, test, strict=True)])
+    assert accuracy > 0.7, f"30 examples per intent should give well over 70%, got {accuracy:.3f}"
+
+
+def test_probabilities_are_a_distribution_sorted_best_first(model):
+    prediction = model.predict("I lost my card, please block it")
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert list(prediction.probabilities) == sorted(prediction.probabilities, reverse=True)
+    assert prediction.top == prediction.intents[0]
+    assert len(prediction.top_k(3)) == 3
+
+
+def test_context_of_the_same_topic_raises_confidence(model, splits):
+    """An ambiguous follow-up leans towards the topic of the client's earlier message."""
+    by_intent = {}
+    for example in splits.train:
+        by_intent.setdefault(example.intent, []).append(example.text)
+    gains = []
+    for example in splits.test[:150]:
+        column = model.intents.index(example.intent)
+        alone = model.probabilities([example.text])[0, column]
+        with_context = model.probabilities([example.text], [[by_intent[example.intent][0]]])[0, column]
+        gains.append(with_context - alone)
+    assert np.mean(gains) > 0
+
+
+def test_manifest_records_data_and_settings(artifacts_dir, splits):
+    from first_line.training_data import data_hash
+
+    manifest = load_manifest(artifacts_dir / "intents", "intents", verify_files=True)
+    assert manifest.data_hash == data_hash(splits.train + splits.dev + splits.test)
+    assert manifest.seed == 13
+    assert manifest.data_sizes["train"] == len(splits.train)
+    assert {"tfidf_weight", "temperature"} <= set(manifest.params)
+    assert "test_accuracy" in manifest.metrics
+    assert {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "dev_probabilities.npz"} <= set(manifest.files)
+
+
+def test_missing_or_foreign_artifacts_are_refused(tmp_path, artifacts_dir):
+    with pytest.raises(ArtifactError, match="twoline train intents"):
+        IntentModel(tmp_path / "nothing-here")
+    with pytest.raises(ArtifactError, match="expected 'intents'"):
+        IntentModel(artifacts_dir / "pools")
+    broken = tmp_path / "intents"
+    shutil.copytree(artifacts_dir / "intents", broken)
+    (broken / "head.npz").unlink()
+    with pytest.raises(ArtifactError, match="head.npz is missing"):
+        IntentModel(broken)
+
+
+def test_pools_model_refuses_a_changed_pools_yaml(artifacts_dir, domain, model):
+    mapping = pool_map(domain)
+    pools = PoolsModel(artifacts_dir / "pools", model.encoder, mapping)
+    assert pools.predict("I want to top up with my card").pool in {"top_up", "top_up_problems"}
+    changed = dict(mapping, card_arrival="top_up")
+    with pytest.raises(ArtifactError, match="twoline train pools"):
+        PoolsModel(artifacts_dir / "pools", model.encoder, changed)
+
+
+def test_missing_artifacts_tells_what_to_train(tmp_path, artifacts_dir, domain):
+    assert missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain) == []
+    assert missing_artifacts(tmp_path / "i", tmp_path / "p", domain) == ["intents", "pools"]
+    copy = tmp_path / "pools"
+    shutil.copytree(artifacts_dir / "pools", copy)
+    mapping = json.loads((copy / "pools.json").read_text())
+    mapping["card_arrival"] = "top_up"
+    (copy / "pools.json").write_text(json.dumps(mapping))
+    assert missing_artifacts(artifacts_dir / "intents", copy, domain) == ["pools"]
+
+
+def test_service_refuses_a_model_trained_for_other_intents(artifacts_dir, domain, model):
+    from router.assistant import check_intents_match
+
+    check_intents_match(model, domain)
+    smaller = domain.model_copy(update={"intents": {k: v for k, v in domain.intents.items() if k != "greeting"}})
+    with pytest.raises(ArtifactError, match="not configured"):
+        check_intents_match(model, smaller)

@@ -1,0 +1,59 @@
+"""Scripted answers: variant by language, register and gender; slots filled; stable per dialog."""
+
+from __future__ import annotations
+
+from first_line.responses import ClientProfile, client_register, render_response
+
+
+def test_register_follows_age(domain):
+    assert client_register(domain, ClientProfile(age=22)) == "friendly"
+    assert client_register(domain, ClientProfile(age=55)) == "formal"
+    assert client_register(domain, ClientProfile()) == "formal", "unknown age is addressed formally"
+
+
+def test_language_and_register_pick_the_variant(domain):
+    young_ru = render_response(domain, "card_arrival", ClientProfile(language="ru", age=20), {}, "d1")
+    assert (young_ru.language, young_ru.style) == ("ru", "friendly")
+    assert young_ru.text in {v.text for v in domain.responses["ru"]["card_arrival"]}
+    unknown = render_response(domain, "card_arrival", ClientProfile(), {}, "d1")
+    assert (unknown.language, unknown.style) == ("en", "formal")
+
+
+def test_slots_are_filled_when_known_and_never_left_as_braces(domain):
+    intent = next(
+        name for name, variants in domain.responses["en"].items() if any("amount" in v.slots for v in variants)
+    )
+    slots = {"amount": "25.00 EUR", "merchant": "Tesco", "date": "2026-11-20", "card_last4": "1234"}
+    with_slots = render_response(domain, intent, ClientProfile(), slots, "d1")
+    assert "{" not in with_slots.text
+    assert any(value in with_slots.text for value in slots.values())
+    without = render_response(domain, intent, ClientProfile(), {}, "d1")
+    assert "{" not in without.text
+
+
+def test_gender_forms_only_for_known_gender(domain):
+    gendered = [
+        (name, v) for name, variants in domain.responses["ru"].items() for v in variants if v.gendered
+    ]
+    assert gendered, "the demo bank has Russian variants with gender forms"
+    name, variant = gendered[0]
+    profile = ClientProfile(language="ru", age=20, gender="female")
+    texts = {render_response(domain, name, profile, {"amount": "1", "date": "1", "merchant": "x", "card_last4": "1"}, f"d{i}").text for i in range(40)}
+    assert all("|" not in t and "{" not in t for t in texts)
+    no_gender = {render_response(domain, name, ClientProfile(language="ru", age=20), {}, f"d{i}").text for i in range(40)}
+    plain = {v.text for v in domain.responses["ru"][name] if not v.gendered}
+    assert no_gender <= plain
+
+
+def test_first_name_comes_from_the_profile_not_the_message(domain):
+    greeting = {v.text for v in domain.responses["en"]["greeting"] if "name" in v.slots}
+    assert greeting
+    profile = ClientProfile(first_name="Anna")
+    text = render_response(domain, "greeting", profile, {"name": "John"}, "d").text
+    assert "John" not in text
+    assert "Anna" in text
+
+
+def test_same_dialog_same_wording(domain):
+    first = render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42")
+    assert all(render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42") == first for _ in range(5))

@@ -1,0 +1,109 @@
+"""A real uvicorn server on loopback: start-up checks, a dialog over HTTP, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(artifacts_dir: Path, database: Path, domain_dir: Path = DOMAIN_DIR) -> dict[str, str]:
+    return os.environ | {
+        "TWOLINE_DOMAIN_DIR": str(domain_dir),
+        "TWOLINE_DATA_DIR": str(DATA_DIR),
+        "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
+        "TWOLINE_DATABASE_URL": f"sqlite:///{database}",
+        "TWOLINE_CLIENT_API_KEY": "e2e-client",
+        "TWOLINE_OPERATOR_API_KEY": "e2e-operator",
+        "TWOLINE_USE_NER": "false",
+        "HF_HUB_OFFLINE": "1",
+    }
+
+
+@pytest.fixture
+def server(artifacts_dir, tmp_path):
+    port = free_port()
+    env = server_env(artifacts_dir, tmp_path / "e2e.db")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stdout.read()}")
+    else:
+        process.kill()
+        pytest.fail("server did not become ready in 120 s")
+    yield base, tmp_path / "e2e.db"
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_dialog_over_http_and_every_message_stored(server):
+    base, database = server
+    headers = {"Authorization": "Bearer e2e-client"}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        first = client.post("/v1/messages", json={"client_id": "e2e", "text": "hello"}).json()
+        dialog = first["dialog_id"]
+        for text in ("How do I change my PIN?", "my top-up failed", "thank you"):
+            assert client.post("/v1/messages", json={"client_id": "e2e", "dialog_id": dialog, "text": text}).status_code == 200
+        assert client.post("/v1/messages", json={"client_id": "e2e", "text": ""}).status_code == 422
+        view = client.get(f"/v1/dialogs/{dialog}").json()
+        assert sum(m["role"] == "client" for m in view["messages"]) == 4
+        assert len(view["decisions"]) == 4
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "twoline_decisions_total" in metrics and "twoline_turn_latency_seconds_bucket" in metrics
+        assert client.get("/docs").status_code == 200
+
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("select count(*) from messages where role='client'").fetchone()[0] == 4
+
+
+def test_service_refuses_to_start_on_a_broken_domain(artifacts_dir, tmp_path):
+    broken = tmp_path / "bank"
+    shutil.copytree(DOMAIN_DIR, broken)
+    intents = yaml.safe_load((broken / "intents.yaml").read_text(encoding="utf-8"))
+    intents["intents"]["card_arrival"]["threshold"] = 3
+    (broken / "intents.yaml").write_text(yaml.safe_dump(intents, allow_unicode=True), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(free_port())],
+        env=server_env(artifacts_dir, tmp_path / "x.db", broken), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "intents.yaml" in result.stderr and "intents.card_arrival.threshold" in result.stderr
+
+
+def test_service_refuses_to_start_without_artifacts(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(free_port())],
+        env=server_env(tmp_path / "no-artifacts", tmp_path / "x.db"), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "twoline train intents" in result.stderr

@@ -1,0 +1,140 @@
+"""The dialog store against a real PostgreSQL server (and the same checks on SQLite).
+
+The fixture starts the local cluster if it is down (Debian's `pg_ctlcluster`), creates a fresh
+database for the test run, migrates it with Alembic, and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from first_line.responses import ClientProfile
+from router.policy import Button, Decision
+from router.store.database import create_store_engine, migrate
+from router.store.dialog_store import DialogNotFoundError, DialogStore
+
+ADMIN_URL = os.environ.get("TWOLINE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _ensure_postgres_running() -> None:
+    engine = create_engine(ADMIN_URL)
+    try:
+        with engine.connect():
+            return
+    except Exception:
+        clusters = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
+        if not clusters:
+            pytest.fail("PostgreSQL is not installed: run scripts/setup.sh (Debian package postgresql)")
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1].name, "main", "start"], check=False
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    _ensure_postgres_running()
+    name = f"twoline_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = create_store_engine(url)
+    migrate(engine)
+    migrate(engine)  # idempotent
+    yield DialogStore(engine)
+    if request.param == "postgresql":
+        with engine.begin() as connection:
+            for table in ("feedback", "handoff_tickets", "decisions", "messages", "dialogs", "clients"):
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+def test_schema_has_every_table(store):
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"clients", "dialogs", "messages", "decisions", "feedback", "handoff_tickets", "alembic_version"} <= tables
+
+
+def test_a_turn_is_stored_with_its_decision_and_ticket(store):
+    accepted = store.accept_message("c1", None, "My card is lost", language="en")
+    decision = Decision(kind="handoff", reason="transfer_only_intent", reply="Passing you on", intent="lost_or_stolen_card")
+    turn = store.record_decision(accepted, decision, 3.5, {"reason": "transfer_only_intent"})
+    messages, decisions = store.dialog_history(accepted.dialog_id)
+    assert [m.role for m in messages] == ["client", "bot"]
+    assert decisions[0].reason == "transfer_only_intent"
+    assert turn.ticket_id is not None
+    assert store.dialog(accepted.dialog_id).status == "handed_off"
+    assert [t.id for t in store.handoffs()] == [turn.ticket_id]
+    assert store.dialog_counts() == (1, 1)
+
+
+def test_retries_are_recognised(store):
+    first = store.accept_message("c1", None, "hi", client_message_id="abc")
+    store.record_decision(first, Decision(kind="answer", reason="scripted_answer", reply="Hello", buttons=[Button(label="a", payload="intent:a")]), 1.0)
+    again = store.accept_message("c1", None, "hi", client_message_id="abc")
+    assert again.is_retry and again.message_id == first.message_id
+    row, reply, _ = store.recorded_turn(first.message_id)
+    assert reply.text == "Hello" and reply.buttons == [{"label": "a", "payload": "intent:a"}]
+    other_client = store.accept_message("c2", None, "hi", client_message_id="abc")
+    assert not other_client.is_retry
+
+
+def test_context_is_the_clients_recent_messages_oldest_first(store):
+    first = store.accept_message("c1", None, "first")
+    store.accept_message("c1", first.dialog_id, "second")
+    store.accept_message("c9", None, "someone else")
+    third = store.accept_message("c1", None, "third, new dialog")
+    since = datetime.now(UTC) - timedelta(days=1)
+    assert store.recent_client_texts("c1", since, 5, third.message_id) == ["first", "second"]
+    assert store.recent_client_texts("c1", since, 1, third.message_id) == ["second"]
+    assert store.recent_client_texts("c1", datetime.now(UTC) + timedelta(days=1), 5, third.message_id) == []
+
+
+def test_unknown_and_foreign_dialogs(store):
+    with pytest.raises(DialogNotFoundError):
+        store.accept_message("c1", "no-such-dialog", "hi")
+    mine = store.accept_message("c1", None, "hi")
+    with pytest.raises(DialogNotFoundError):
+        store.accept_message("c2", mine.dialog_id, "hi")
+
+
+def test_profiles_and_feedback(store):
+    store.upsert_client("c1", ClientProfile(language="ru", age=30, gender="female", first_name="Анна"))
+    assert store.client_profile("c1").first_name == "Анна"
+    assert store.client_profile("nobody") == ClientProfile()
+    accepted = store.accept_message("c1", None, "hi")
+    turn = store.record_decision(accepted, Decision(kind="answer", reason="scripted_answer", reply="Hello"), 1.0)
+    assert store.add_message_feedback(turn.reply_message_id, "like", accepted.dialog_id) > 0
+    store.add_voc(accepted.dialog_id, 4)
+    assert store.dialog(accepted.dialog_id).voc_score == 4
+
+
+def test_concurrent_writers_lose_nothing(store):
+    def write(i: int) -> int:
+        accepted = store.accept_message(f"client-{i % 7}", None, f"message {i}")
+        store.record_decision(accepted, Decision(kind="answer", reason="scripted_answer", reply="ok"), 1.0)
+        return accepted.message_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(write, range(200)))
+    assert len(set(ids)) == 200
+    assert store.count_messages("client") == 200
+    assert store.count_messages("bot") == 200

@@ -57,7 +57,12 @@ def evaluate_intents(
 
     def schemes_at(target: float) -> dict:
         thresholds = tune_thresholds(
-            dev["probabilities"], dev["labels"], model.intents, target, policy.threshold_prior_strength, overrides
+            dev["probabilities"],
+            dev["labels"],
+            model.intents,
+            target,
+            policy.threshold_prior_strength,
+            overrides,
         )
         return _score_schemes(probabilities, labels, pool_probabilities, thresholds, model, pools, domain)
 
@@ -113,14 +118,18 @@ def _score_schemes(
     per_intent = np.array([thresholds.for_intent(model.intents[i]) for i in predicted])
     answered = confidence >= per_intent
     answered_global = confidence >= thresholds.global_threshold
-    recovered = _recovered_by_buttons(probabilities, labels, pool_probabilities, ~answered, model, pools, domain)
+    recovered = _recovered_by_buttons(
+        probabilities, labels, pool_probabilities, ~answered, model, pools, domain
+    )
     unsure = int((~answered).sum())
     return {
         "per_intent": _automation(answered, correct),
         "global": _automation(answered_global, correct) | {"threshold": thresholds.global_threshold},
         "per_intent_pools": {
             "automation": float((answered | recovered).mean()),
-            "precision": float(((answered & correct) | recovered).sum() / max(1, (answered | recovered).sum())),
+            "precision": float(
+                ((answered & correct) | recovered).sum() / max(1, (answered | recovered).sum())
+            ),
         },
         "pools_recovery": float(recovered.sum() / unsure) if unsure else 0.0,
     }
@@ -142,7 +151,7 @@ def _recovered_by_buttons(
     pools: PoolsModel,
     domain: Domain,
 ) -> np.ndarray:
-    """Unsure messages whose clarifying question shows the true intent as a button (same rule as the policy)."""
+    """Unsure messages whose clarifying question shows the true intent as a button (the policy's rule)."""
     policy = domain.settings.policy
     recovered = np.zeros(len(labels), dtype=bool)
     for row in np.nonzero(unsure)[0]:
@@ -152,7 +161,9 @@ def _recovered_by_buttons(
         members = set(domain.pools[pool].intents)
         order = np.argsort(-probabilities[row])
         buttons = [
-            i for i in order if model.intents[i] in members and probabilities[row, i] >= policy.min_button_probability
+            i
+            for i in order
+            if model.intents[i] in members and probabilities[row, i] >= policy.min_button_probability
         ][: policy.max_buttons]
         recovered[row] = len(buttons) >= 2 and labels[row] in buttons
     return recovered
@@ -172,7 +183,9 @@ def frozen_encoder_baseline(splits, rows: list[Example], target_precision: float
     def embed(examples: list[Example]) -> np.ndarray:
         return encoder.encode([e.text for e in examples], batch_size=64, normalize_embeddings=True)
 
-    classifier = LogisticRegression(C=20.0, max_iter=2000).fit(embed(splits.train), [e.intent for e in splits.train])
+    classifier = LogisticRegression(C=20.0, max_iter=2000).fit(
+        embed(splits.train), [e.intent for e in splits.train]
+    )
     classes = list(classifier.classes_)
     dev = [e for e in splits.dev if e.intent in classes]
     dev_p = classifier.predict_proba(embed(dev))
@@ -206,12 +219,17 @@ def plot_tradeoff(report: dict, path: Path) -> Path:
             label=label,
         )
     axis.scatter(
-        [report["precision"]], [report["automation"]], s=160, facecolors="none", edgecolors="red", zorder=5,
+        [report["precision"]],
+        [report["automation"]],
+        s=160,
+        facecolors="none",
+        edgecolors="red",
+        zorder=5,
         label=f"operating point (target {report['target_precision']})",
     )
     axis.set_xlabel("precision of answered messages")
     axis.set_ylabel("automation (share of messages answered)")
-    axis.set_title(f"Intent classifier: automation vs precision ({report['rows'] - report['rows_unknown_label']} messages)")
+    axis.set_title(f"Automation vs precision ({report['rows'] - report['rows_unknown_label']} messages)")
     axis.grid(alpha=0.3)
     axis.legend(loc="lower left")
     figure.tight_layout()

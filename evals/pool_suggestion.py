@@ -28,7 +28,9 @@ def soft_confusion(probabilities: np.ndarray, labels: np.ndarray, n_intents: int
     return confusion
 
 
-def suggest_groups(probabilities: np.ndarray, labels: np.ndarray, intents: list[str], clusters: int) -> list[list[str]]:
+def suggest_groups(
+    probabilities: np.ndarray, labels: np.ndarray, intents: list[str], clusters: int
+) -> list[list[str]]:
     confusion = soft_confusion(probabilities, labels, len(intents))
     affinity = confusion + confusion.T
     np.fill_diagonal(affinity, 0.0)
@@ -46,7 +48,8 @@ def suggest_pools_yaml(intents_dir: Path, clusters: int) -> str:
     dev = np.load(intents_dir / DEV_PROBABILITIES)
     groups = suggest_groups(dev["probabilities"], dev["labels"], manifest.labels, clusters)
     pools = {
-        f"pool_{n + 1}": {"intents": group, "question": {"en": "TODO", "ru": "TODO"}} for n, group in enumerate(groups)
+        f"pool_{n + 1}": {"intents": group, "question": {"en": "TODO", "ru": "TODO"}}
+        for n, group in enumerate(groups)
     }
     header = "# Suggested from the dev-split confusion of the intent classifier; edit names and questions.\n"
     return header + yaml.safe_dump({"pools": pools}, allow_unicode=True, sort_keys=False, width=120)

@@ -58,7 +58,9 @@ def load_manifest(folder: Path, kind: str, verify_files: bool = False) -> Manife
     try:
         manifest = Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, json.JSONDecodeError) as exc:
-        raise ArtifactError(f"{path}: unreadable manifest ({exc}); retrain with `twoline train {kind}`") from exc
+        raise ArtifactError(
+            f"{path}: unreadable manifest ({exc}); retrain with `twoline train {kind}`"
+        ) from exc
     if manifest.kind != kind:
         raise ArtifactError(f"{path}: holds a '{manifest.kind}' artifact, expected '{kind}'")
     if manifest.format_version != FORMAT_VERSION:

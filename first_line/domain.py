@@ -169,9 +169,7 @@ def load_domain(folder: Path | str) -> Domain:
     settings = _parse(folder / "domain.yaml", DomainSettings)
     intents_file = _parse(folder / "intents.yaml", _IntentsFile)
     pools_file = _parse(folder / "pools.yaml", _PoolsFile)
-    intents = {
-        name: Intent(name=name, **entry.model_dump()) for name, entry in intents_file.intents.items()
-    }
+    intents = {name: Intent(name=name, **entry.model_dump()) for name, entry in intents_file.intents.items()}
     pools = {
         name: Pool(name=name, intents=tuple(entry.intents), question=entry.question)
         for name, entry in pools_file.pools.items()

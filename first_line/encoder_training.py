@@ -74,7 +74,9 @@ def fine_tune_encoder(
         weight_decay=0.01,
     )
     steps_per_epoch = (len(texts) + batch_size - 1) // batch_size
-    schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps_per_epoch * epochs), steps_per_epoch * epochs)
+    schedule = get_linear_schedule_with_warmup(
+        optimizer, int(0.1 * steps_per_epoch * epochs), steps_per_epoch * epochs
+    )
     generator = torch.Generator().manual_seed(seed)
     encoder.train()
     for epoch in range(epochs):
@@ -83,7 +85,11 @@ def fine_tune_encoder(
         for start in progress:
             batch = order[start : start + batch_size]
             tokens = tokenizer(
-                [texts[i] for i in batch], padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
             )
             embeddings = encoder(tokens["input_ids"], tokens["attention_mask"])
             logits = scale * embeddings @ torch.nn.functional.normalize(head.weight, dim=-1).T

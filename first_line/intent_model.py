@@ -70,10 +70,14 @@ def context_features(encoder: TextEncoder, texts: list[str], contexts: list[list
 class IntentModel:
     """Loads an `artifacts/intents` folder; `predict()` gives calibrated intent probabilities."""
 
-    def __init__(self, artifact_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096):
+    def __init__(
+        self, artifact_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096
+    ):
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind="intents")
-        self.encoder = TextEncoder(self.artifact_dir, quantized=quantized, threads=threads, cache_size=cache_size)
+        self.encoder = TextEncoder(
+            self.artifact_dir, quantized=quantized, threads=threads, cache_size=cache_size
+        )
         self.intents: list[str] = list(self.manifest.labels)
         self._head_weights: np.ndarray | None = None
         self._head_bias: np.ndarray | None = None
@@ -95,7 +99,9 @@ class IntentModel:
     def predict(self, text: str, context: list[str] | None = None) -> IntentPrediction:
         return self.predict_batch([text], [context or []])[0]
 
-    def predict_batch(self, texts: list[str], contexts: list[list[str]] | None = None) -> list[IntentPrediction]:
+    def predict_batch(
+        self, texts: list[str], contexts: list[list[str]] | None = None
+    ) -> list[IntentPrediction]:
         probabilities = self.probabilities(texts, contexts)
         return [self._prediction(row) for row in probabilities]
 
@@ -121,5 +127,7 @@ def head_log_probabilities(features: np.ndarray, weights: np.ndarray, bias: np.n
     return np.log(np.clip(softmax(logits), 1e-12, 1.0))
 
 
-def combine(head_log_p: np.ndarray, tfidf_log_p: np.ndarray, tfidf_weight: float, temperature: float) -> np.ndarray:
+def combine(
+    head_log_p: np.ndarray, tfidf_log_p: np.ndarray, tfidf_weight: float, temperature: float
+) -> np.ndarray:
     return softmax((head_log_p + tfidf_weight * np.clip(tfidf_log_p, -27.6, 0.0)) / temperature)

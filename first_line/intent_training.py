@@ -89,9 +89,13 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
     features = context_features(encoder, texts, contexts)
     head = LogisticRegression(C=config.head_c, max_iter=2000).fit(features, targets)
     _check_classes(head.classes_, labels)
-    np.savez(work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32))
+    np.savez(
+        work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
+    )
 
-    tfidf = tfidf_pipeline(config.tfidf_c).fit([e.text for e in splits.train], [e.intent for e in splits.train])
+    tfidf = tfidf_pipeline(config.tfidf_c).fit(
+        [e.text for e in splits.train], [e.intent for e in splits.train]
+    )
     _check_classes(tfidf.classes_, labels)
     joblib.dump(tfidf, work / "tfidf.joblib")
 
@@ -99,7 +103,11 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
     dev_head, dev_tfidf = _log_probabilities(encoder, head, tfidf, dev)
     tfidf_weight, temperature = fit_ensemble(dev_head, dev_tfidf, _indices(dev, labels))
     dev_probabilities = combine(dev_head, dev_tfidf, tfidf_weight, temperature)
-    np.savez(work / DEV_PROBABILITIES, probabilities=dev_probabilities.astype(np.float32), labels=_indices(dev, labels))
+    np.savez(
+        work / DEV_PROBABILITIES,
+        probabilities=dev_probabilities.astype(np.float32),
+        labels=_indices(dev, labels),
+    )
 
     metrics = _test_metrics(encoder, head, tfidf, splits, labels, tfidf_weight, temperature)
     return write_manifest(
@@ -165,7 +173,11 @@ def fit_ensemble(head_log_p: np.ndarray, tfidf_log_p: np.ndarray, y: np.ndarray)
 
 
 def _log_probabilities(
-    encoder: TextEncoder, head: LogisticRegression, tfidf: Pipeline, examples: list[Example], context: list[list[str]] | None = None
+    encoder: TextEncoder,
+    head: LogisticRegression,
+    tfidf: Pipeline,
+    examples: list[Example],
+    context: list[list[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     texts = [e.text for e in examples]
     features = context_features(encoder, texts, context or [[] for _ in texts])

@@ -13,7 +13,8 @@ _PERSON = r"(?:human|person|operator|agent|representative|someone|somebody|staff
 _EN = re.compile(
     r"\b(?:"
     rf"(?:talk|speak|chat)\w*\s+(?:to|with)\b.{{0,20}}\b{_PERSON}"  # talk to a real person
-    rf"|(?:connect|transfer|put|pass|switch|hand)\w*\s+(?:me|this|us)\b.{{0,25}}\b{_PERSON}"  # transfer me to an agent
+    # transfer me to an agent
+    rf"|(?:connect|transfer|put|pass|switch|hand)\w*\s+(?:me|this|us)\b.{{0,25}}\b{_PERSON}"
     r"|(?:live|real|human)\s+(?:agent|person|operator|representative|support|chat)"  # a live agent
     rf"|^\s*{_PERSON}s?\s*(?:please|pls|now)?\s*[.!?]*\s*$"  # "operator please"
     r")",

@@ -41,7 +41,9 @@ class PoolsModel:
         self.manifest = load_manifest(self.artifact_dir, kind="pools")
         trained_on = json.loads((self.artifact_dir / POOL_MAP).read_text(encoding="utf-8"))
         if trained_on != pool_of_intent:
-            changed = sorted(i for i in set(trained_on) | set(pool_of_intent) if trained_on.get(i) != pool_of_intent.get(i))
+            changed = sorted(
+                i for i in set(trained_on) | set(pool_of_intent) if trained_on.get(i) != pool_of_intent.get(i)
+            )
             raise ArtifactError(
                 f"{self.artifact_dir}: pools.yaml changed since the pools model was trained "
                 f"(intents {changed[:5]}); run `twoline train pools`"
@@ -76,16 +78,22 @@ def train_pools_model(
         context_features(encoder, texts, contexts), [pool_of_intent[i] for i in intents]
     )
     dev = [e for e in splits.dev if e.intent in pool_of_intent]
-    dev_logits = context_features(encoder, [e.text for e in dev], [[] for _ in dev]) @ head.coef_.T + head.intercept_
+    dev_logits = (
+        context_features(encoder, [e.text for e in dev], [[] for _ in dev]) @ head.coef_.T + head.intercept_
+    )
     dev_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in dev])
     temperature = _fit_temperature(dev_logits, dev_labels)
     test = [e for e in splits.test if e.intent in pool_of_intent]
-    test_logits = context_features(encoder, [e.text for e in test], [[] for _ in test]) @ head.coef_.T + head.intercept_
+    test_logits = (
+        context_features(encoder, [e.text for e in test], [[] for _ in test]) @ head.coef_.T + head.intercept_
+    )
     test_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in test])
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    np.savez(work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32))
+    np.savez(
+        work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
+    )
     (work / POOL_MAP).write_text(json.dumps(pool_of_intent, indent=1, sort_keys=True), encoding="utf-8")
     manifest = write_manifest(
         work,

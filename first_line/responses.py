@@ -77,7 +77,9 @@ def render_response(
     richest = max(len(v.slots) for _, v in usable)
     best = [(index, v) for index, v in usable if len(v.slots) == richest]
     index, variant = best[_stable_choice(dialog_key, len(best))]
-    return RenderedResponse(text=_fill(variant, known, profile.gender), language=language, style=style, variant=index)
+    return RenderedResponse(
+        text=_fill(variant, known, profile.gender), language=language, style=style, variant=index
+    )
 
 
 def _fill(variant: ResponseVariant, slots: dict[str, str], gender: Gender | None) -> str:

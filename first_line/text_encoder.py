@@ -18,7 +18,9 @@ ONNX_FP32 = "encoder.fp32.onnx"
 
 
 class TextEncoder:
-    def __init__(self, model_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096):
+    def __init__(
+        self, model_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096
+    ):
         self.model_dir = Path(model_dir)
         self.model_file = self.model_dir / (ONNX_INT8 if quantized else ONNX_FP32)
         self.threads = threads
@@ -37,7 +39,9 @@ class TextEncoder:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(self.model_file), options, providers=["CPUExecutionProvider"]
+        )
         tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()

@@ -115,7 +115,8 @@ def data_hash(examples: list[Example]) -> str:
 def _clinc_examples(folder: Path, rng: random.Random) -> list[Example]:
     domains = json.loads((folder / "domains.json").read_text(encoding="utf-8"))
     banking_intents = {i for d in CLINC_BANKING_DOMAINS for i in domains[d]}
-    rows = list(csv.DictReader(open(folder / "clinc150_train_val.csv", newline="", encoding="utf-8")))
+    with open(folder / "clinc150_train_val.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     examples = [Example(r["text"], CLINC_RENAMES[r["intent"]]) for r in rows if r["intent"] in CLINC_RENAMES]
     other: dict[str, list[str]] = defaultdict(list)
     for row in rows:

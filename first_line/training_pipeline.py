@@ -24,10 +24,16 @@ log = logging.getLogger("twoline.train")
 
 
 def load_splits(
-    data_dir: Path, domain_dir: Path, data_csv: Path | None = None, seed: int = 13, per_intent: int | None = None
+    data_dir: Path,
+    domain_dir: Path,
+    data_csv: Path | None = None,
+    seed: int = 13,
+    per_intent: int | None = None,
 ) -> Splits:
     """The training data: a bank's own `text,category` CSV, or the demo bank's recipe."""
-    examples: list[Example] = read_labelled_csv(data_csv) if data_csv else demo_bank_examples(data_dir, domain_dir, seed)
+    examples: list[Example] = (
+        read_labelled_csv(data_csv) if data_csv else demo_bank_examples(data_dir, domain_dir, seed)
+    )
     if per_intent:
         examples = stratified_slice(examples, per_intent, seed)
     return split_examples(examples, seed)
@@ -37,7 +43,9 @@ def pool_map(domain: Domain) -> dict[str, str]:
     return {intent: pool.name for pool in domain.pools.values() for intent in pool.intents}
 
 
-def train_intents(splits: Splits, intents_dir: Path, domain: Domain, config: IntentTrainingConfig) -> Manifest:
+def train_intents(
+    splits: Splits, intents_dir: Path, domain: Domain, config: IntentTrainingConfig
+) -> Manifest:
     unknown = sorted({e.intent for e in splits.train} - set(domain.intents))
     if unknown:
         raise ValueError(f"training data has intents the domain does not define: {unknown[:10]}")

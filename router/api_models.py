@@ -23,7 +23,9 @@ class MessageRequest(_Request):
     text: str = Field("", description="The client's message; may be empty only with `button`.")
     button: str | None = Field(None, max_length=128, description="Payload of a clicked quick-reply button.")
     client_message_id: str | None = Field(
-        None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Retries with the same id are answered, not stored twice."
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="Retries with the same id are answered, not stored twice.",
     )
     language: Language | None = Field(None, description="The client's language, if the app knows it.")
 

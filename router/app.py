@@ -53,7 +53,9 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(413, "body_too_large", f"body over {self.max_bytes} bytes")(scope, receive, send)
+            await error_response(413, "body_too_large", f"body over {self.max_bytes} bytes")(
+                scope, receive, send
+            )
             return
         received = 0
 
@@ -138,7 +140,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
         except StoreUnavailableError as exc:
             raise ApiError(
-                503, "store_unavailable", "the dialog store is busy; retry with the same client_message_id",
+                503,
+                "store_unavailable",
+                "the dialog store is busy; retry with the same client_message_id",
                 headers={"Retry-After": "1"},
             ) from exc
         return MessageResponse(
@@ -160,7 +164,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         try:
             if body.reaction is not None:
                 if body.message_id is None:
-                    raise ApiError(422, "invalid_request", "`reaction` needs the `message_id` of a bot message")
+                    raise ApiError(
+                        422, "invalid_request", "`reaction` needs the `message_id` of a bot message"
+                    )
                 dialog = bot.store.dialog(body.dialog_id)
                 feedback_id = bot.store.add_message_feedback(body.message_id, body.reaction, dialog.id)
             else:
@@ -172,7 +178,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return FeedbackResponse(feedback_id=feedback_id)
 
     @app.put("/v1/clients/{client_id}", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
-    def put_client(client_id: str, body: ClientProfileRequest, bot: Assistant = Depends(the_assistant)) -> dict:
+    def put_client(
+        client_id: str, body: ClientProfileRequest, bot: Assistant = Depends(the_assistant)
+    ) -> dict:
         if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
             raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
         bot.store.upsert_client(client_id, body)
@@ -192,15 +200,26 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             voc_score=dialog.voc_score,
             messages=[
                 MessageView(
-                    id=m.id, role=m.role, text=m.text, button=m.button_payload, buttons=m.buttons,
+                    id=m.id,
+                    role=m.role,
+                    text=m.text,
+                    button=m.button_payload,
+                    buttons=m.buttons,
                     created_at=m.created_at.isoformat(),
                 )
                 for m in messages
             ],
             decisions=[
                 DecisionView(
-                    message_id=d.message_id, kind=d.kind, reason=d.reason, intent=d.intent, confidence=d.confidence,
-                    threshold=d.threshold, pool=d.pool, scores=d.scores or {}, latency_ms=d.latency_ms,
+                    message_id=d.message_id,
+                    kind=d.kind,
+                    reason=d.reason,
+                    intent=d.intent,
+                    confidence=d.confidence,
+                    threshold=d.threshold,
+                    pool=d.pool,
+                    scores=d.scores or {},
+                    latency_ms=d.latency_ms,
                 )
                 for d in decisions
             ],
@@ -215,8 +234,14 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         tickets = bot.store.handoffs(None if status == "all" else status, limit)
         return [
             HandoffView(
-                ticket_id=t.id, dialog_id=t.dialog_id, client_id=t.client_id, reason=t.reason, status=t.status,
-                priority=t.priority, summary=t.summary or {}, created_at=t.created_at.isoformat(),
+                ticket_id=t.id,
+                dialog_id=t.dialog_id,
+                client_id=t.client_id,
+                reason=t.reason,
+                status=t.status,
+                priority=t.priority,
+                summary=t.summary or {},
+                created_at=t.created_at.isoformat(),
             )
             for t in tickets
         ]
@@ -233,5 +258,7 @@ def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> 
         raise ApiError(422, "empty_message", "the message is empty")
     if len(body.text) > settings.max_message_chars:
         raise ApiError(
-            422, "message_too_long", f"the message has {len(body.text)} characters; the limit is {settings.max_message_chars}"
+            422,
+            "message_too_long",
+            f"the message has {len(body.text)} characters; the limit is {settings.max_message_chars}",
         )

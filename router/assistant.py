@@ -64,13 +64,16 @@ def check_intents_match(intent_model: IntentModel, domain: Domain) -> None:
     if trained != configured:
         raise ArtifactError(
             f"{intent_model.artifact_dir}: trained for other intents than {domain.settings.name} "
-            f"(not trained: {sorted(configured - trained)[:5]}, not configured: {sorted(trained - configured)[:5]}); "
+            f"(not trained: {sorted(configured - trained)[:5]}, "
+            f"not configured: {sorted(trained - configured)[:5]}); "
             "run `twoline train intents`"
         )
 
 
 class Assistant:
-    def __init__(self, settings: Settings, domain: Domain, store: DialogStore, policy: DecisionPolicy) -> None:
+    def __init__(
+        self, settings: Settings, domain: Domain, store: DialogStore, policy: DecisionPolicy
+    ) -> None:
         self.settings = settings
         self.domain = domain
         self.store = store
@@ -81,7 +84,9 @@ class Assistant:
         """Load and check everything; raises DomainConfigError / ArtifactError with a clear message."""
         domain = load_domain(settings.domain_dir)
         intent_model = IntentModel(
-            settings.intents_dir, threads=settings.intent_model_threads, cache_size=settings.encoder_cache_size
+            settings.intents_dir,
+            threads=settings.intent_model_threads,
+            cache_size=settings.encoder_cache_size,
         )
         check_intents_match(intent_model, domain)
         intent_model.warm_up()
@@ -89,7 +94,9 @@ class Assistant:
         pools = PoolsModel(settings.pools_dir, intent_model.encoder, pool_of_intent)
         encoder_hash = intent_model.manifest.files.get("encoder.int8.onnx")
         if pools.manifest.depends_on.get("intents") != encoder_hash:
-            raise ArtifactError(f"{settings.pools_dir}: trained on another intent model; run `twoline train pools`")
+            raise ArtifactError(
+                f"{settings.pools_dir}: trained on another intent model; run `twoline train pools`"
+            )
         extractor = EntityExtractor(use_ner=settings.use_ner)
         extractor.warm_up()
         engine = create_store_engine(settings.database_url)
@@ -112,7 +119,9 @@ class Assistant:
         client_message_id: str | None = None,
         language: str | None = None,
     ) -> TurnResult:
-        accepted = self.store.accept_message(client_id, dialog_id, text, button_payload, client_message_id, language)
+        accepted = self.store.accept_message(
+            client_id, dialog_id, text, button_payload, client_message_id, language
+        )
         if accepted.is_retry:
             earlier = self._earlier_result(accepted)
             if earlier is not None:
@@ -152,11 +161,15 @@ class Assistant:
             ticket_id=recorded.ticket_id,
         )
 
-    def _decide(self, client_id: str, accepted: AcceptedMessage, text: str, button_payload: str | None) -> Decision:
+    def _decide(
+        self, client_id: str, accepted: AcceptedMessage, text: str, button_payload: str | None
+    ) -> Decision:
         policy = self.domain.settings.policy
         try:
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
-            context = self.store.recent_client_texts(client_id, since, policy.context_messages, accepted.message_id)
+            context = self.store.recent_client_texts(
+                client_id, since, policy.context_messages, accepted.message_id
+            )
             turn = Turn(
                 dialog_key=accepted.dialog_id,
                 text=text,

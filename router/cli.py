@@ -75,7 +75,13 @@ def serve(
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="twoline-metrics-")
     _print_banner(settings, host, port)
     uvicorn.run(
-        "router.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False, factory=False
+        "router.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        factory=False,
     )
 
 
@@ -112,14 +118,18 @@ def chat(
         result = bot.handle(client_id, text, dialog_id, payload, language=language)
         dialog_id = result.dialog_id
         buttons = result.buttons
-        typer.secho(f"bot [{result.kind}/{result.reason}]: {result.reply or '(an operator will reply)'}", fg="green")
+        typer.secho(
+            f"bot [{result.kind}/{result.reason}]: {result.reply or '(an operator will reply)'}", fg="green"
+        )
         for index, button in enumerate(buttons, 1):
             typer.echo(f"  {index}. {button.label}")
 
 
 @train_app.command("intents")
 def train_intents_command(
-    variant: Variant = typer.Option(Variant.fast, help="fast: frozen encoder (~2 min); full: fine-tuned (~20 min)."),
+    variant: Variant = typer.Option(
+        Variant.fast, help="fast: frozen encoder (~2 min); full: fine-tuned (~20 min)."
+    ),
     data: Path | None = typer.Option(None, help="A text,category CSV instead of the demo bank's data."),
     seed: int = 13,
     epochs: int = 3,
@@ -145,7 +155,12 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 
     settings = _settings()
     domain = _domain(settings)
-    manifest = train_pools(load_splits(settings.data_dir, settings.domain_dir, data, seed), settings.intents_dir, settings.pools_dir, domain)
+    manifest = train_pools(
+        load_splits(settings.data_dir, settings.domain_dir, data, seed),
+        settings.intents_dir,
+        settings.pools_dir,
+        domain,
+    )
     typer.echo(json.dumps(manifest.metrics, indent=2))
 
 
@@ -184,7 +199,8 @@ def eval_intents(
         typer.echo(
             f"per-intent: automation {report['automation']:.4f} precision {report['precision']:.4f} | "
             f"global: automation {report['global_threshold']['automation']:.4f} "
-            f"precision {report['global_threshold']['precision']:.4f} | pools recovery {report['pools_recovery']:.4f}"
+            f"precision {report['global_threshold']['precision']:.4f} | "
+            f"pools recovery {report['pools_recovery']:.4f}"
         )
         typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
         typer.echo(f"report and plot in {out}")

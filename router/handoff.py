@@ -23,7 +23,9 @@ def handoff_summary(messages: list[Message], decisions: list[DecisionRow], curre
     unique_entities = list({(e["kind"], e["value"]): e for e in entities}.values())
     return {
         "reason": current.reason,
-        "intents": [{"intent": i, "confidence": round(c, 3)} for i, c in sorted(intents.items(), key=lambda x: -x[1])],
+        "intents": [
+            {"intent": i, "confidence": round(c, 3)} for i, c in sorted(intents.items(), key=lambda x: -x[1])
+        ],
         "entities": unique_entities,
         "last_messages": [{"role": m.role, "text": m.text} for m in messages[-LAST_MESSAGES:]],
         "turns": sum(1 for m in messages if m.role == "client"),

@@ -14,8 +14,21 @@ from datetime import UTC, datetime
 
 SAFE_FIELDS = frozenset(
     {
-        "dialog_id", "message_id", "ticket_id", "kind", "reason", "intent", "confidence", "latency_ms",
-        "error_type", "artifact", "seconds", "count", "path", "variant", "status",
+        "dialog_id",
+        "message_id",
+        "ticket_id",
+        "kind",
+        "reason",
+        "intent",
+        "confidence",
+        "latency_ms",
+        "error_type",
+        "artifact",
+        "seconds",
+        "count",
+        "path",
+        "variant",
+        "status",
     }
 )
 
@@ -37,7 +50,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -29,7 +29,9 @@ class _AutomationCollector:
     def collect(self):
         total, handed_off = self._dialog_counts()
         yield GaugeMetricFamily("twoline_dialogs", "Dialogs in the store", value=total)
-        yield GaugeMetricFamily("twoline_dialogs_handed_off", "Dialogs that went to an operator", value=handed_off)
+        yield GaugeMetricFamily(
+            "twoline_dialogs_handed_off", "Dialogs that went to an operator", value=handed_off
+        )
         yield GaugeMetricFamily(
             "twoline_automation_ratio",
             "Share of dialogs closed by the bot without an operator",

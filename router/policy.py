@@ -153,7 +153,11 @@ class DecisionPolicy:
             reply=response.text,
             intent=intent,
             scores={
-                "response": {"language": response.language, "style": response.style, "variant": response.variant},
+                "response": {
+                    "language": response.language,
+                    "style": response.style,
+                    "variant": response.variant,
+                },
                 "entities": [{"kind": e.kind, "value": e.value} for e in entities],
             },
         )
@@ -184,7 +188,9 @@ class DecisionPolicy:
             for intent, p in zip(prediction.intents, prediction.probabilities, strict=True)
             if intent in members and p >= self.policy.min_button_probability
         ][: self.policy.max_buttons]
-        return [Button(label=self.domain.intents[i].label[language], payload=BUTTON_PREFIX + i) for i in likely]
+        return [
+            Button(label=self.domain.intents[i].label[language], payload=BUTTON_PREFIX + i) for i in likely
+        ]
 
     # -- rule 2: a button was clicked -----------------------------------------------------
     def _button_click(self, turn: Turn) -> Decision:
@@ -204,5 +210,8 @@ class DecisionPolicy:
     def handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
         language = client_language(self.domain, turn.profile)
         return Decision(
-            kind="handoff", reason=reason, reply=self.domain.settings.messages["handoff"][language], intent=intent
+            kind="handoff",
+            reason=reason,
+            reply=self.domain.settings.messages["handoff"][language],
+            intent=intent,
         )

@@ -117,7 +117,8 @@ class DialogStore:
             _ensure_client(session, client_id)
             if language:
                 session.execute(
-                    update(Client).where(Client.id == client_id, Client.language.is_distinct_from(language))
+                    update(Client)
+                    .where(Client.id == client_id, Client.language.is_distinct_from(language))
                     .values(language=language)
                 )
             dialog = self._dialog_for(session, client_id, dialog_id)
@@ -146,7 +147,9 @@ class DialogStore:
         dialog.updated_at = utcnow()
         return dialog
 
-    def recent_client_texts(self, client_id: str, since: datetime, limit: int, before_message_id: int) -> list[str]:
+    def recent_client_texts(
+        self, client_id: str, since: datetime, limit: int, before_message_id: int
+    ) -> list[str]:
         """The client's earlier messages (any dialog) since `since`, oldest first: dialog context."""
         if limit <= 0:
             return []
@@ -206,7 +209,9 @@ class DialogStore:
     def _open_ticket(session: Session, dialog_id: str, reason: str, summary: dict) -> int:
         dialog = session.get(Dialog, dialog_id)
         dialog.status = "handed_off"
-        ticket = HandoffTicket(dialog_id=dialog_id, client_id=dialog.client_id, reason=reason, summary=summary)
+        ticket = HandoffTicket(
+            dialog_id=dialog_id, client_id=dialog.client_id, reason=reason, summary=summary
+        )
         session.add(ticket)
         session.flush()
         return ticket.id
@@ -219,7 +224,9 @@ class DialogStore:
                 return None
             reply = session.get(Message, row.reply_message_id) if row.reply_message_id else None
             ticket = session.scalar(
-                select(HandoffTicket.id).where(HandoffTicket.dialog_id == row.dialog_id).order_by(HandoffTicket.id.desc())
+                select(HandoffTicket.id)
+                .where(HandoffTicket.dialog_id == row.dialog_id)
+                .order_by(HandoffTicket.id.desc())
             )
             return row, reply, ticket if row.kind == "handoff" else None
 
@@ -228,7 +235,9 @@ class DialogStore:
         with self._sessions() as session:
             if session.get(Dialog, dialog_id) is None:
                 raise DialogNotFoundError(dialog_id)
-            messages = session.scalars(select(Message).where(Message.dialog_id == dialog_id).order_by(Message.id)).all()
+            messages = session.scalars(
+                select(Message).where(Message.dialog_id == dialog_id).order_by(Message.id)
+            ).all()
             decisions = session.scalars(
                 select(DecisionRow).where(DecisionRow.dialog_id == dialog_id).order_by(DecisionRow.id)
             ).all()
@@ -243,7 +252,11 @@ class DialogStore:
 
     def handoffs(self, status: str | None = "open", limit: int = 100) -> list[HandoffTicket]:
         with self._sessions() as session:
-            query = select(HandoffTicket).order_by(HandoffTicket.priority.desc(), HandoffTicket.id.desc()).limit(limit)
+            query = (
+                select(HandoffTicket)
+                .order_by(HandoffTicket.priority.desc(), HandoffTicket.id.desc())
+                .limit(limit)
+            )
             if status:
                 query = query.where(HandoffTicket.status == status)
             return list(session.scalars(query).all())
@@ -298,7 +311,9 @@ def _ensure_client(session: Session, client_id: str) -> None:
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     session.execute(
-        insert(Client).values(id=client_id, created_at=now, updated_at=now).on_conflict_do_nothing(index_elements=["id"])
+        insert(Client)
+        .values(id=client_id, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from first_line.domain import DomainConfigError, load_domain
+from tests.conftest import DATA_DIR
 
 DEMO = Path(__file__).resolve().parents[2] / "domains" / "demo_bank"
 
@@ -29,7 +30,8 @@ def edit(path: Path, change) -> None:
 def test_demo_bank_loads_with_every_banking77_intent(domain):
     import csv
 
-    banking77 = {r["category"] for r in csv.DictReader(open(DEMO.parent.parent.parent / "shared/data/banking77/train.csv"))}
+    with open(DATA_DIR / "banking77" / "train.csv", encoding="utf-8") as handle:
+        banking77 = {r["category"] for r in csv.DictReader(handle)}
     assert banking77 <= set(domain.intents)
     assert {"greeting", "thanks", "goodbye", "human_operator", "out_of_scope"} <= set(domain.intents)
     assert 10 <= len(domain.pools) <= 20

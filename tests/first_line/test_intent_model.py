@@ -28,7 +28,9 @@ def test_onnx_encoder_matches_sentence_transformers(artifacts_dir):
     from first_line.text_encoder import TextEncoder
 
     texts = ["My card has not arrived yet", "How do I top up with a bank transfer?", "hi"]
-    reference = SentenceTransformer(base_encoder_path(), device="cpu").encode(texts, normalize_embeddings=True)
+    reference = SentenceTransformer(base_encoder_path(), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
     fp32 = TextEncoder(artifacts_dir / "intents", quantized=False).encode(texts)
     int8 = TextEncoder(artifacts_dir / "intents", quantized=True).encode(texts)
     assert np.min(np.sum(fp32 * reference, axis=1)) > 0.999
@@ -84,7 +86,7 @@ def test_missing_or_foreign_artifacts_are_refused(tmp_path, artifacts_dir):
     broken = tmp_path / "intents"
     shutil.copytree(artifacts_dir / "intents", broken)
     (broken / "head.npz").unlink()
-    with pytest.raises(ArtifactError, match="head.npz is missing"):
+    with pytest.raises(ArtifactError, match=r"head\.npz is missing"):
         IntentModel(broken)
 
 
@@ -112,6 +114,8 @@ def test_service_refuses_a_model_trained_for_other_intents(artifacts_dir, domain
     from router.assistant import check_intents_match
 
     check_intents_match(model, domain)
-    smaller = domain.model_copy(update={"intents": {k: v for k, v in domain.intents.items() if k != "greeting"}})
+    smaller = domain.model_copy(
+        update={"intents": {k: v for k, v in domain.intents.items() if k != "greeting"}}
+    )
     with pytest.raises(ArtifactError, match="not configured"):
         check_intents_match(model, smaller)

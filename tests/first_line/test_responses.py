@@ -21,7 +21,9 @@ def test_language_and_register_pick_the_variant(domain):
 
 def test_slots_are_filled_when_known_and_never_left_as_braces(domain):
     intent = next(
-        name for name, variants in domain.responses["en"].items() if any("amount" in v.slots for v in variants)
+        name
+        for name, variants in domain.responses["en"].items()
+        if any("amount" in v.slots for v in variants)
     )
     slots = {"amount": "25.00 EUR", "merchant": "Tesco", "date": "2026-11-20", "card_last4": "1234"}
     with_slots = render_response(domain, intent, ClientProfile(), slots, "d1")
@@ -36,11 +38,19 @@ def test_gender_forms_only_for_known_gender(domain):
         (name, v) for name, variants in domain.responses["ru"].items() for v in variants if v.gendered
     ]
     assert gendered, "the demo bank has Russian variants with gender forms"
-    name, variant = gendered[0]
+    name, _variant = gendered[0]
     profile = ClientProfile(language="ru", age=20, gender="female")
-    texts = {render_response(domain, name, profile, {"amount": "1", "date": "1", "merchant": "x", "card_last4": "1"}, f"d{i}").text for i in range(40)}
+    texts = {
+        render_response(
+            domain, name, profile, {"amount": "1", "date": "1", "merchant": "x", "card_last4": "1"}, f"d{i}"
+        ).text
+        for i in range(40)
+    }
     assert all("|" not in t and "{" not in t for t in texts)
-    no_gender = {render_response(domain, name, ClientProfile(language="ru", age=20), {}, f"d{i}").text for i in range(40)}
+    no_gender = {
+        render_response(domain, name, ClientProfile(language="ru", age=20), {}, f"d{i}").text
+        for i in range(40)
+    }
     plain = {v.text for v in domain.responses["ru"][name] if not v.gendered}
     assert no_gender <= plain
 
@@ -56,4 +66,6 @@ def test_first_name_comes_from_the_profile_not_the_message(domain):
 
 def test_same_dialog_same_wording(domain):
     first = render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42")
-    assert all(render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42") == first for _ in range(5))
+    assert all(
+        render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42") == first for _ in range(5)
+    )

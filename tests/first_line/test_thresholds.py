@@ -51,7 +51,9 @@ def test_strong_prior_pulls_every_intent_to_the_global_threshold():
 
 def test_overrides_win():
     probabilities, labels = synthetic_dev()
-    table = tune_thresholds(probabilities, labels, ["a", "b", "c", "d"], 0.95, 20, overrides={"b": 0.999, "zzz": 0.1})
+    table = tune_thresholds(
+        probabilities, labels, ["a", "b", "c", "d"], 0.95, 20, overrides={"b": 0.999, "zzz": 0.1}
+    )
     assert table.per_intent["b"] == 0.999
     assert table.overridden == ["b"]
     assert "zzz" not in table.per_intent

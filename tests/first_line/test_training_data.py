@@ -9,7 +9,15 @@ from first_line.training_data import Example, data_hash, read_labelled_csv, spli
 
 def test_demo_recipe_covers_the_extra_intents(splits):
     intents = Counter(e.intent for e in splits.train + splits.dev + splits.test)
-    for extra in ("greeting", "thanks", "goodbye", "bot_capabilities", "human_operator", "out_of_scope", "knowledge_question"):
+    for extra in (
+        "greeting",
+        "thanks",
+        "goodbye",
+        "bot_capabilities",
+        "human_operator",
+        "out_of_scope",
+        "knowledge_question",
+    ):
         assert intents[extra] > 0
 
 

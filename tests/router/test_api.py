@@ -42,14 +42,18 @@ def test_operator_request_hands_off_with_a_ticket_summary(api):
     first = send(api, text="My card payment at Tesco was declined").json()
     response = send(api, text="I want to talk to a human", dialog_id=first["dialog_id"]).json()
     assert response["decision"] == {
-        "kind": "handoff", "reason": "operator_requested", "intent": None, "confidence": None
+        "kind": "handoff",
+        "reason": "operator_requested",
+        "intent": None,
+        "confidence": None,
     }
     assert response["handoff_ticket_id"] is not None
     tickets = api.get("/v1/handoffs", headers=OPERATOR).json()
     ticket = next(t for t in tickets if t["ticket_id"] == response["handoff_ticket_id"])
     assert ticket["reason"] == "operator_requested"
     assert [m["text"] for m in ticket["summary"]["last_messages"] if m["role"] == "client"] == [
-        "My card payment at Tesco was declined", "I want to talk to a human",
+        "My card payment at Tesco was declined",
+        "I want to talk to a human",
     ]
     assert ticket["summary"]["intents"], "the intents seen in the dialog are summarised"
     # Once handed off, the bot stays quiet and the operator owns the dialog.
@@ -143,7 +147,10 @@ def test_a_retry_with_the_same_client_message_id_is_answered_not_stored_twice(ap
 def test_feedback_likes_and_voc(api):
     body = send(api, text="How do I change my PIN?").json()
     assert body["reply_message_id"]
-    like = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "message_id": body["reply_message_id"], "reaction": "like"})
+    like = api.post(
+        "/v1/feedback",
+        json={"dialog_id": body["dialog_id"], "message_id": body["reply_message_id"], "reaction": "like"},
+    )
     assert like.status_code == 200
     voc = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 5})
     assert voc.status_code == 200
@@ -151,7 +158,8 @@ def test_feedback_likes_and_voc(api):
     bad = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 9})
     assert bad.json()["error"]["code"] == "invalid_request"
     wrong_message = api.post(
-        "/v1/feedback", json={"dialog_id": body["dialog_id"], "message_id": body["message_id"], "reaction": "like"}
+        "/v1/feedback",
+        json={"dialog_id": body["dialog_id"], "message_id": body["message_id"], "reaction": "like"},
     )
     assert wrong_message.json()["error"]["code"] == "unknown_message", "a client message cannot be liked"
     missing = api.post("/v1/feedback", json={"dialog_id": "nope", "voc": 3})
@@ -161,7 +169,9 @@ def test_feedback_likes_and_voc(api):
 def test_profile_picks_language_and_register(api):
     api.put("/v1/clients/ivan", json={"language": "ru", "age": 22, "gender": "male", "first_name": "Иван"})
     body = send(api, text="", button="intent:greeting", client_id="ivan").json()
-    assert "Иван" in body["reply"]["text"] or any(ch in body["reply"]["text"] for ch in "абвгдежзиклмнопрстуфхцчшщыэюя")
+    assert "Иван" in body["reply"]["text"] or any(
+        ch in body["reply"]["text"] for ch in "абвгдежзиклмнопрстуфхцчшщыэюя"
+    )
     formal = send(api, text="", button="intent:greeting", client_id="anon").json()
     assert formal["reply"]["text"].isascii()
 

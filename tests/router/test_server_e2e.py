@@ -44,7 +44,10 @@ def server(artifacts_dir, tmp_path):
     env = server_env(artifacts_dir, tmp_path / "e2e.db")
     process = subprocess.Popen(
         [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -71,7 +74,12 @@ def test_dialog_over_http_and_every_message_stored(server):
         first = client.post("/v1/messages", json={"client_id": "e2e", "text": "hello"}).json()
         dialog = first["dialog_id"]
         for text in ("How do I change my PIN?", "my top-up failed", "thank you"):
-            assert client.post("/v1/messages", json={"client_id": "e2e", "dialog_id": dialog, "text": text}).status_code == 200
+            assert (
+                client.post(
+                    "/v1/messages", json={"client_id": "e2e", "dialog_id": dialog, "text": text}
+                ).status_code
+                == 200
+            )
         assert client.post("/v1/messages", json={"client_id": "e2e", "text": ""}).status_code == 422
         view = client.get(f"/v1/dialogs/{dialog}").json()
         assert sum(m["role"] == "client" for m in view["messages"]) == 4
@@ -94,7 +102,10 @@ def test_service_refuses_to_start_on_a_broken_domain(artifacts_dir, tmp_path):
     (broken / "intents.yaml").write_text(yaml.safe_dump(intents, allow_unicode=True), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(free_port())],
-        env=server_env(artifacts_dir, tmp_path / "x.db", broken), capture_output=True, text=True, timeout=120,
+        env=server_env(artifacts_dir, tmp_path / "x.db", broken),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "intents.yaml" in result.stderr and "intents.card_arrival.threshold" in result.stderr
@@ -103,7 +114,10 @@ def test_service_refuses_to_start_on_a_broken_domain(artifacts_dir, tmp_path):
 def test_service_refuses_to_start_without_artifacts(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(free_port())],
-        env=server_env(tmp_path / "no-artifacts", tmp_path / "x.db"), capture_output=True, text=True, timeout=120,
+        env=server_env(tmp_path / "no-artifacts", tmp_path / "x.db"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "twoline train intents" in result.stderr

@@ -21,7 +21,9 @@ from router.policy import Button, Decision
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import DialogNotFoundError, DialogStore
 
-ADMIN_URL = os.environ.get("TWOLINE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "TWOLINE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _ensure_postgres_running() -> None:
@@ -56,7 +58,11 @@ def postgres_url():
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path / 'store.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     engine = create_store_engine(url)
     migrate(engine)
     migrate(engine)  # idempotent
@@ -70,12 +76,22 @@ def store(request, tmp_path):
 
 def test_schema_has_every_table(store):
     tables = set(inspect(store.engine).get_table_names())
-    assert {"clients", "dialogs", "messages", "decisions", "feedback", "handoff_tickets", "alembic_version"} <= tables
+    assert {
+        "clients",
+        "dialogs",
+        "messages",
+        "decisions",
+        "feedback",
+        "handoff_tickets",
+        "alembic_version",
+    } <= tables
 
 
 def test_a_turn_is_stored_with_its_decision_and_ticket(store):
     accepted = store.accept_message("c1", None, "My card is lost", language="en")
-    decision = Decision(kind="handoff", reason="transfer_only_intent", reply="Passing you on", intent="lost_or_stolen_card")
+    decision = Decision(
+        kind="handoff", reason="transfer_only_intent", reply="Passing you on", intent="lost_or_stolen_card"
+    )
     turn = store.record_decision(accepted, decision, 3.5, {"reason": "transfer_only_intent"})
     messages, decisions = store.dialog_history(accepted.dialog_id)
     assert [m.role for m in messages] == ["client", "bot"]
@@ -88,10 +104,19 @@ def test_a_turn_is_stored_with_its_decision_and_ticket(store):
 
 def test_retries_are_recognised(store):
     first = store.accept_message("c1", None, "hi", client_message_id="abc")
-    store.record_decision(first, Decision(kind="answer", reason="scripted_answer", reply="Hello", buttons=[Button(label="a", payload="intent:a")]), 1.0)
+    store.record_decision(
+        first,
+        Decision(
+            kind="answer",
+            reason="scripted_answer",
+            reply="Hello",
+            buttons=[Button(label="a", payload="intent:a")],
+        ),
+        1.0,
+    )
     again = store.accept_message("c1", None, "hi", client_message_id="abc")
     assert again.is_retry and again.message_id == first.message_id
-    row, reply, _ = store.recorded_turn(first.message_id)
+    _row, reply, _ = store.recorded_turn(first.message_id)
     assert reply.text == "Hello" and reply.buttons == [{"label": "a", "payload": "intent:a"}]
     other_client = store.accept_message("c2", None, "hi", client_message_id="abc")
     assert not other_client.is_retry
@@ -121,7 +146,9 @@ def test_profiles_and_feedback(store):
     assert store.client_profile("c1").first_name == "Анна"
     assert store.client_profile("nobody") == ClientProfile()
     accepted = store.accept_message("c1", None, "hi")
-    turn = store.record_decision(accepted, Decision(kind="answer", reason="scripted_answer", reply="Hello"), 1.0)
+    turn = store.record_decision(
+        accepted, Decision(kind="answer", reason="scripted_answer", reply="Hello"), 1.0
+    )
     assert store.add_message_feedback(turn.reply_message_id, "like", accepted.dialog_id) > 0
     store.add_voc(accepted.dialog_id, 4)
     assert store.dialog(accepted.dialog_id).voc_score == 4

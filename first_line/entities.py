@@ -416,7 +416,10 @@ class EntityExtractor:
             _spacy_pipeline()
             _natasha_models()
 
-    def run(self, text: str, language: str = "en", today: date | None = None) -> list[Entity]:
+    def run(
+        self, text: str, language: str = "en", today: date | None = None, ner: bool | None = None
+    ) -> list[Entity]:
+        """Entities of `text`; `ner` overrides the extractor's default for this call (rules always run)."""
         if not text.strip():
             return []
         today = today or date.today()
@@ -430,7 +433,7 @@ class EntityExtractor:
             *_find_dates(masked, today),
             *_find_merchants(masked),
         ]
-        if self.use_ner:
+        if self.use_ner if ner is None else ner:
             candidates.extend(filter(_is_plausible_name, self._ner(masked, language)))
         return _without_overlaps(candidates)
 

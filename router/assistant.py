@@ -106,7 +106,7 @@ class Assistant:
             intents=intent_model,
             pools=pools,
             thresholds=load_thresholds(intent_model, domain),
-            extract_entities=lambda text, language, today: extractor.run(text, language, today),
+            extract_entities=extractor.run,
         )
         return cls(settings, domain, DialogStore(engine), policy)
 

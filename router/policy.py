@@ -82,7 +82,8 @@ class SecondLine(Protocol):
     def answer(self, turn: Turn) -> Decision: ...
 
 
-EntityExtractor = Callable[[str, str, date | None], list[Entity]]
+EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
+"""(text, language, today, use NER) -> entities; rules always run, NER (names, merchants) on request."""
 
 
 def button_intent(payload: str, domain: Domain) -> str | None:
@@ -144,7 +145,9 @@ class DecisionPolicy:
 
     def _scripted_answer(self, turn: Turn, intent: str, how: str) -> Decision:
         language = client_language(self.domain, turn.profile)
-        entities = self.extract_entities(turn.text, language, turn.today) if turn.text else []
+        # NER only when one of this intent's answers can name the merchant (names come from the profile).
+        needs_ner = any("merchant" in v.slots for v in self.domain.responses[language].get(intent, ()))
+        entities = self.extract_entities(turn.text, language, turn.today, needs_ner) if turn.text else []
         slots = slots_from_entities(entities)
         response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key)
         return Decision(
@@ -197,8 +200,13 @@ class DecisionPolicy:
         intent = button_intent(turn.button_payload or "", self.domain)
         if intent is None:  # the API refuses unknown payloads; this guards direct callers
             raise ValueError(f"unknown button payload {turn.button_payload!r}")
-        return self._confident(turn, intent, "button").model_copy(
-            update={"intent": intent, "confidence": 1.0, "scores": {"button": turn.button_payload}}
+        decision = self._confident(turn, intent, "button")
+        return decision.model_copy(
+            update={
+                "intent": intent,
+                "confidence": 1.0,
+                "scores": {"button": turn.button_payload} | decision.scores,
+            }
         )
 
     # -- hand-offs and the second line ----------------------------------------------------
@@ -208,10 +216,13 @@ class DecisionPolicy:
         return self.second_line.answer(turn)
 
     def handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
+        """Pass the dialog to an operator; the entities of the message go into the ticket's summary."""
         language = client_language(self.domain, turn.profile)
+        entities = self.extract_entities(turn.text, language, turn.today, True) if turn.text.strip() else []
         return Decision(
             kind="handoff",
             reason=reason,
             reply=self.domain.settings.messages["handoff"][language],
             intent=intent,
+            scores={"entities": [{"kind": e.kind, "value": e.value} for e in entities]},
         )

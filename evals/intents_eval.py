@@ -35,9 +35,14 @@ TARGETS = (0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
 
 
 def evaluate_intents(
-    settings: Settings, domain: Domain, data: Path | None, out_dir: Path, with_baseline: bool = True
+    settings: Settings,
+    domain: Domain,
+    data: Path | None,
+    out_dir: Path,
+    with_baseline: bool = True,
+    quantized: bool = True,
 ) -> dict:
-    model = IntentModel(settings.intents_dir, threads=1, cache_size=0)
+    model = IntentModel(settings.intents_dir, quantized=quantized, threads=1, cache_size=0)
     model.warm_up()
     pools = PoolsModel(settings.pools_dir, model.encoder, pool_map(domain))
     seed = model.manifest.seed
@@ -83,7 +88,11 @@ def evaluate_intents(
         "global_threshold": operating["global"],
         "latency_ms_p50": float(np.percentile(latencies, 50)),
         "latency_ms_p95": float(np.percentile(latencies, 95)),
-        "model": {"variant": model.manifest.variant, "created_at": model.manifest.created_at},
+        "model": {
+            "variant": model.manifest.variant,
+            "encoder": "int8" if quantized else "fp32",
+            "created_at": model.manifest.created_at,
+        },
         "curve": {str(t): schemes_at(t) for t in TARGETS},
     }
     if with_baseline and splits is not None:

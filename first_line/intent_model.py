@@ -20,6 +20,7 @@ import numpy as np
 
 from first_line.artifacts import load_manifest
 from first_line.text_encoder import TextEncoder
+from first_line.tfidf_scorer import TfidfScorer
 
 CONTEXT_DECAY = 0.5
 """Weight of each earlier context message relative to the next one (most recent counts most)."""
@@ -89,7 +90,7 @@ class IntentModel:
         self.encoder.warm_up()
         head = np.load(self.artifact_dir / "head.npz")
         self._head_weights, self._head_bias = head["weights"], head["bias"]
-        self._tfidf = joblib.load(self.artifact_dir / "tfidf.joblib")
+        self._tfidf = TfidfScorer(joblib.load(self.artifact_dir / "tfidf.joblib"))
         self.predict("warm up")
 
     @property
@@ -112,7 +113,7 @@ class IntentModel:
         features = context_features(self.encoder, texts, contexts)
         return combine(
             head_log_probabilities(features, self._head_weights, self._head_bias),
-            self._tfidf.predict_log_proba(texts),
+            self._tfidf.log_probabilities(texts),
             self.ensemble["tfidf_weight"],
             self.ensemble["temperature"],
         )

@@ -185,13 +185,14 @@ def eval_intents(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
     out: Path = typer.Option(Path("reports/intents"), help="Folder for the plot and the JSON report."),
     baseline: bool = typer.Option(True, help="Also train and score the frozen-encoder baseline."),
+    fp32: bool = typer.Option(False, help="Run the fp32 encoder instead of int8 (to compare speed)."),
 ) -> None:
     """Accuracy, automation vs precision (per-intent vs global thresholds), pools recovery, latency."""
     from evals.intents_eval import evaluate_intents
 
     settings = _settings()
     domain = _domain(settings)
-    report = evaluate_intents(settings, domain, data, out, with_baseline=baseline)
+    report = evaluate_intents(settings, domain, data, out, with_baseline=baseline, quantized=not fp32)
     if json_output:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -119,3 +119,14 @@ def test_service_refuses_a_model_trained_for_other_intents(artifacts_dir, domain
     )
     with pytest.raises(ArtifactError, match="not configured"):
         check_intents_match(model, smaller)
+
+
+def test_fast_tfidf_scorer_equals_sklearn(artifacts_dir, splits):
+    import joblib
+
+    from first_line.tfidf_scorer import TfidfScorer
+
+    pipeline = joblib.load(artifacts_dir / "intents" / "tfidf.joblib")
+    texts = [e.text for e in splits.test[:200]] + ["", "zzzz qqqq", "Привет, где моя карта?", "a" * 3000]
+    expected = pipeline.predict_log_proba(texts)
+    assert np.abs(TfidfScorer(pipeline).log_probabilities(texts) - expected).max() < 1e-6

@@ -20,6 +20,7 @@ import csv
 import json
 import random
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -75,11 +76,11 @@ async def client_loop(
             index = queue.get_nowait()
         except asyncio.QueueEmpty:
             return
-        client_id = f"load-{worker}-{index % args.clients_per_worker}"
+        client_id = f"load-{args.run_id}-{worker}-{index % args.clients_per_worker}"
         body = {
             "client_id": client_id,
             "text": f"{texts[index % len(texts)]} (ref {index})",
-            "client_message_id": f"m{index}",
+            "client_message_id": f"{args.run_id}-{index}",
         }
         if client_id in dialogs:
             body["dialog_id"] = dialogs[client_id]
@@ -89,6 +90,8 @@ async def client_loop(
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             status, answer = 0, {}
             connection = Connection(args.host, args.port, args.key)
+        if status == 200 and answer.get("retry"):
+            status = 208  # answered as a retry: would hide a lost message, so counted apart
         results.append((status, (time.perf_counter() - started) * 1000))
         if status == 200:
             # A handed-off dialog stays with the operator: start a new one for the next turn.
@@ -152,6 +155,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="count stored messages before and after (nothing lost)")
     parser.add_argument("--out", help="write the JSON result here too")
     args = parser.parse_args()
+    args.run_id = uuid.uuid4().hex[:8]  # fresh ids: a repeated run must not be answered as retries
     before = stored_client_messages(args.database_url) if args.database_url else None
     report = asyncio.run(run(args))
     if args.database_url:

@@ -28,7 +28,7 @@ from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from first_line.training_data import Example, read_labelled_csv
-from first_line.training_pipeline import load_splits, pool_map
+from first_line.training_pipeline import load_splits
 from router.settings import Settings
 
 TARGETS = (0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
@@ -44,7 +44,7 @@ def evaluate_intents(
 ) -> dict:
     model = IntentModel(settings.intents_dir, quantized=quantized, threads=1, cache_size=0)
     model.warm_up()
-    pools = PoolsModel(settings.pools_dir, model.encoder, pool_map(domain))
+    pools = PoolsModel(settings.pools_dir, model.encoder, domain.pool_by_intent)
     seed = model.manifest.seed
     splits = None
     if data is None or with_baseline:

@@ -123,15 +123,13 @@ class Domain(_Strict):
     fingerprint: str
     """Hash of every file of the domain: stored with decisions and artifacts."""
 
-    def pool_of(self, intent: str) -> Pool:
-        return self.pools[self._pool_by_intent[intent]]
-
     @property
     def intent_names(self) -> list[str]:
         return sorted(self.intents)
 
     @property
-    def _pool_by_intent(self) -> dict[str, str]:
+    def pool_by_intent(self) -> dict[str, str]:
+        """intent -> the name of its pool (validation guarantees exactly one each)."""
         return {i: pool.name for pool in self.pools.values() for i in pool.intents}
 
 

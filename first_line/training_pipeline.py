@@ -39,10 +39,6 @@ def load_splits(
     return split_examples(examples, seed)
 
 
-def pool_map(domain: Domain) -> dict[str, str]:
-    return {intent: pool.name for pool in domain.pools.values() for intent in pool.intents}
-
-
 def train_intents(
     splits: Splits, intents_dir: Path, domain: Domain, config: IntentTrainingConfig
 ) -> Manifest:
@@ -57,7 +53,7 @@ def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Doma
     model = IntentModel(intents_dir, threads=2, cache_size=100_000)
     model.encoder.warm_up()
     log.info("training pools", extra={"count": len(splits.train)})
-    return train_pools_model(splits, model.encoder, pool_map(domain), pools_dir, model.manifest)
+    return train_pools_model(splits, model.encoder, domain.pool_by_intent, pools_dir, model.manifest)
 
 
 def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> list[str]:
@@ -74,7 +70,7 @@ def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> lis
         return ["pools"]
     import json
 
-    stale_map = json.loads((pools_dir / POOL_MAP).read_text(encoding="utf-8")) != pool_map(domain)
+    stale_map = json.loads((pools_dir / POOL_MAP).read_text(encoding="utf-8")) != domain.pool_by_intent
     stale_model = pools.depends_on.get("intents") != intents.files.get("encoder.int8.onnx")
     return ["pools"] if stale_map or stale_model else []
 

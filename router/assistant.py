@@ -90,8 +90,7 @@ class Assistant:
         )
         check_intents_match(intent_model, domain)
         intent_model.warm_up()
-        pool_of_intent = {i: p.name for p in domain.pools.values() for i in p.intents}
-        pools = PoolsModel(settings.pools_dir, intent_model.encoder, pool_of_intent)
+        pools = PoolsModel(settings.pools_dir, intent_model.encoder, domain.pool_by_intent)
         encoder_hash = intent_model.manifest.files.get("encoder.int8.onnx")
         if pools.manifest.depends_on.get("intents") != encoder_hash:
             raise ArtifactError(

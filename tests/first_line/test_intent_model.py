@@ -11,7 +11,7 @@ import pytest
 from first_line.artifacts import ArtifactError, load_manifest
 from first_line.intent_model import IntentModel
 from first_line.pools_model import PoolsModel
-from first_line.training_pipeline import missing_artifacts, pool_map
+from first_line.training_pipeline import missing_artifacts
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_missing_or_foreign_artifacts_are_refused(tmp_path, artifacts_dir):
 
 
 def test_pools_model_refuses_a_changed_pools_yaml(artifacts_dir, domain, model):
-    mapping = pool_map(domain)
+    mapping = domain.pool_by_intent
     pools = PoolsModel(artifacts_dir / "pools", model.encoder, mapping)
     assert pools.predict("I want to top up with my card").pool in {"top_up", "top_up_problems"}
     changed = dict(mapping, card_arrival="top_up")

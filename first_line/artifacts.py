@@ -12,6 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +53,28 @@ def write_manifest(folder: Path, manifest: Manifest) -> Manifest:
     tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
     os.replace(tmp, folder / MANIFEST)
     return manifest
+
+
+@contextmanager
+def new_version(out_dir: Path) -> Iterator[Path]:
+    """A fresh folder beside `out_dir` to write an artifact into.
+
+    When the block succeeds, the folder replaces `out_dir` (the old one is moved aside first,
+    then removed), so a reader never sees a half-written artifact; when it fails, the folder
+    is removed and `out_dir` stays as it was.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        yield work
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(work, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def load_manifest(folder: Path, kind: str, verify_files: bool = False) -> Manifest:

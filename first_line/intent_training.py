@@ -20,10 +20,8 @@ switch), so that it learns context helps without letting it overrule the message
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from first_line.artifacts import Manifest, write_manifest
+from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.intent_model import combine, context_features, head_log_probabilities
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Example, Splits, data_hash
@@ -57,14 +55,8 @@ class IntentTrainingConfig(BaseModel):
 def train_intent_model(splits: Splits, out_dir: Path, config: IntentTrainingConfig | None = None) -> Manifest:
     """Train into a fresh folder beside `out_dir`, then swap it in (never a half-written artifact)."""
     config = config or IntentTrainingConfig()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        manifest = _train_into(work, splits, config)
-        _swap_in(work, out_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return manifest
+    with new_version(out_dir) as work:
+        return _train_into(work, splits, config)
 
 
 def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Manifest:
@@ -221,15 +213,6 @@ def _indices(examples: list[Example], labels: list[str]) -> np.ndarray:
 def _check_classes(classes: np.ndarray, labels: list[str]) -> None:
     if list(classes) != labels:
         raise RuntimeError("classifier classes do not match the sorted label list")
-
-
-def _swap_in(work: Path, out_dir: Path) -> None:
-    old = out_dir.with_name(f".{out_dir.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(work, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _seed(seed: int) -> None:

@@ -12,15 +12,13 @@ the model is stale and the service asks for `twoline train pools` (about a minut
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from first_line.artifacts import ArtifactError, Manifest, load_manifest, write_manifest
+from first_line.artifacts import ArtifactError, Manifest, load_manifest, new_version, write_manifest
 from first_line.intent_model import context_features, softmax
 from first_line.intent_training import augment_with_context
 from first_line.text_encoder import TextEncoder
@@ -89,29 +87,25 @@ def train_pools_model(
     )
     test_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in test])
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    np.savez(
-        work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
-    )
-    (work / POOL_MAP).write_text(json.dumps(pool_of_intent, indent=1, sort_keys=True), encoding="utf-8")
-    manifest = write_manifest(
-        work,
-        Manifest(
-            kind="pools",
-            seed=seed,
-            data_hash=data_hash(splits.train + splits.dev + splits.test),
-            data_sizes={"train": len(train), "dev": len(dev), "test": len(test)},
-            labels=[str(c) for c in head.classes_],
-            params={"temperature": temperature},
-            metrics={"test_accuracy": float((test_logits.argmax(1) == test_labels).mean())},
-            depends_on={"intents": intents_manifest.files.get("encoder.int8.onnx", "")},
-        ),
-    )
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    work.rename(out_dir)
-    return manifest
+    with new_version(out_dir) as work:
+        np.savez(
+            work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
+        )
+        (work / POOL_MAP).write_text(json.dumps(pool_of_intent, indent=1, sort_keys=True), encoding="utf-8")
+        manifest = write_manifest(
+            work,
+            Manifest(
+                kind="pools",
+                seed=seed,
+                data_hash=data_hash(splits.train + splits.dev + splits.test),
+                data_sizes={"train": len(train), "dev": len(dev), "test": len(test)},
+                labels=[str(c) for c in head.classes_],
+                params={"temperature": temperature},
+                metrics={"test_accuracy": float((test_logits.argmax(1) == test_labels).mean())},
+                depends_on={"intents": intents_manifest.files.get("encoder.int8.onnx", "")},
+            ),
+        )
+        return manifest
 
 
 def _fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -34,7 +34,7 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from first_line.intent_model import combine, context_features, head_log_probabilities
+from first_line.intent_model import combine, context_features, head_log_probabilities, softmax
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Example, Splits, data_hash
 
@@ -152,16 +152,23 @@ def augment_with_context(
     return texts, contexts, targets
 
 
+TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(5.0), 41))
+"""Temperatures tried when calibrating on the dev split (log-spaced, 0.2 to 5)."""
+
+
+def mean_log_loss(probabilities: np.ndarray, y: np.ndarray) -> float:
+    return -float(np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature with the lowest dev log-loss for softmax(logits / T)."""
+    return min(TEMPERATURES, key=lambda t: mean_log_loss(softmax(logits / t), y)).item()
+
+
 def fit_ensemble(head_log_p: np.ndarray, tfidf_log_p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Grid over the TF-IDF weight and the temperature; the pair with the lowest dev log-loss."""
-    best = (float("inf"), 0.0, 1.0)
-    for weight in np.arange(0.0, 2.01, 0.25):
-        for temperature in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
-            probabilities = combine(head_log_p, tfidf_log_p, float(weight), float(temperature))
-            loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(y)), y], 1e-12, 1.0)))
-            if loss < best[0]:
-                best = (loss, float(weight), float(temperature))
-    return best[1], best[2]
+    grid = [(float(w), float(t)) for w in np.arange(0.0, 2.01, 0.25) for t in TEMPERATURES]
+    return min(grid, key=lambda wt: mean_log_loss(combine(head_log_p, tfidf_log_p, *wt), y))
 
 
 def _log_probabilities(

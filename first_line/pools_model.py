@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest, new_version, write_manifest
 from first_line.intent_model import context_features, softmax
-from first_line.intent_training import augment_with_context
+from first_line.intent_training import augment_with_context, fit_temperature
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Splits, data_hash
 
@@ -80,7 +80,7 @@ def train_pools_model(
         context_features(encoder, [e.text for e in dev], [[] for _ in dev]) @ head.coef_.T + head.intercept_
     )
     dev_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in dev])
-    temperature = _fit_temperature(dev_logits, dev_labels)
+    temperature = fit_temperature(dev_logits, dev_labels)
     test = [e for e in splits.test if e.intent in pool_of_intent]
     test_logits = (
         context_features(encoder, [e.text for e in test], [[] for _ in test]) @ head.coef_.T + head.intercept_
@@ -106,12 +106,3 @@ def train_pools_model(
             ),
         )
         return manifest
-
-
-def _fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    best = (float("inf"), 1.0)
-    for temperature in np.exp(np.linspace(np.log(0.2), np.log(5.0), 41)):
-        p = softmax(logits / temperature)[np.arange(len(labels)), labels]
-        loss = -float(np.mean(np.log(np.clip(p, 1e-12, 1.0))))
-        best = min(best, (loss, float(temperature)))
-    return best[1]

@@ -207,5 +207,28 @@ def eval_intents(
         typer.echo(f"report and plot in {out}")
 
 
+@eval_app.command("compare")
+def eval_compare(
+    old: Path = typer.Argument(..., help="The report of what runs now (report.json or a suite's --json)."),
+    new: Path = typer.Argument(..., help="The report of the candidate change."),
+    tolerance: float = typer.Option(0.01, help="How far a quality metric may drop (absolute)."),
+    latency_tolerance: float = typer.Option(0.25, help="How far a latency may grow (relative)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """The regression gate: what got worse from OLD to NEW; exits 1 if anything did."""
+    from evals.compare import compare_reports, format_comparison, load_report
+
+    try:
+        comparison = compare_reports(load_report(old), load_report(new), tolerance, latency_tolerance)
+    except ValueError as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(comparison.model_dump_json(indent=2))
+    else:
+        typer.echo(format_comparison(comparison))
+    if comparison.regressions:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

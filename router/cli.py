@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -205,6 +206,25 @@ def eval_intents(
         )
         typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
         typer.echo(f"report and plot in {out}")
+
+
+@eval_app.command("ab")
+def eval_ab(
+    since: datetime | None = typer.Option(None, help="Only dialogs started on or after this date."),
+    database_url: str | None = typer.Option(None, help="The dialog store (default: TWOLINE_DATABASE_URL)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The running A/B experiment from the stored dialogs: automation, hand-offs, dislikes, VOC."""
+    from evals.ab_report import ab_report, format_ab
+    from router.store.database import create_store_engine, migrate
+
+    settings = _settings()
+    experiment = _domain(settings).settings.experiment
+    engine = create_store_engine(database_url or settings.database_url)
+    migrate(engine)
+    order = [v.name for v in experiment.variants] if experiment else []
+    report = ab_report(engine, experiment.name if experiment else None, order, since)
+    typer.echo(report.model_dump_json(indent=2) if json_output else format_ab(report))
 
 
 @eval_app.command("compare")

@@ -55,6 +55,8 @@ class Decision(BaseModel):
     threshold: float | None = None
     pool: str | None = None
     scores: dict = {}
+    variant: str | None = None
+    """The A/B experiment variant whose policy decided (None outside experiments)."""
 
 
 class Turn(BaseModel):

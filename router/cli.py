@@ -208,6 +208,36 @@ def eval_intents(
         typer.echo(f"report and plot in {out}")
 
 
+@eval_app.command("dialogs")
+def eval_dialogs(
+    data: Path | None = typer.Option(None, help="JSONL dialogs or a text,category CSV (default: held out)."),
+    quick: bool = typer.Option(False, help="A smaller default set (200 dialogs instead of 1,100)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path = typer.Option(Path("reports/dialogs"), help="Folder for the JSON report."),
+) -> None:
+    """Replay dialogs through the real router: automation, hand-offs, clarifications, latency."""
+    from evals.dialog_replay import default_dialogs, read_dialogs, replay_dialogs
+
+    settings = _settings()
+    try:
+        dialogs = read_dialogs(data) if data else default_dialogs(settings, quick)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    report = replay_dialogs(settings, dialogs, progress=not json_output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"{report['dialogs']} dialogs, {report['turns']} turns: automation {report['automation']:.1%}, "
+            f"precision of answers {report['precision_answered']}, hand-offs {report['handoffs_by_reason']}, "
+            f"clarifications {report['clarifications']} "
+            f"({report['clarifications_resolved_by_click']} resolved by a click), "
+            f"latency p50 {report['latency_ms_p50']:.1f} ms"
+        )
+
+
 @eval_app.command("ab")
 def eval_ab(
     since: datetime | None = typer.Option(None, help="Only dialogs started on or after this date."),

@@ -208,6 +208,40 @@ def eval_intents(
         typer.echo(f"report and plot in {out}")
 
 
+@eval_app.command("all")
+def eval_all(
+    out: Path = typer.Option(Path("reports/all"), help="Folder for report.html and report.json."),
+    quick: bool = typer.Option(False, help="Smaller sets and no baselines (under 5 minutes)."),
+    only: list[str] = typer.Option([], help="Run only these suites (repeatable)."),
+) -> None:
+    """Every eval suite, one self-contained HTML report and one JSON report (for `eval compare`)."""
+    from evals.report import SUITES, run_all
+
+    unknown = sorted(set(only) - set(SUITES))
+    if unknown:
+        _fail(f"unknown suite(s) {unknown}; known: {list(SUITES)}")
+    report = run_all(_settings(), out, quick, only or None)
+    for name, seconds in report["wall_time_s"].items():
+        status = "FAILED " + report["errors"][name] if name in report["errors"] else "ok"
+        typer.echo(f"{name:14} {seconds:8.1f} s  {status}")
+    typer.echo(f"report: {out / 'report.html'}  json: {out / 'report.json'}")
+    if report["errors"]:
+        raise typer.Exit(code=1)
+
+
+@eval_app.command("pools")
+def eval_pools(
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path = typer.Option(Path("reports/pools"), help="Folder for the plot."),
+) -> None:
+    """Clarifying questions on the held-out split: pools recovery, automation and precision with them."""
+    from evals.report import SUITES
+
+    report = SUITES["pools"](_settings(), False, out)
+    lines = [json.dumps(report, indent=2)] if json_output else [f"{k}: {v}" for k, v in report.items()]
+    typer.echo("\n".join(lines))
+
+
 @eval_app.command("dialogs")
 def eval_dialogs(
     data: Path | None = typer.Option(None, help="JSONL dialogs or a text,category CSV (default: held out)."),

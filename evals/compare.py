@@ -34,7 +34,7 @@ HIGHER_IS_BETTER = re.compile(
     r"accuracy|f1|precision|recall|automation|roc_auc|auc|mrr|hit@|block_rate|recovery|resolved"
 )
 TIMING = re.compile(r"latency|_ms(_|$)|seconds|wall_time")
-IGNORED = re.compile(r"(^|\.)(curve|rows|count|threshold|created_at|model)(\.|$)")
+IGNORED = re.compile(r"(^|\.)(curve|rows|count|threshold|created_at|model|target_precision|meta)(\.|$)")
 
 
 class MetricChange(BaseModel):

@@ -84,6 +84,12 @@ function showNotice(name) {
   notice.hidden = false;
 }
 
+/** A status line inside the conversation (hand-off, operator joined, closed): read out by aria-live. */
+function logNotice(name) {
+  $("log").append(el("li", { class: "log-notice", dataset: { kind: name } }, el("p", {}, t(name))));
+  scrollToEnd();
+}
+
 function showError(message) {
   const box = $("error");
   box.textContent = message || "";
@@ -154,7 +160,7 @@ function citationsBlock(citations) {
 function reactionBlock(messageId) {
   if (!messageId) return null;
   const status = el("span", { class: "reaction-status", role: "status" });
-  const make = (reaction, symbol) =>
+  const make = (reaction) =>
     el(
       "button",
       {
@@ -181,9 +187,9 @@ function reactionBlock(messageId) {
           }
         },
       },
-      el("span", { "aria-hidden": "true" }, symbol),
+      icon(reaction),
     );
-  return el("div", { class: "reactions" }, make("like", "👍"), make("dislike", "👎"), status);
+  return el("div", { class: "reactions" }, make("like"), make("dislike"), status);
 }
 
 function vocForm() {
@@ -223,9 +229,15 @@ function vocForm() {
 function renderBotReply(response) {
   const reply = response.reply;
   if (!reply) return;
+  const kind = (response.decision || {}).kind;
+  const rateable = kind === "answer" || kind === "second_line"; // not clarifying questions, not hand-offs
   addMessage("bot", reply.text, {
     id: response.reply_message_id,
-    extra: [citationsBlock(reply.citations), buttonsBlock(reply.buttons), reactionBlock(response.reply_message_id)],
+    extra: [
+      citationsBlock(reply.citations),
+      buttonsBlock(reply.buttons),
+      rateable ? reactionBlock(response.reply_message_id) : null,
+    ],
   });
 }
 
@@ -279,7 +291,7 @@ function handleResponse(response) {
   if (decision.kind === "handoff") {
     state.dialogStatus = "handed_off";
     state.ticketStatus = "open";
-    showNotice("handedOff");
+    logNotice("handedOff");
     startPolling();
   } else if (decision.reason === "with_operator") {
     startPolling();
@@ -331,21 +343,21 @@ function applyUpdate(update, restoring) {
       id: message.id,
       author: message.author,
       time: message.created_at,
-      extra: isBot ? [buttonsBlock(restoring ? null : message.buttons), reactionBlock(message.id)] : [],
+      extra: isBot && !restoring ? [buttonsBlock(message.buttons)] : [],
     });
   }
   const previous = { status: state.dialogStatus, ticket: state.ticketStatus };
   state.dialogStatus = update.status;
   state.ticketStatus = update.ticket_status;
   if (update.status === "handed_off") {
-    if (update.ticket_status === "claimed" && previous.ticket !== "claimed") showNotice("operatorJoined");
-    else if (restoring && update.ticket_status === "open") showNotice("handedOff");
+    if (update.ticket_status === "claimed" && previous.ticket !== "claimed") logNotice("operatorJoined");
+    else if (restoring && update.ticket_status === "open") logNotice("handedOff");
     startPolling();
   } else if (previous.status === "handed_off" && update.status === "closed") {
-    showNotice("closed");
+    logNotice("closed");
     vocForm();
   } else if (previous.status === "handed_off" && update.status === "open") {
-    showNotice("backToBot");
+    logNotice("backToBot");
   }
 }
 

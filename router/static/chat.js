@@ -171,7 +171,8 @@ function reactionBlock(messageId) {
         title: t(reaction),
         dataset: { reaction },
         onclick: async (event) => {
-          const group = event.currentTarget.parentElement;
+          const pressed = event.currentTarget; // currentTarget is gone after the await below
+          const group = pressed.parentElement;
           for (const b of group.querySelectorAll("button")) b.disabled = true;
           const result = await apiCall("/v1/feedback", {
             method: "POST",
@@ -179,7 +180,7 @@ function reactionBlock(messageId) {
             body: { dialog_id: state.dialogId, message_id: messageId, reaction },
           });
           if (result.ok) {
-            event.currentTarget.setAttribute("aria-pressed", "true");
+            pressed.setAttribute("aria-pressed", "true");
             status.textContent = t("thanks");
           } else {
             for (const b of group.querySelectorAll("button")) b.disabled = false;

@@ -26,6 +26,7 @@ const state = {
   name: sessionStorage.getItem("twoline.operatorName") || "",
   key: sessionStorage.getItem("twoline.operatorKey") || "",
   tickets: [],
+  rendered: null,
   current: null,
   lastId: 0,
   queueTimer: null,
@@ -129,11 +130,15 @@ function ticketCard(ticket) {
 }
 
 function renderQueue() {
+  const snapshot = JSON.stringify([state.name, state.tickets]);
+  if (snapshot === state.rendered) return; // unchanged: keep focus and do not re-announce
+  state.rendered = snapshot;
   const list = $("tickets");
   const focusedId = document.activeElement && document.activeElement.closest(".ticket")?.dataset.ticketId;
   list.replaceChildren(...state.tickets.map(ticketCard));
   if (!state.tickets.length) list.append(el("li", { class: "empty" }, "No tickets here."));
   $("queue-count").textContent = `(${state.tickets.length})`;
+  $("queue-status").textContent = `${state.tickets.length} tickets in the queue`;
   if (focusedId) list.querySelector(`[data-ticket-id="${focusedId}"] button`)?.focus();
 }
 
@@ -262,7 +267,10 @@ function start() {
 function main() {
   $("sign-in").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => signOut());
-  $("queue-filter").addEventListener("change", refreshQueue);
+  $("queue-filter").addEventListener("change", () => {
+    state.rendered = null;
+    refreshQueue();
+  });
   $("reply-form").addEventListener("submit", sendReply);
   $("reply-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("reply-form").requestSubmit();

@@ -1,0 +1,261 @@
+"""The chat page and the operator console in a real headless Chromium (Debian's `chromium` and
+`chromium-driver`, nothing downloaded) against a real uvicorn server on the test artifacts.
+
+Scenario A: a client asks, gets a clarifying question, clicks a button, gets the answer, likes it.
+Scenario B: a client asks for a human (in Russian), an operator claims the ticket in the console and
+replies, the client sees the reply; the operator closes it and the client rates the dialog.
+Screenshots at phone and desktop widths go to reports/screenshots/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from router.settings import DEMO_CLIENT_KEY, DEMO_OPERATOR_KEY
+from tests.conftest import REPO
+from tests.router.test_server_e2e import free_port, server_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = REPO / "reports" / "screenshots"
+PHONE = (390, 844)
+DESKTOP = (1280, 900)
+WAIT_S = 20
+CLARIFYING_CANDIDATES = ("card", "my card", "transfer", "top up", "I have a problem with my card", "account")
+
+
+@pytest.fixture(scope="module")
+def web_server(artifacts_dir, tmp_path_factory) -> Iterator[str]:
+    """The service on the demo keys, so that the chat page gets its key from /v1/demo-config."""
+    database = tmp_path_factory.mktemp("web") / "web.db"
+    env = server_env(artifacts_dir, database) | {
+        "TWOLINE_CLIENT_API_KEY": DEMO_CLIENT_KEY,
+        "TWOLINE_OPERATOR_API_KEY": DEMO_OPERATOR_KEY,
+    }
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail("the server exited during start-up")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("server did not become ready in 120 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browsers() -> Iterator:
+    """A factory of headless Chromium sessions, each with a fresh profile; all closed at the end."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian chromium and chromium-driver are missing: run scripts/setup.sh")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opened, profiles = [], []
+
+    def open_browser(size: tuple[int, int]):
+        profile = tempfile.mkdtemp(prefix="twoline-chromium-")
+        profiles.append(profile)
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver.set_window_size(*size)
+        opened.append(driver)
+        return driver
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield open_browser
+    for driver in opened:
+        driver.quit()
+    for profile in profiles:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, css: str, *, count: int = 1, visible: bool = True):
+    """The elements matching `css` once at least `count` of them are there (and displayed)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(d):
+        elements = d.find_elements(By.CSS_SELECTOR, css)
+        if visible:
+            elements = [e for e in elements if e.is_displayed()]
+        return elements if len(elements) >= count else False
+
+    return WebDriverWait(driver, WAIT_S).until(found, message=f"waiting for {css!r} x{count}")
+
+
+def shoot(driver, name: str, size: tuple[int, int]) -> None:
+    """Save the screen at the driver's current size and at `size`, then restore the size."""
+    current = driver.get_window_size()
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}-{current['width']}.png"))
+    driver.set_window_size(*size)
+    time.sleep(0.3)
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}-{size[0]}.png"))
+    driver.set_window_size(current["width"], current["height"])
+
+
+def open_chat(browsers, base: str, size=PHONE):
+    driver = browsers(size)
+    driver.get(base + "/")
+    wait_for(driver, "body[data-ready='true']")
+    wait_for(driver, "li.message.bot")  # the greeting
+    return driver
+
+
+def type_message(driver, text: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.ID, "text")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)  # Enter sends, as on a phone keyboard
+
+
+def clarifying_question(base: str) -> tuple[str, str]:
+    """A first message that this model answers with a clarifying question, and a button of it that
+    leads to a scripted answer (asked over HTTP as another client, so the browser sees the same)."""
+    headers = {"Authorization": f"Bearer {DEMO_CLIENT_KEY}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        for i, text in enumerate(CLARIFYING_CANDIDATES):
+            body = client.post("/v1/messages", json={"client_id": f"probe-{i}", "text": text}).json()
+            if body["decision"]["kind"] != "clarify":
+                continue
+            for button in body["reply"]["buttons"]:
+                clicked = client.post(
+                    "/v1/messages",
+                    json={
+                        "client_id": f"probe-{i}",
+                        "dialog_id": body["dialog_id"],
+                        "button": button["payload"],
+                    },
+                ).json()
+                if clicked["decision"]["kind"] == "answer":
+                    return text, button["payload"]
+    pytest.fail(f"none of {CLARIFYING_CANDIDATES} gets a clarifying question from the test model")
+
+
+def test_scenario_a_clarify_click_answer_like(web_server, browsers):
+    from selenium.webdriver.common.by import By
+
+    text, payload = clarifying_question(web_server)
+    started = time.monotonic()
+    chat = open_chat(browsers, web_server)
+    type_message(chat, text)
+    question = wait_for(chat, "li.message.bot .quick-replies", count=1)[0]
+    shoot(chat, "a1-clarifying-question", DESKTOP)
+    button = question.find_element(By.CSS_SELECTOR, f"button[data-payload='{payload}']")
+    label = button.text
+    button.click()
+    # The click is sent as the client's message (its label), and the answer comes with like/dislike.
+    wait_for(chat, "li.message.client", count=2)
+    assert chat.find_elements(By.CSS_SELECTOR, "li.message.client .text")[-1].text == label
+    answer = wait_for(chat, "li.message.bot .reactions")[-1].find_element(By.XPATH, "..")
+    assert all(not b.is_enabled() for b in question.find_elements(By.CSS_SELECTOR, "button")), "one choice"
+    like = answer.find_element(By.CSS_SELECTOR, "button.reaction.like")
+    assert like.get_attribute("aria-label") == "Helpful"
+    like.click()
+    wait_for(chat, "button.reaction.like[aria-pressed='true']")
+    assert "Thank you" in answer.find_element(By.CSS_SELECTOR, ".reaction-status").text
+    shoot(chat, "a2-answer-liked", DESKTOP)
+    elapsed = time.monotonic() - started
+    # The like reached the store.
+    metrics = httpx.get(f"{web_server}/metrics").text
+    assert 'twoline_reactions{kind="like"} 1.0' in metrics
+    print(f"scenario A in the browser: {elapsed:.1f} s")
+
+
+def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    started = time.monotonic()
+    chat = open_chat(browsers, web_server)
+    chat.find_element(By.CSS_SELECTOR, ".lang-switch button[data-lang='ru']").click()
+    assert chat.find_element(By.ID, "text").get_attribute("placeholder") == "Напишите ваш вопрос…"
+    client_id = chat.find_element(By.ID, "client-id").get_attribute("textContent")  # in a closed <details>
+    type_message(chat, "Позовите оператора, пожалуйста")
+    wait_for(chat, "li.log-notice[data-kind='handedOff']")
+    assert "сотрудник" in chat.find_elements(By.CSS_SELECTOR, "li.message.bot .text")[-1].text
+    shoot(chat, "b1-client-handed-off", DESKTOP)
+
+    console = browsers(DESKTOP)
+    console.get(web_server + "/operator")
+    wait_for(console, "body[data-ready='true']")
+    console.find_element(By.ID, "operator-name").send_keys("Anna")
+    console.find_element(By.ID, "operator-key").send_keys(DEMO_OPERATOR_KEY)
+    console.find_element(By.CSS_SELECTOR, "#sign-in button[type='submit']").click()
+    card = next(
+        c
+        for c in wait_for(console, "li.ticket")
+        if c.find_element(By.CSS_SELECTOR, ".client").text == client_id
+    )
+    ticket = card.get_attribute("data-ticket-id")
+    assert "Client asked for a person" in card.text and "Позовите оператора" in card.text
+    shoot(console, "b2-operator-queue", PHONE)
+    console.find_element(By.CSS_SELECTOR, f"li.ticket[data-ticket-id='{ticket}'] button.claim").click()
+    wait_for(console, "#dialog-log li.message.client")
+    console.find_element(By.ID, "reply-text").send_keys("Здравствуйте! Меня зовут Анна, чем помочь?")
+    console.find_element(By.ID, "reply-send").click()
+    wait_for(console, "#dialog-log li.message.operator")
+    shoot(console, "b3-operator-dialog", PHONE)
+
+    # The client's page shows that an operator joined, and the reply, without reloading.
+    reply = wait_for(chat, "li.message.operator")[0]
+    assert "Меня зовут Анна" in reply.text and "Anna" in reply.text
+    wait_for(chat, "li.log-notice[data-kind='operatorJoined']")
+    seen_after = time.monotonic() - started
+    type_message(chat, "Карта заблокирована, помогите")
+    wait_for(console, "#dialog-log li.message.client", count=2)
+    shoot(chat, "b4-client-sees-operator", DESKTOP)
+
+    Select(console.find_element(By.ID, "outcome")).select_by_value("resolved")
+    console.find_element(By.ID, "close").click()
+    wait_for(chat, "li.log-notice[data-kind='closed']")
+    form = wait_for(chat, "form.voc")[0]
+    form.find_element(By.CSS_SELECTOR, "input[value='5']").find_element(By.XPATH, "..").click()
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    wait_for(chat, ".voc-thanks")
+    shoot(chat, "b5-client-rated", DESKTOP)
+    metrics = httpx.get(f"{web_server}/metrics").text
+    assert 'twoline_handoff_tickets{outcome="resolved",status="closed"} 1.0' in metrics
+    assert 'twoline_voc_mean{handled_by="operator"} 5.0' in metrics
+    print(f"scenario B: operator reply on the client's screen after {seen_after:.1f} s")

@@ -11,24 +11,24 @@ const TEXT = {
     attach: "Attach a screenshot", yourMessage: "Your message", placeholder: "Type your question…",
     send: "Send", you: "You", bot: "Assistant", operator: "Support", like: "Helpful",
     dislike: "Not helpful", thanks: "Thank you for the feedback.", sources: "Sources",
-    choices: "Suggested replies", handedOff: "Your conversation has been passed to a member of our support team. They will reply here.",
-    operatorJoined: "A member of our support team has joined the conversation.",
+    choices: "Suggested replies", handedOff: "Passed to our support team: a person will reply here.",
+    operatorJoined: "A member of our support team joined the conversation.",
     closed: "The support team closed this conversation. Write again to start a new one.",
     backToBot: "You are chatting with the assistant again.",
     vocQuestion: "How satisfied are you with this conversation?", vocSend: "Send rating",
     vocLabels: ["1 – very unsatisfied", "2", "3", "4", "5 – very satisfied"],
     vocThanks: "Thank you for rating the conversation.", needKey: "Enter the client API key under “Connection” to start.",
     badImage: "Attach a PNG or JPEG screenshot.", screenshot: "Your screenshot", keySaved: "Key saved.",
-    failed: "The message could not be sent", welcome: "Hello! How can I help you today?",
+    failed: "The message could not be sent", notSent: "Not sent", welcome: "Hello! How can I help you today?",
   },
   ru: {
     title: "Чат поддержки", skip: "Перейти к полю сообщения", language: "Язык", newChat: "Новый чат",
     connection: "Подключение", clientKey: "Ключ API клиента", save: "Сохранить", clientId: "Id клиента",
     conversation: "Переписка", typing: "Ассистент печатает…", remove: "Убрать",
-    attach: "Приложить скриншот", yourMessage: "Ваше сообщение", placeholder: "Напишите ваш вопрос…",
+    attach: "Приложить скриншот", yourMessage: "Ваше сообщение", placeholder: "Ваш вопрос…",
     send: "Отправить", you: "Вы", bot: "Ассистент", operator: "Поддержка", like: "Полезно",
     dislike: "Бесполезно", thanks: "Спасибо за отзыв.", sources: "Источники",
-    choices: "Варианты ответа", handedOff: "Ваш вопрос передан сотруднику поддержки. Он ответит здесь.",
+    choices: "Варианты ответа", handedOff: "Передано сотруднику поддержки: он ответит здесь.",
     operatorJoined: "К разговору подключился сотрудник поддержки.",
     closed: "Сотрудник поддержки завершил разговор. Напишите снова, чтобы начать новый.",
     backToBot: "Вы снова общаетесь с ассистентом.",
@@ -36,7 +36,7 @@ const TEXT = {
     vocLabels: ["1 – совсем не доволен", "2", "3", "4", "5 – очень доволен"],
     vocThanks: "Спасибо за оценку разговора.", needKey: "Введите ключ API клиента в разделе «Подключение».",
     badImage: "Приложите скриншот в формате PNG или JPEG.", screenshot: "Ваш скриншот", keySaved: "Ключ сохранён.",
-    failed: "Сообщение не отправлено", welcome: "Здравствуйте! Чем я могу помочь?",
+    failed: "Сообщение не отправлено", notSent: "Не отправлено", welcome: "Здравствуйте! Чем я могу помочь?",
   },
 };
 const POLL_MS = 2000;
@@ -86,7 +86,7 @@ function showNotice(name) {
 
 /** A status line inside the conversation (hand-off, operator joined, closed): read out by aria-live. */
 function logNotice(name) {
-  $("log").append(el("li", { class: "log-notice", dataset: { kind: name } }, el("p", {}, t(name))));
+  $("log").append(el("li", { class: "log-notice", dataset: { kind: name } }, el("p", { dataset: { i18n: name } }, t(name))));
   scrollToEnd();
 }
 
@@ -103,18 +103,26 @@ function scrollToEnd() {
 }
 
 /* -- rendering ------------------------------------------------------------------------------ */
-function addMessage(role, text, { id = null, author = null, time = null, extra = [] } = {}) {
+function addMessage(role, text, { id = null, author = null, time = null, extra = [], i18nKey = null } = {}) {
   if (id !== null) {
     if (state.rendered.has(id)) return null;
     state.rendered.add(id);
     state.lastId = Math.max(state.lastId, id);
   }
-  const who = role === "client" ? t("you") : role === "operator" ? author || t("operator") : t("bot");
+  const whoKey = role === "client" ? "you" : role === "operator" ? "operator" : "bot";
+  const who = role === "operator" && author ? author : t(whoKey);
+  const translated = role === "operator" && author ? null : whoKey; // follows the language switch
   const item = el(
     "li",
     { class: `message ${role}`, dataset: { role, messageId: id ?? "" } },
-    el("p", { class: "meta" }, el("span", { class: "who" }, who), " ", el("time", {}, timeOf(time))),
-    text ? el("p", { class: "text" }, text) : null,
+    el(
+      "p",
+      { class: "meta" },
+      el("span", { class: "who", dataset: translated ? { i18n: translated } : {} }, who),
+      " ",
+      el("time", {}, timeOf(time)),
+    ),
+    text ? el("p", { class: "text", dataset: i18nKey ? { i18n: i18nKey } : {} }, text) : null,
     extra,
   );
   $("log").append(item);
@@ -255,7 +263,7 @@ async function send({ text = "", button = null } = {}) {
   if (!text.trim() && !button && !image) return;
   if (state.dialogStatus === "closed") resetDialog(false);
   showError("");
-  addMessage("client", text, {
+  const bubble = addMessage("client", text, {
     extra: image ? [el("img", { class: "screenshot", src: image.dataUrl, alt: t("screenshot") })] : [],
   });
   const body = {
@@ -275,6 +283,8 @@ async function send({ text = "", button = null } = {}) {
   }
   setSending(false);
   if (!result.ok) {
+    bubble.classList.add("failed");
+    bubble.append(el("p", { class: "failed-note", dataset: { i18n: "notSent" } }, t("notSent")));
     showError(`${t("failed")}: ${result.message || result.code} (${result.code})`);
     return;
   }
@@ -386,7 +396,7 @@ function resetDialog(greet = true) {
   if (greet) {
     $("log").replaceChildren();
     $("notice").hidden = true;
-    addMessage("bot", t("welcome"));
+    addMessage("bot", t("welcome"), { i18nKey: "welcome" });
   }
 }
 

@@ -72,7 +72,7 @@ function randomId(prefix) {
 
 function timeOf(iso) {
   const date = iso ? new Date(iso) : new Date();
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
 }
 
 /* Material Design icons (Apache-2.0): drawn as SVG so that no emoji font is needed. */

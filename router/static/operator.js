@@ -163,6 +163,7 @@ function openDialog(ticket) {
   $("dialog-meta").textContent =
     `Client ${ticket.client_id} · ${REASONS[ticket.reason] || ticket.reason} · claimed by ${ticket.claimed_by}`;
   $("dialog").hidden = false;
+  $("no-dialog").hidden = true;
   document.body.classList.add("dialog-open");
   refreshDialog();
   $("reply-text").focus();
@@ -172,6 +173,7 @@ function closeDialog() {
   clearTimeout(state.dialogTimer);
   state.current = null;
   $("dialog").hidden = true;
+  $("no-dialog").hidden = false;
   document.body.classList.remove("dialog-open");
 }
 

@@ -207,10 +207,15 @@ def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
+    first_question, _ = clarifying_question(web_server)
     started = time.monotonic()
     chat = open_chat(browsers, web_server)
+    type_message(chat, first_question)  # something the classifier sees, for the ticket's summary
+    wait_for(chat, "li.message.bot .quick-replies")
     chat.find_element(By.CSS_SELECTOR, ".lang-switch button[data-lang='ru']").click()
-    assert chat.find_element(By.ID, "text").get_attribute("placeholder") == "Напишите ваш вопрос…"
+    assert chat.find_element(By.ID, "text").get_attribute("placeholder") == "Ваш вопрос…"
+    greeting = chat.find_elements(By.CSS_SELECTOR, "li.message.bot .text")[0]
+    assert greeting.text == "Здравствуйте! Чем я могу помочь?", "the page follows the switch"
     client_id = chat.find_element(By.ID, "client-id").get_attribute("textContent")  # in a closed <details>
     type_message(chat, "Позовите оператора, пожалуйста")
     wait_for(chat, "li.log-notice[data-kind='handedOff']")
@@ -230,6 +235,7 @@ def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers
     )
     ticket = card.get_attribute("data-ticket-id")
     assert "Client asked for a person" in card.text and "Позовите оператора" in card.text
+    assert "Intents" in card.text, "the summary lists the intents seen in the dialog"
     shoot(console, "b2-operator-queue", PHONE)
     console.find_element(By.CSS_SELECTOR, f"li.ticket[data-ticket-id='{ticket}'] button.claim").click()
     wait_for(console, "#dialog-log li.message.client")
@@ -259,3 +265,31 @@ def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers
     assert 'twoline_handoff_tickets{outcome="resolved",status="closed"} 1.0' in metrics
     assert 'twoline_voc_mean{handled_by="operator"} 5.0' in metrics
     print(f"scenario B: operator reply on the client's screen after {seen_after:.1f} s")
+
+
+def test_scenario_c_screenshot_upload(web_server, browsers, tmp_path):
+    """A screenshot is attached and sent as `image_base64`; before the OCR gate is merged the server
+    refuses the field and the page says so, after it the assistant answers."""
+    from PIL import Image, ImageDraw
+    from selenium.webdriver.common.by import By
+
+    picture = tmp_path / "declined.png"
+    image = Image.new("RGB", (360, 120), "white")
+    ImageDraw.Draw(image).text((12, 40), "Payment declined: error 51", fill="black")
+    image.save(picture)
+    schema = httpx.get(f"{web_server}/openapi.json").json()["components"]["schemas"]["MessageRequest"]
+    server_takes_images = "image_base64" in schema["properties"]
+
+    chat = open_chat(browsers, web_server)
+    chat.find_element(By.ID, "image").send_keys(str(picture))
+    wait_for(chat, "#attachment img[src^='data:image/png']")
+    type_message(chat, "what does this mean?")
+    wait_for(chat, "li.message.client img.screenshot")
+    if server_takes_images:
+        wait_for(chat, "li.message.bot", count=2)
+        assert chat.find_element(By.ID, "attachment").is_displayed() is False
+    else:
+        error = wait_for(chat, "#error")[0]
+        assert "invalid_request" in error.text and "image_base64" in error.text
+        wait_for(chat, "li.message.client.failed")
+    shoot(chat, "c1-screenshot-sent", DESKTOP)

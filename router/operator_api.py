@@ -57,6 +57,8 @@ class UpdateMessageView(BaseModel):
     author: str | None = None
     """The operator's name on operator messages."""
     buttons: list[dict] | None = None
+    ocr_text: str | None = None
+    """Text read from the client's screenshot, where the OCR gate stored it."""
     created_at: str
 
 
@@ -105,6 +107,7 @@ def message_view(message: Message) -> UpdateMessageView:
         text=message.text,
         author=message.author,
         buttons=message.buttons,
+        ocr_text=getattr(message, "ocr_text", None),
         created_at=_iso(message.created_at),
     )
 

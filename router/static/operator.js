@@ -189,7 +189,8 @@ async function refreshDialog() {
       const who = message.role === "operator" ? `${message.author || "operator"} (operator)` : message.role;
       $("dialog-log").append(el("li", { class: `message ${message.role}` },
         el("p", { class: "meta" }, el("span", { class: "who" }, who), " ", el("time", {}, timeOf(message.created_at))),
-        el("p", { class: "text" }, message.text || "[screenshot]")));
+        el("p", { class: "text" }, message.text || "[screenshot]"),
+        message.ocr_text ? el("pre", { class: "ocr", "aria-label": "Text read from the screenshot" }, message.ocr_text) : null));
     }
     const log = $("dialog-log");
     log.scrollTop = log.scrollHeight;

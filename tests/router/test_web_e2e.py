@@ -293,3 +293,38 @@ def test_scenario_c_screenshot_upload(web_server, browsers, tmp_path):
         assert "invalid_request" in error.text and "image_base64" in error.text
         wait_for(chat, "li.message.client.failed")
     shoot(chat, "c1-screenshot-sent", DESKTOP)
+
+
+def test_fields_other_gates_add_are_rendered(web_server, browsers):
+    """`reply.citations` (second line) and `feedback_form` (end-of-dialog gate) in the documented shape
+    (coord API contract): links only for http(s) URLs, the VOC form posts a real rating."""
+    from selenium.webdriver.common.by import By
+
+    question, _ = clarifying_question(web_server)  # a dialog the bot keeps (no hand-off)
+    chat = open_chat(browsers, web_server)
+    type_message(chat, question)
+    wait_for(chat, "li.message.bot", count=2)
+    chat.execute_script(
+        """handleResponse({
+             dialog_id: state.dialogId, message_id: state.lastId, reply_message_id: null,
+             decision: {kind: "second_line", reason: "grounded_answer"}, feedback_form: true,
+             reply: {text: "Your deposit is insured up to the limit [1].", buttons: [],
+                     citations: [{index: 1, title: "Deposit insurance", url: "https://example.org/fdic"},
+                                 {index: 2, title: "Sneaky", url: "javascript:alert(1)"}]}});"""
+    )
+    sources = wait_for(chat, ".sources")[-1]
+    links = sources.find_elements(By.CSS_SELECTOR, "a")
+    assert [(a.text, a.get_attribute("href")) for a in links] == [
+        ("[1] Deposit insurance", "https://example.org/fdic")
+    ]
+    assert "[2] Sneaky" in sources.text, "an unsafe URL is shown as text, not as a link"
+    assert links[0].get_attribute("rel") == "noopener noreferrer"
+    form = wait_for(chat, "form.voc")[0]
+    assert (
+        form.find_element(By.CSS_SELECTOR, "legend").text == "How satisfied are you with this conversation?"
+    )
+    form.find_element(By.CSS_SELECTOR, "input[value='4']").find_element(By.XPATH, "..").click()
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    wait_for(chat, ".voc-thanks")
+    shoot(chat, "d1-citations-and-voc-form", DESKTOP)
+    assert 'twoline_voc_responses{handled_by="bot"} 1.0' in httpx.get(f"{web_server}/metrics").text

@@ -263,6 +263,7 @@ async function send({ text = "", button = null } = {}) {
   if (!text.trim() && !button && !image) return;
   if (state.dialogStatus === "closed") resetDialog(false);
   showError("");
+  for (const old of document.querySelectorAll(".quick-reply")) old.disabled = true; // only the latest apply
   const bubble = addMessage("client", text, {
     extra: image ? [el("img", { class: "screenshot", src: image.dataUrl, alt: t("screenshot") })] : [],
   });

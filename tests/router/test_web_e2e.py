@@ -9,25 +9,22 @@ Screenshots at phone and desktop widths go to reports/screenshots/ (git-ignored)
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from router.settings import DEMO_CLIENT_KEY, DEMO_OPERATOR_KEY
+from tests.browser import headless_chromium
 from tests.conftest import REPO
 from tests.router.test_server_e2e import free_port, server_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCREENSHOTS = REPO / "reports" / "screenshots"
 PHONE = (390, 844)
 DESKTOP = (1280, 900)
@@ -70,43 +67,16 @@ def web_server(artifacts_dir, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browsers() -> Iterator:
-    """A factory of headless Chromium sessions, each with a fresh profile; all closed at the end."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Debian chromium and chromium-driver are missing: run scripts/setup.sh")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """A factory of headless Chromium sessions (tests/browser.py), all closed at the end."""
+    with ExitStack() as stack:
 
-    opened, profiles = [], []
+        def open_browser(size: tuple[int, int]):
+            driver = stack.enter_context(headless_chromium(*size))
+            driver.set_window_size(*size)
+            return driver
 
-    def open_browser(size: tuple[int, int]):
-        profile = tempfile.mkdtemp(prefix="twoline-chromium-")
-        profiles.append(profile)
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        driver.set_window_size(*size)
-        opened.append(driver)
-        return driver
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    yield open_browser
-    for driver in opened:
-        driver.quit()
-    for profile in profiles:
-        shutil.rmtree(profile, ignore_errors=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        yield open_browser
 
 
 def wait_for(driver, css: str, *, count: int = 1, visible: bool = True):

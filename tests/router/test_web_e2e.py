@@ -145,6 +145,7 @@ def clarifying_question(base: str) -> tuple[str, str]:
 
 def test_scenario_a_clarify_click_answer_like(web_server, browsers):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     text, payload = clarifying_question(web_server)
     started = time.monotonic()
@@ -154,7 +155,7 @@ def test_scenario_a_clarify_click_answer_like(web_server, browsers):
     shoot(chat, "a1-clarifying-question", DESKTOP)
     button = question.find_element(By.CSS_SELECTOR, f"button[data-payload='{payload}']")
     label = button.text
-    button.click()
+    button.send_keys(Keys.ENTER)  # keyboard only: the buttons are real <button>s
     # The click is sent as the client's message (its label), and the answer comes with like/dislike.
     wait_for(chat, "li.message.client", count=2)
     assert chat.find_elements(By.CSS_SELECTOR, "li.message.client .text")[-1].text == label
@@ -162,7 +163,7 @@ def test_scenario_a_clarify_click_answer_like(web_server, browsers):
     assert all(not b.is_enabled() for b in question.find_elements(By.CSS_SELECTOR, "button")), "one choice"
     like = answer.find_element(By.CSS_SELECTOR, "button.reaction.like")
     assert like.get_attribute("aria-label") == "Helpful"
-    like.click()
+    like.send_keys(Keys.SPACE)
     wait_for(chat, "button.reaction.like[aria-pressed='true']")
     assert "Thank you" in answer.find_element(By.CSS_SELECTOR, ".reaction-status").text
     shoot(chat, "a2-answer-liked", DESKTOP)

@@ -17,7 +17,7 @@ const TEXT = {
     backToBot: "You are chatting with the assistant again.",
     vocQuestion: "How satisfied are you with this conversation?", vocSend: "Send rating",
     vocLabels: ["1 – very unsatisfied", "2", "3", "4", "5 – very satisfied"],
-    vocThanks: "Thank you for rating the conversation.", needKey: "Enter the client API key under “Connection” to start.",
+    vocThanks: "Thank you for rating the conversation.", badKey: "The client API key was refused: check it under “Connection”.", needKey: "Enter the client API key under “Connection” to start.",
     badImage: "Attach a PNG or JPEG screenshot.", screenshot: "Your screenshot", keySaved: "Key saved.",
     failed: "The message could not be sent", notSent: "Not sent", welcome: "Hello! How can I help you today?",
   },
@@ -34,7 +34,7 @@ const TEXT = {
     backToBot: "Вы снова общаетесь с ассистентом.",
     vocQuestion: "Насколько вы довольны этим разговором?", vocSend: "Отправить оценку",
     vocLabels: ["1 – совсем не доволен", "2", "3", "4", "5 – очень доволен"],
-    vocThanks: "Спасибо за оценку разговора.", needKey: "Введите ключ API клиента в разделе «Подключение».",
+    vocThanks: "Спасибо за оценку разговора.", badKey: "Ключ API клиента не принят: проверьте его в разделе «Подключение».", needKey: "Введите ключ API клиента в разделе «Подключение».",
     badImage: "Приложите скриншот в формате PNG или JPEG.", screenshot: "Ваш скриншот", keySaved: "Ключ сохранён.",
     failed: "Сообщение не отправлено", notSent: "Не отправлено", welcome: "Здравствуйте! Чем я могу помочь?",
   },
@@ -88,6 +88,12 @@ function showNotice(name) {
 function logNotice(name) {
   $("log").append(el("li", { class: "log-notice", dataset: { kind: name } }, el("p", { dataset: { i18n: name } }, t(name))));
   scrollToEnd();
+}
+
+function askForKey(notice) {
+  showNotice(notice);
+  $("connection").open = true;
+  $("api-key").focus();
 }
 
 function showError(message) {
@@ -254,9 +260,7 @@ function renderBotReply(response) {
 async function send({ text = "", button = null } = {}) {
   if (state.sending) return;
   if (!state.key) {
-    showNotice("needKey");
-    $("connection").open = true;
-    $("api-key").focus();
+    askForKey("needKey");
     return;
   }
   const image = button ? null : state.image;
@@ -284,6 +288,7 @@ async function send({ text = "", button = null } = {}) {
   }
   setSending(false);
   if (!result.ok) {
+    if (result.status === 401) askForKey("badKey");
     bubble.classList.add("failed");
     bubble.append(el("p", { class: "failed-note", dataset: { i18n: "notSent" } }, t("notSent")));
     showError(`${t("failed")}: ${result.message || result.code} (${result.code})`);
@@ -469,8 +474,10 @@ function wire() {
     state.key = $("api-key").value.trim();
     sessionStorage.setItem("twoline.clientKey", state.key);
     $("connection").open = false;
-    $("notice").hidden = true;
     showNotice("keySaved");
+    setTimeout(() => {
+      if ($("notice").dataset.kind === "keySaved") $("notice").hidden = true;
+    }, 3000);
   });
 }
 
@@ -480,12 +487,9 @@ async function main() {
   $("client-id").textContent = state.clientId;
   await loadKey();
   $("api-key").value = state.key;
-  if (!state.key) {
-    showNotice("needKey");
-    $("connection").open = true;
-  }
   const restored = await restoreDialog();
   if (!restored) resetDialog(true);
+  if (!state.key) askForKey("needKey");
   document.body.dataset.ready = "true";
 }
 

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,13 +33,12 @@ WAIT_S = 20
 CLARIFYING_CANDIDATES = ("card", "my card", "transfer", "top up", "I have a problem with my card", "account")
 
 
-@pytest.fixture(scope="module")
-def web_server(artifacts_dir, tmp_path_factory) -> Iterator[str]:
-    """The service on the demo keys, so that the chat page gets its key from /v1/demo-config."""
-    database = tmp_path_factory.mktemp("web") / "web.db"
+@contextmanager
+def running_server(artifacts_dir: Path, database: Path, client_key: str, operator_key: str) -> Iterator[str]:
+    """`twoline serve` on a free port with these keys; its base URL once /readyz answers."""
     env = server_env(artifacts_dir, database) | {
-        "TWOLINE_CLIENT_API_KEY": DEMO_CLIENT_KEY,
-        "TWOLINE_OPERATOR_API_KEY": DEMO_OPERATOR_KEY,
+        "TWOLINE_CLIENT_API_KEY": client_key,
+        "TWOLINE_OPERATOR_API_KEY": operator_key,
     }
     port = free_port()
     process = subprocess.Popen(
@@ -48,21 +48,30 @@ def web_server(artifacts_dir, tmp_path_factory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail("the server exited during start-up")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("server did not become ready in 120 s")
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail("the server exited during start-up")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("server did not become ready in 120 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def web_server(artifacts_dir, tmp_path_factory) -> Iterator[str]:
+    """The service on the demo keys, so that the chat page gets its key from /v1/demo-config."""
+    database = tmp_path_factory.mktemp("web") / "web.db"
+    with running_server(artifacts_dir, database, DEMO_CLIENT_KEY, DEMO_OPERATOR_KEY) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +350,27 @@ def test_console_renders_every_summary_field(web_server, browsers):
         assert expected in text, expected
     assert card.find_element(By.CSS_SELECTOR, ".risk.high").text == "0.81"
     shoot(console, "e1-console-summary", PHONE)
+
+
+def test_outside_a_demo_the_page_asks_for_the_key(artifacts_dir, tmp_path, browsers):
+    """With real keys /v1/demo-config is 404: the page asks for the key, says when it is refused, and
+    works once the right one is entered."""
+    from selenium.webdriver.common.by import By
+
+    with running_server(artifacts_dir, tmp_path / "keys.db", "bank-client-key", "bank-operator-key") as base:
+        chat = browsers(PHONE)
+        chat.get(base + "/")
+        wait_for(chat, "body[data-ready='true']")
+        assert wait_for(chat, "#notice")[0].text.startswith("Enter the client API key")
+        key = chat.find_element(By.ID, "api-key")
+        assert key.is_displayed() and key.get_attribute("type") == "password"
+        shoot(chat, "f1-key-asked", DESKTOP)
+        key.send_keys("a-wrong-key\n")
+        type_message(chat, "hello")
+        wait_for(chat, "li.message.client.failed")
+        assert "refused" in chat.find_element(By.ID, "notice").text
+        key = chat.find_element(By.ID, "api-key")
+        key.clear()
+        key.send_keys("bank-client-key\n")
+        type_message(chat, "I want to talk to a human")
+        wait_for(chat, "li.log-notice[data-kind='handedOff']")

@@ -17,6 +17,7 @@ const REASONS = {
   censored: "Generated answer censored",
   prompt_injection: "Prompt injection suspected",
   second_line_error: "Second line error",
+  no_citation: "Generated answer without a source",
 };
 const KNOWN_SUMMARY_KEYS = new Set([
   "reason", "intents", "entities", "last_messages", "turns", "ocr_text", "risk_score", "risk",
@@ -30,6 +31,8 @@ const state = {
   current: null,
   lastId: 0,
   queueTimer: null,
+  queueCalls: 0,
+  dialogCalls: 0,
   dialogTimer: null,
 };
 const $ = (id) => document.getElementById(id);
@@ -52,9 +55,11 @@ function call(path, options = {}) {
 /* -- queue ---------------------------------------------------------------------------------- */
 async function refreshQueue() {
   clearTimeout(state.queueTimer);
+  const generation = ++state.queueCalls; // a newer refresh supersedes this one (one timer chain)
   const filter = $("queue-filter").value;
   const status = filter === "mine" ? "claimed" : filter;
   const result = await call(`/v1/handoffs?status=${status}&limit=200`);
+  if (generation !== state.queueCalls) return;
   if (result.status === 401) {
     signOut("The operator key was refused.");
     return;
@@ -181,7 +186,9 @@ async function refreshDialog() {
   clearTimeout(state.dialogTimer);
   const ticket = state.current;
   if (!ticket) return;
+  const generation = ++state.dialogCalls;
   const result = await call(`/v1/dialogs/${encodeURIComponent(ticket.dialog_id)}/messages?after=${state.lastId}`);
+  if (generation !== state.dialogCalls) return; // a newer refresh runs
   if (result.ok && state.current === ticket) {
     for (const message of result.data.messages) {
       if (message.id <= state.lastId) continue;

@@ -129,7 +129,7 @@ function ticketCard(ticket) {
         el("time", { datetime: ticket.created_at }, timeOf(ticket.created_at)))),
     facts,
     last.length ? el("details", { class: "last-messages", open: ticket.status === "open" },
-      el("summary", {}, `Last messages (${s.turns ?? last.length} client turns)`), el("ol", {}, last)) : null,
+      el("summary", {}, `Last messages (client turns: ${s.turns ?? last.length})`), el("ol", {}, last)) : null,
     actions,
   );
 }

@@ -106,6 +106,11 @@ class HandoffView(BaseModel):
     priority: int
     summary: dict
     created_at: str
+    claimed_by: str | None = None
+    """The operator who holds the ticket (X-Operator), and when they claimed it."""
+    claimed_at: str | None = None
+    outcome: str | None = None
+    closed_at: str | None = None
 
 
 class ErrorBody(BaseModel):

@@ -31,9 +31,12 @@ from router.api_models import (
 from router.assistant import Assistant
 from router.errors import ApiError, error_response, install_error_handlers
 from router.metrics import render_metrics
+from router.operator_api import build_operator_router, handoff_view, ticket_store
+from router.operator_metrics import OperatorCollector
 from router.policy import button_intent
 from router.settings import Settings, get_settings
 from router.store.dialog_store import DialogNotFoundError, MessageNotFoundError, StoreUnavailableError
+from router.web_pages import install_pages
 
 log = logging.getLogger("twoline.api")
 _bearer = HTTPBearer(auto_error=False)
@@ -122,7 +125,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def metrics(request: Request) -> Response:
         loaded = request.app.state.assistant
         counts = loaded.store.dialog_counts if loaded else (lambda: (0, 0))
-        return Response(render_metrics(counts), media_type="text/plain; version=0.0.4")
+        extra = [OperatorCollector(ticket_store(loaded.store.engine))] if loaded else []
+        return Response(render_metrics(counts, extra), media_type="text/plain; version=0.0.4")
 
     @app.post("/v1/messages", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
@@ -227,24 +231,15 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.get("/v1/handoffs", tags=["operator"], dependencies=[operator_only], responses=_ERRORS)
     def get_handoffs(
-        status: str | None = Query("open", pattern="^(open|claimed|closed|all)$"),
+        status: str | None = Query("open", pattern="^(open|claimed|active|closed|all)$"),
         limit: int = Query(100, ge=1, le=1000),
         bot: Assistant = Depends(the_assistant),
     ) -> list[HandoffView]:
         tickets = bot.store.handoffs(None if status == "all" else status, limit)
-        return [
-            HandoffView(
-                ticket_id=t.id,
-                dialog_id=t.dialog_id,
-                client_id=t.client_id,
-                reason=t.reason,
-                status=t.status,
-                priority=t.priority,
-                summary=t.summary or {},
-                created_at=t.created_at.isoformat(),
-            )
-            for t in tickets
-        ]
+        return [handoff_view(t) for t in tickets]
+
+    app.include_router(build_operator_router(settings, the_assistant, client_or_operator, operator_only))
+    install_pages(app)
 
     return app
 

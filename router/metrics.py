@@ -8,7 +8,7 @@ never went to an operator, read from the dialog store at scrape time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -39,7 +39,7 @@ class _AutomationCollector:
         )
 
 
-def render_metrics(dialog_counts: Callable[[], tuple[int, int]]) -> bytes:
+def render_metrics(dialog_counts: Callable[[], tuple[int, int]], extra_collectors: Sequence = ()) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
@@ -49,4 +49,6 @@ def render_metrics(dialog_counts: Callable[[], tuple[int, int]]) -> bytes:
         for metric in (DECISIONS, TURN_LATENCY, REQUEST_ERRORS):
             registry.register(metric)
     registry.register(_AutomationCollector(dialog_counts))
+    for collector in extra_collectors:  # e.g. router/operator_metrics.py: outcomes, VOC, likes
+        registry.register(collector)
     return generate_latest(registry)

@@ -25,6 +25,7 @@ from first_line.responses import ClientProfile
 from router.policy import Decision
 from router.store.models import Client, Dialog, Feedback, HandoffTicket, Message, utcnow
 from router.store.models import Decision as DecisionRow
+from router.ticket_priority import ticket_priority
 
 
 class DialogNotFoundError(LookupError):
@@ -211,7 +212,11 @@ class DialogStore:
         dialog = session.get(Dialog, dialog_id)
         dialog.status = "handed_off"
         ticket = HandoffTicket(
-            dialog_id=dialog_id, client_id=dialog.client_id, reason=reason, summary=summary
+            dialog_id=dialog_id,
+            client_id=dialog.client_id,
+            reason=reason,
+            summary=summary,
+            priority=ticket_priority(reason, summary),
         )
         session.add(ticket)
         session.flush()
@@ -258,7 +263,9 @@ class DialogStore:
                 .order_by(HandoffTicket.priority.desc(), HandoffTicket.id.desc())
                 .limit(limit)
             )
-            if status:
+            if status == "active":  # the operator queue: waiting or being handled
+                query = query.where(HandoffTicket.status.in_(("open", "claimed")))
+            elif status:
                 query = query.where(HandoffTicket.status == status)
             return list(session.scalars(query).all())
 

@@ -52,6 +52,8 @@ class Message(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     """client | bot | operator"""
+    author: Mapped[str | None] = mapped_column(String(64))
+    """The operator's name for role `operator` (the console's X-Operator header); None otherwise."""
     text: Mapped[str] = mapped_column(Text, default="")
     button_payload: Mapped[str | None] = mapped_column(String(128))
     client_message_id: Mapped[str | None] = mapped_column(String(64))
@@ -106,6 +108,9 @@ class HandoffTicket(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    """The operator who owns the ticket while it is `claimed` (kept after closing: who closed it)."""
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(32))
+    """Set on closing: resolved | unresolved | client_left | returned_to_bot (router/ticket_store.py)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,14 +1,14 @@
 """operator console: who claimed a ticket and when, who wrote an operator message
 
 Revision ID: operator_console
-Revises: 0001
+Revises: ab_variant
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "operator_console"
-down_revision = "0001"
+down_revision = "ab_variant"
 branch_labels = None
 depends_on = None
 

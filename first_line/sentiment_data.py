@@ -135,7 +135,9 @@ def _russian_intents(path: Path) -> list[ToneExample]:
 def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
     return [
-        ToneExample(line, label, _language(line), source) for line in lines if line and not line.startswith("#")
+        ToneExample(line, label, _language(line), source)
+        for line in lines
+        if line and not line.startswith("#")
     ]
 
 

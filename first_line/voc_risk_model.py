@@ -29,7 +29,8 @@ class VocRiskModel:
         self.features: list[str] = json.loads((self.artifact_dir / FEATURE_LIST).read_text(encoding="utf-8"))
         if expected_features is not None and self.features != expected_features:
             raise ArtifactError(
-                f"{self.artifact_dir}: trained on other features than this code computes; run `twoline train risk`"
+                f"{self.artifact_dir}: trained on other features than this code computes; "
+                "run `twoline train risk`"
             )
         self._booster = lightgbm.Booster(model_file=str(self.artifact_dir / BOOSTER))
 

@@ -1,4 +1,4 @@
-"""The `client_risk` table: one VOC-risk score per client, rewritten by the daily batch, read by the router."""
+"""The `client_risk` table: a VOC-risk score per client, written by the daily batch, read by the router."""
 
 from __future__ import annotations
 
@@ -33,8 +33,13 @@ class RiskScores:
         insert = postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
         now = utcnow()
         values = [
-            {"client_id": c, "score": float(s), "scored_on": scored_on, "model_version": model_version,
-             "scored_at": now}
+            {
+                "client_id": c,
+                "score": float(s),
+                "scored_on": scored_on,
+                "model_version": model_version,
+                "scored_at": now,
+            }
             for c, s in rows
         ]
         statement = insert(ClientRisk).values(values)

@@ -92,7 +92,7 @@ def intent_texts(banking77_csv: Path) -> dict[str, list[str]]:
 
 
 def simulate_clients(engine: Engine, texts: dict[str, list[str]], config: SimulationConfig) -> dict[str, int]:
-    """Write `config.clients` synthetic client histories into the store behind `engine`; returns row counts."""
+    """Write `config.clients` synthetic client histories into the store behind `engine`; returns counts."""
     rng = random.Random(config.seed)
     ids = _next_ids(engine)
     problem = [i for i in PROBLEM_INTENTS if i in texts]
@@ -100,7 +100,9 @@ def simulate_clients(engine: Engine, texts: dict[str, list[str]], config: Simula
     counts: dict[str, int] = defaultdict(int)
     batch = _Rows()
     for index in range(config.clients):
-        _simulate_one(f"{SYNTHETIC_PREFIX}{config.seed}-{index:07d}", rng, config, texts, problem, ordinary, ids, batch)
+        _simulate_one(
+            f"{SYNTHETIC_PREFIX}{config.seed}-{index:07d}", rng, config, texts, problem, ordinary, ids, batch
+        )
         if len(batch.messages) > 20_000:
             _flush(engine, batch, counts)
             batch = _Rows()
@@ -160,14 +162,24 @@ def _dialog(
         handoff = rng.random() < 0.1 + 0.25 * trouble + (0.15 if intent in problem else 0.0)
         reply_id = _take(ids, "messages")
         reply = "I'm passing your question to a member of our support team." if handoff else BOT_REPLY
-        rows.messages.append(_message(reply_id, dialog_id, client_id, "bot", reply, now + timedelta(seconds=1)))
+        rows.messages.append(
+            _message(reply_id, dialog_id, client_id, "bot", reply, now + timedelta(seconds=1))
+        )
         rows.decisions.append(
             {
-                "id": _take(ids, "decisions"), "dialog_id": dialog_id, "message_id": message_id,
-                "reply_message_id": reply_id, "kind": "handoff" if handoff else "answer",
-                "reason": "unsure" if handoff else "scripted_answer", "intent": intent,
-                "confidence": round(rng.uniform(0.3, 1.0), 3), "threshold": 0.7, "pool": None,
-                "scores": {"synthetic": True}, "latency_ms": 5.0, "created_at": now,
+                "id": _take(ids, "decisions"),
+                "dialog_id": dialog_id,
+                "message_id": message_id,
+                "reply_message_id": reply_id,
+                "kind": "handoff" if handoff else "answer",
+                "reason": "unsure" if handoff else "scripted_answer",
+                "intent": intent,
+                "confidence": round(rng.uniform(0.3, 1.0), 3),
+                "threshold": 0.7,
+                "pool": None,
+                "scores": {"synthetic": True},
+                "latency_ms": 5.0,
+                "created_at": now,
             }
         )
         if handoff:
@@ -175,17 +187,26 @@ def _dialog(
             recent = config.end - now < timedelta(days=3)
             rows.tickets.append(
                 {
-                    "id": _take(ids, "handoff_tickets"), "dialog_id": dialog_id, "client_id": client_id,
-                    "reason": "unsure", "status": "open" if recent else "closed", "priority": 0,
-                    "summary": {"synthetic": True}, "claimed_by": None, "outcome": None,
-                    "created_at": now, "closed_at": None if recent else now + timedelta(hours=2),
+                    "id": _take(ids, "handoff_tickets"),
+                    "dialog_id": dialog_id,
+                    "client_id": client_id,
+                    "reason": "unsure",
+                    "status": "open" if recent else "closed",
+                    "priority": 0,
+                    "summary": {"synthetic": True},
+                    "claimed_by": None,
+                    "outcome": None,
+                    "created_at": now,
+                    "closed_at": None if recent else now + timedelta(hours=2),
                 }
             )
             break
         if rng.random() < 0.25:
             dislike = rng.random() < 0.1 + 0.4 * trouble + 0.4 * temper
             disliked |= dislike
-            rows.feedback.append(_feedback(ids, dialog_id, reply_id, "dislike" if dislike else "like", None, now))
+            rows.feedback.append(
+                _feedback(ids, dialog_id, reply_id, "dislike" if dislike else "like", None, now)
+            )
         now += timedelta(minutes=rng.randrange(1, 10))
     voc = None
     if rng.random() < 0.35:
@@ -194,29 +215,60 @@ def _dialog(
         rows.feedback.append(_feedback(ids, dialog_id, None, "voc", voc, now + timedelta(minutes=1)))
     status = "handed_off" if handed_off and config.end - when < timedelta(days=3) else "closed"
     rows.dialogs.append(
-        {"id": dialog_id, "client_id": client_id, "status": status, "voc_score": voc, "created_at": when,
-         "updated_at": now}
+        {
+            "id": dialog_id,
+            "client_id": client_id,
+            "status": status,
+            "voc_score": voc,
+            "created_at": when,
+            "updated_at": now,
+        }
     )
 
 
 def _message(
-    message_id: int, dialog_id: str, client_id: str, role: str, text: str, when: datetime, mood: float | None = None
+    message_id: int,
+    dialog_id: str,
+    client_id: str,
+    role: str,
+    text: str,
+    when: datetime,
+    mood: float | None = None,
 ) -> dict:
     return {
-        "id": message_id, "dialog_id": dialog_id, "client_id": client_id, "role": role, "text": text,
-        "button_payload": None, "client_message_id": None, "buttons": None, "created_at": when,
+        "id": message_id,
+        "dialog_id": dialog_id,
+        "client_id": client_id,
+        "role": role,
+        "text": text,
+        "button_payload": None,
+        "client_message_id": None,
+        "buttons": None,
+        "created_at": when,
         "sentiment": None if mood is None else round(mood, 3),
     }
 
 
-def _feedback(ids: dict[str, int], dialog_id: str, message_id: int | None, kind: str, score: int | None,
-              when: datetime) -> dict:
-    return {"id": _take(ids, "feedback"), "dialog_id": dialog_id, "message_id": message_id, "kind": kind,
-            "score": score, "created_at": when}
+def _feedback(
+    ids: dict[str, int], dialog_id: str, message_id: int | None, kind: str, score: int | None, when: datetime
+) -> dict:
+    return {
+        "id": _take(ids, "feedback"),
+        "dialog_id": dialog_id,
+        "message_id": message_id,
+        "kind": kind,
+        "score": score,
+        "created_at": when,
+    }
 
 
 def _next_ids(engine: Engine) -> dict[str, int]:
-    tables = {"messages": Message, "decisions": Decision, "feedback": Feedback, "handoff_tickets": HandoffTicket}
+    tables = {
+        "messages": Message,
+        "decisions": Decision,
+        "feedback": Feedback,
+        "handoff_tickets": HandoffTicket,
+    }
     with engine.connect() as connection:
         return {name: int(connection.scalar(select(func.max(t.id))) or 0) + 1 for name, t in tables.items()}
 
@@ -229,8 +281,12 @@ def _take(ids: dict[str, int], table: str) -> int:
 def _flush(engine: Engine, rows: _Rows, counts: dict[str, int]) -> None:
     with engine.begin() as connection:
         for table, values in (
-            (Client, rows.clients), (Dialog, rows.dialogs), (Message, rows.messages),
-            (Decision, rows.decisions), (Feedback, rows.feedback), (HandoffTicket, rows.tickets),
+            (Client, rows.clients),
+            (Dialog, rows.dialogs),
+            (Message, rows.messages),
+            (Decision, rows.decisions),
+            (Feedback, rows.feedback),
+            (HandoffTicket, rows.tickets),
         ):
             if values:
                 connection.execute(insert(table), values)

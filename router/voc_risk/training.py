@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, func, select
 from sklearn.metrics import roc_auc_score
+from sqlalchemy import Engine, func, select
 
 from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.voc_risk_model import BOOSTER, FEATURE_LIST, KIND, VocRiskModel
@@ -84,7 +84,9 @@ def train_risk_model(
         "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
         "seed": config.seed, "num_threads": 2, "verbose": -1,
     }  # fmt: skip
-    booster = lightgbm.train(params, lightgbm.Dataset(train[FEATURES], label=train.low_voc), num_boost_round=300)
+    booster = lightgbm.train(
+        params, lightgbm.Dataset(train[FEATURES], label=train.low_voc), num_boost_round=300
+    )
     with new_version(out_dir) as work:
         booster.save_model(str(work / BOOSTER))
         (work / FEATURE_LIST).write_text(json.dumps(FEATURES), encoding="utf-8")
@@ -117,7 +119,11 @@ def evaluate(model: VocRiskModel, test: pd.DataFrame, threshold: float) -> dict[
 
 
 def write_report(
-    folder: Path, metrics: dict, importance: dict[str, float], train_as_ofs: list[datetime], test_as_of: datetime
+    folder: Path,
+    metrics: dict,
+    importance: dict[str, float],
+    train_as_ofs: list[datetime],
+    test_as_of: datetime,
 ) -> None:
     import matplotlib
 

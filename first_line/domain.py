@@ -70,7 +70,7 @@ class PolicySettings(_Strict):
     """Likes gate: a scripted answer with P(dislike) above this goes to an operator instead."""
     likes_min_stored_reactions: int = Field(500, ge=0)
     """Below this many stored likes/dislikes, `twoline train likes` adds the bootstrap weak labels."""
-    voc_risk_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    voc_risk_threshold: float = Field(0.7, gt=0.0, le=1.0)
     """Risk gate: a client whose daily VOC-risk score is at least this goes to an operator on the
     first message of a dialog."""
     voc_risk_max_age_days: int = Field(3, ge=1, le=365)

@@ -52,10 +52,10 @@ def client_features(engine: Engine, client_ids: Sequence[str], as_of: datetime) 
     since = as_of - timedelta(days=HISTORY_DAYS)
     ids = list(client_ids)
     with engine.connect() as connection:
-        dialogs = pd.DataFrame(connection.execute(_dialogs_query(ids, since, as_of)).mappings().all())
-        messages = pd.DataFrame(connection.execute(_messages_query(ids, since, as_of)).mappings().all())
-        decisions = pd.DataFrame(connection.execute(_decisions_query(ids, since, as_of)).mappings().all())
-        vocs = pd.DataFrame(connection.execute(_voc_query(ids, since, as_of)).mappings().all())
+        dialogs = _frame(connection, _dialogs_query(ids, since, as_of))
+        messages = _frame(connection, _messages_query(ids, since, as_of))
+        decisions = _frame(connection, _decisions_query(ids, since, as_of))
+        vocs = _frame(connection, _voc_query(ids, since, as_of))
     frame = pd.DataFrame(index=pd.Index(ids, name="client_id"))
     frame = frame.join(_dialog_features(dialogs, as_of)).join(_voc_features(vocs))
     frame = frame.join(_message_features(messages, as_of)).join(_intent_features(decisions, as_of))
@@ -68,6 +68,13 @@ def client_features(engine: Engine, client_ids: Sequence[str], as_of: datetime) 
         if column not in defaults:
             filled[column] = filled[column].fillna(0.0)
     return filled.fillna({"days_since_last_dialog": NO_DIALOG_DAYS})
+
+
+def _frame(connection, query) -> pd.DataFrame:
+    result = connection.execute(query)
+    columns = list(result.keys())
+    rows = result.fetchall()
+    return pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
 # -- queries: each bounded by the chunk's client ids and the history window --------------------
@@ -161,14 +168,14 @@ def _dialog_features(dialogs: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
 def _voc_features(vocs: pd.DataFrame) -> pd.DataFrame:
     if vocs.empty:
         return pd.DataFrame()
-    vocs = vocs.sort_values("created_at")
-    grouped = vocs.groupby("client_id")["score"]
+    vocs = vocs.sort_values("created_at").assign(low=lambda f: (f["score"] <= LOW_VOC).astype(int))
+    grouped = vocs.groupby("client_id")
     return pd.DataFrame(
         {
             "voc_count_90d": grouped.size(),
-            "voc_mean_90d": grouped.mean(),
-            "voc_low_90d": grouped.apply(lambda s: int((s <= LOW_VOC).sum())),
-            "voc_last": grouped.last(),
+            "voc_mean_90d": grouped["score"].mean(),
+            "voc_low_90d": grouped["low"].sum(),
+            "voc_last": grouped["score"].last(),
         }
     )
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, case, exists, func, select
+from sqlalchemy import Engine, and_, case, exists, func, or_, select
 
 from router.store.models import Decision, Dialog, Feedback, HandoffTicket, Message
 from router.voc_risk.simulator import PROBLEM_INTENTS
@@ -85,10 +85,13 @@ def _dialogs_query(ids: list[str], since: datetime, as_of: datetime):
         )
 
     handed_off = exists().where(HandoffTicket.dialog_id == Dialog.id, HandoffTicket.created_at < as_of)
-    still_open = exists().where(
+    still_open = exists().where(  # point in time: open at `as_of`, whatever happened since
         HandoffTicket.dialog_id == Dialog.id,
         HandoffTicket.created_at < as_of,
-        HandoffTicket.status.in_(("open", "claimed")),
+        or_(
+            HandoffTicket.closed_at > as_of,
+            and_(HandoffTicket.closed_at.is_(None), HandoffTicket.status.in_(("open", "claimed"))),
+        ),
     )
     return select(
         Dialog.client_id,

@@ -17,7 +17,7 @@ The generative story (one client):
   (noisy function of mood: this simulator does not run the model, to stay fast), likes/dislikes
   on bot answers (dislikes more likely in trouble and for a high temper), and with probability
   35 % a VOC score 1..5 whose mean drops with temper, trouble, hand-off and dislikes;
-- a hand-off ticket stays open when the dialog is less than 3 days old (an open request).
+- a hand-off ticket is closed after ~ Exponential(mean 1.5 days); until then it is an open request.
 So low VOC is predictable from the past (recent trouble, negativity, dislikes, hand-offs, earlier
 low scores) but not certain: the noise terms keep it honest.
 """
@@ -62,6 +62,8 @@ ANGRY_PREFIXES = (
     "I've had enough. ",
 )
 BOT_REPLY = "(scripted answer)"
+TICKET_DAYS = 1.5
+"""Mean days until an operator closes a hand-off ticket (exponential)."""
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _dialog(
     dialog_id = str(uuid.UUID(int=rng.getrandbits(128)))
     intent = rng.choice(problem if in_trouble and rng.random() < 0.8 else ordinary)
     trouble = 1.0 if in_trouble else 0.0
-    handed_off = disliked = False
+    handed_off = disliked = open_ticket = False
     now = when
     for _turn in range(rng.choice((1, 1, 2, 2, 3))):
         mood = min(1.0, max(0.0, 0.15 + 0.45 * trouble + 0.4 * temper + rng.gauss(0, 0.15)))
@@ -184,20 +186,21 @@ def _dialog(
         )
         if handoff:
             handed_off = True
-            recent = config.end - now < timedelta(days=3)
+            closed_at = now + timedelta(days=rng.expovariate(1 / TICKET_DAYS))
+            still_open = open_ticket = closed_at > config.end
             rows.tickets.append(
                 {
                     "id": _take(ids, "handoff_tickets"),
                     "dialog_id": dialog_id,
                     "client_id": client_id,
                     "reason": "unsure",
-                    "status": "open" if recent else "closed",
+                    "status": "open" if still_open else "closed",
                     "priority": 0,
                     "summary": {"synthetic": True},
                     "claimed_by": None,
                     "outcome": None,
                     "created_at": now,
-                    "closed_at": None if recent else now + timedelta(hours=2),
+                    "closed_at": None if still_open else closed_at,
                 }
             )
             break
@@ -213,7 +216,7 @@ def _dialog(
         mean = 4.6 - 1.6 * trouble - 2.0 * temper - 0.6 * handed_off - 0.7 * disliked
         voc = int(min(5, max(1, round(rng.gauss(mean, 0.9)))))
         rows.feedback.append(_feedback(ids, dialog_id, None, "voc", voc, now + timedelta(minutes=1)))
-    status = "handed_off" if handed_off and config.end - when < timedelta(days=3) else "closed"
+    status = "handed_off" if open_ticket else "closed"
     rows.dialogs.append(
         {
             "id": dialog_id,

@@ -40,7 +40,7 @@ def train_sentiment(
     if max_examples:
         examples = _balanced_slice(examples, max_examples)
     train, held_out = split_tone(examples, seed)
-    encoder = encoder or MultilingualEncoder(threads=2, cache_size=0)
+    encoder = encoder or MultilingualEncoder(threads=1, cache_size=0)
     log.info("training sentiment", extra={"count": len(train)})
     x_train = encoder.encode([e.text for e in train])
     y_train = np.array([e.negative for e in train])

@@ -3,8 +3,8 @@
 Clients are read in keyset-paginated chunks (`WHERE id > :last ORDER BY id LIMIT :chunk`), so
 memory stays bounded by the chunk, not the client base; each chunk's features are computed
 with the same bounded queries as training (`features.py`), scored by the LightGBM model and
-upserted into `client_risk` in one transaction. A rerun on the same day rewrites the same rows
-with the same values: the batch is idempotent, and a crash halfway loses nothing but time
+upserted into `client_risk` in one transaction. Features are taken as of the last midnight (UTC),
+so a rerun on the same day rewrites the same rows with the same values: the batch is idempotent, and a crash halfway loses nothing but time
 (rerun it). The router reads one row per first message (`RiskScores.score_of`).
 """
 
@@ -56,7 +56,7 @@ def client_id_chunks(engine: Engine, chunk: int) -> Iterator[list[str]]:
 def score_all_clients(
     engine: Engine, model: VocRiskModel, threshold: float, chunk: int = 5000, as_of: datetime | None = None
 ) -> BatchReport:
-    as_of = as_of or datetime.now(UTC)
+    as_of = as_of or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     table = RiskScores(engine)
     started = time.perf_counter()
     clients = chunks = high = 0

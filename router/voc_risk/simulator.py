@@ -213,8 +213,8 @@ def _dialog(
         now += timedelta(minutes=rng.randrange(1, 10))
     voc = None
     if rng.random() < 0.35:
-        mean = 4.6 - 1.6 * trouble - 2.0 * temper - 0.6 * handed_off - 0.7 * disliked
-        voc = int(min(5, max(1, round(rng.gauss(mean, 0.9)))))
+        mean = 5.0 - 1.6 * trouble - 3.5 * temper - 0.6 * handed_off - 0.7 * disliked
+        voc = int(min(5, max(1, round(rng.gauss(mean, 0.8)))))
         rows.feedback.append(_feedback(ids, dialog_id, None, "voc", voc, now + timedelta(minutes=1)))
     status = "handed_off" if open_ticket else "closed"
     rows.dialogs.append(

@@ -66,7 +66,7 @@ class PolicySettings(_Strict):
     """Clients younger than this get the friendly register; older or unknown get formal."""
     negative_sentiment_threshold: float = Field(0.5, ge=0.0, le=1.0)
     """A client message at least this negative (sentiment model) gets the empathetic variant, if any."""
-    dislike_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    dislike_threshold: float = Field(0.8, gt=0.0, le=1.0)
     """Likes gate: a scripted answer with P(dislike) above this goes to an operator instead."""
     likes_min_stored_reactions: int = Field(500, ge=0)
     """Below this many stored likes/dislikes, `twoline train likes` adds the bootstrap weak labels."""

@@ -3,9 +3,10 @@
 Clients are read in keyset-paginated chunks (`WHERE id > :last ORDER BY id LIMIT :chunk`), so
 memory stays bounded by the chunk, not the client base; each chunk's features are computed
 with the same bounded queries as training (`features.py`), scored by the LightGBM model and
-upserted into `client_risk` in one transaction. Features are taken as of the last midnight (UTC),
-so a rerun on the same day rewrites the same rows with the same values: the batch is idempotent, and a crash halfway loses nothing but time
-(rerun it). The router reads one row per first message (`RiskScores.score_of`).
+upserted into `client_risk` in one transaction. Features are taken as of the last midnight
+(UTC), so a rerun on the same day rewrites the same rows with the same values: the batch is
+idempotent, and a crash halfway loses nothing but time (rerun it). The router reads one row per
+first message (`RiskScores.score_of`).
 """
 
 from __future__ import annotations

@@ -117,3 +117,12 @@ def test_risk_gate_looks_only_at_a_dialogs_first_message(api, assistant):
     assert second.json()["decision"]["reason"] != "high_voc_risk"
     new_dialog = api.post("/v1/messages", json={"client_id": "later-1", "text": text}).json()
     assert new_dialog["decision"]["reason"] == "high_voc_risk"
+
+
+def test_missing_gates_tells_what_make_run_trains(artifacts_dir, tmp_path):
+    from router.gates_training import missing_gates
+
+    assert missing_gates(tmp_path, intents_retrained=False) == ["sentiment", "likes", "risk"]
+    # The session artifacts hold sentiment and likes (the router needs them), not the risk model.
+    assert missing_gates(artifacts_dir, intents_retrained=False) == ["risk"]
+    assert missing_gates(artifacts_dir, intents_retrained=True) == ["likes", "risk"]

@@ -119,7 +119,7 @@ def register_gates(
     @risk_app.command("score")
     def score_command(
         database_url: str | None = typer.Option(None, help="Store to score (default: the service's)."),
-        chunk: int = typer.Option(5000, min=1, help="Clients per chunk (memory is bounded by it)."),
+        chunk: int = typer.Option(5000, min=1, max=20000, help="Clients per chunk (bounds memory)."),
         json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """The daily batch: rescore every client who ever wrote into `client_risk` (idempotent)."""

@@ -11,6 +11,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from router.store.models import ClientRisk, utcnow
 
+ROWS_PER_STATEMENT = 1000
+"""Rows per multi-row INSERT: 5 parameters each stays far below SQLite's 32,766 bound parameters."""
+
 
 class RiskScores:
     def __init__(self, engine: Engine) -> None:
@@ -42,18 +45,19 @@ class RiskScores:
             }
             for c, s in rows
         ]
-        statement = insert(ClientRisk).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["client_id"],
-            set_={
-                "score": statement.excluded.score,
-                "scored_on": statement.excluded.scored_on,
-                "model_version": statement.excluded.model_version,
-                "scored_at": statement.excluded.scored_at,
-            },
-        )
         with self.engine.begin() as connection:
-            connection.execute(statement)
+            for start in range(0, len(values), ROWS_PER_STATEMENT):
+                statement = insert(ClientRisk).values(values[start : start + ROWS_PER_STATEMENT])
+                statement = statement.on_conflict_do_update(
+                    index_elements=["client_id"],
+                    set_={
+                        "score": statement.excluded.score,
+                        "scored_on": statement.excluded.scored_on,
+                        "model_version": statement.excluded.model_version,
+                        "scored_at": statement.excluded.scored_at,
+                    },
+                )
+                connection.execute(statement)
 
     def count(self, scored_on: date | None = None) -> int:
         query = select(func.count()).select_from(ClientRisk)

@@ -176,7 +176,8 @@ class DecisionPolicy:
         response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key, negative)
         shown = {"language": response.language, "style": response.style, "variant": response.variant,
                  "empathetic": response.empathetic}  # fmt: skip
-        p_dislike = self.likes.p_dislike(turn.text, turn.context, response.text) if self.likes else None
+        asked = turn.text.strip() or self.domain.intents[intent].label[language]  # a bare click: its label
+        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if self.likes else None
         if p_dislike is not None and p_dislike > self.policy.dislike_threshold:
             gate = {"p_dislike": round(p_dislike, 4), "response": shown}
             return self.handoff(turn, "predicted_dislike", intent=intent, scores=gate)

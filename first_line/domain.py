@@ -5,7 +5,8 @@ A domain is one folder (e.g. `domains/demo_bank/`) of YAML files:
 - `domain.yaml`    — languages, policy settings (target precision, buttons, registers).
 - `intents.yaml`   — every intent: button label per language, `transfer_only`, `escalate`, `threshold`.
 - `pools.yaml`     — groups of similar intents, each with its clarifying question per language.
-- `responses/<lang>.yaml` — scripted answers: intent → register (formal | friendly) → variants.
+- `responses/<lang>.yaml` — scripted answers: intent → register (formal | friendly) → variants;
+                       optional `empathetic_formal` / `empathetic_friendly` for negative clients.
 
 `load_domain()` validates all of it with pydantic and cross-checks the files against each other;
 any problem raises `DomainConfigError` naming the file and the key, so the service refuses to
@@ -25,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 Language = Literal["en", "ru"]
 Register = Literal["formal", "friendly"]
 
+EMPATHETIC_PREFIX = "empathetic_"
+REGISTER_KEYS = ("formal", "friendly", "empathetic_formal", "empathetic_friendly")
 SLOT_NAMES = frozenset({"amount", "date", "card_last4", "merchant", "name"})
 _BRACE = re.compile(r"\{([^{}]*)\}")
 _M = TypeVar("_M", bound=BaseModel)
@@ -61,6 +64,17 @@ class PolicySettings(_Strict):
     context_messages: int = Field(3, ge=0, le=20)
     friendly_register_below_age: int = Field(30, ge=0, le=120)
     """Clients younger than this get the friendly register; older or unknown get formal."""
+    negative_sentiment_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """A client message at least this negative (sentiment model) gets the empathetic variant, if any."""
+    dislike_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    """Likes gate: a scripted answer with P(dislike) above this goes to an operator instead."""
+    likes_min_stored_reactions: int = Field(500, ge=0)
+    """Below this many stored likes/dislikes, `twoline train likes` adds the bootstrap weak labels."""
+    voc_risk_threshold: float = Field(0.7, gt=0.0, le=1.0)
+    """Risk gate: a client whose daily VOC-risk score is at least this goes to an operator on the
+    first message of a dialog."""
+    voc_risk_max_age_days: int = Field(3, ge=1, le=365)
+    """Risk scores older than this are ignored (the daily batch did not run)."""
 
 
 class ExperimentVariant(_Strict):
@@ -149,6 +163,8 @@ class ResponseVariant(_Strict):
     slots: frozenset[str]
     gendered: bool
     """Contains `{masculine|feminine}` alternations: usable only when the client's gender is known."""
+    empathetic: bool = False
+    """Listed under `empathetic_formal` / `empathetic_friendly`: for a client whose message reads negative."""
 
     @property
     def is_plain(self) -> bool:
@@ -257,17 +273,20 @@ def _load_responses(path: Path) -> dict[str, tuple[ResponseVariant, ...]]:
         variants: list[ResponseVariant] = []
         for register, texts in registers.items():
             key = f"{intent}.{register}"
-            if register not in ("formal", "friendly"):
-                raise DomainConfigError(path, key, "register must be 'formal' or 'friendly'")
+            if register not in REGISTER_KEYS:
+                raise DomainConfigError(path, key, f"register must be one of {list(REGISTER_KEYS)}")
             if not isinstance(texts, list) or not texts:
                 raise DomainConfigError(path, key, "expected a non-empty list of texts")
             for index, text in enumerate(texts):
                 variants.append(_parse_variant(path, f"{key}[{index}]", text, register))
+        variants = [v for v in variants if not v.empathetic] + [v for v in variants if v.empathetic]
         parsed[str(intent)] = tuple(variants)
     return parsed
 
 
-def _parse_variant(path: Path, key: str, text: object, register: Register) -> ResponseVariant:
+def _parse_variant(path: Path, key: str, text: object, register_key: str) -> ResponseVariant:
+    empathetic = register_key.startswith(EMPATHETIC_PREFIX)
+    register: Register = register_key.removeprefix(EMPATHETIC_PREFIX)  # type: ignore[assignment]
     if not isinstance(text, str) or not text.strip():
         raise DomainConfigError(path, key, "expected a non-empty string")
     slots: set[str] = set()
@@ -281,7 +300,9 @@ def _parse_variant(path: Path, key: str, text: object, register: Register) -> Re
             slots.add(token)
         else:
             raise DomainConfigError(path, key, f"unknown slot {{{token}}}; known: {sorted(SLOT_NAMES)}")
-    return ResponseVariant(text=text.strip(), style=register, slots=frozenset(slots), gendered=gendered)
+    return ResponseVariant(
+        text=text.strip(), style=register, slots=frozenset(slots), gendered=gendered, empathetic=empathetic
+    )
 
 
 def _check_labels(path: Path, intents: dict[str, Intent], languages: tuple[str, ...]) -> None:
@@ -334,7 +355,7 @@ def _check_responses(
         if not variants:
             raise DomainConfigError(path, name, "missing response")
         for register in ("formal", "friendly"):
-            if not any(v.style == register and v.is_plain for v in variants):
+            if not any(v.style == register and v.is_plain and not v.empathetic for v in variants):
                 raise DomainConfigError(
                     path, f"{name}.{register}", "needs at least one variant without slots or gender forms"
                 )

@@ -8,7 +8,9 @@ Rules, in order:
    forms (`{получил|получила}`), only if the client's gender is known;
 4. among usable variants, those that use the most slots win (a concrete answer beats a generic
    one); ties are broken by a stable hash of the dialog id, so a client sees the same wording
-   throughout a dialog while different clients see variety.
+   throughout a dialog while different clients see variety;
+5. a client whose message reads negative (the sentiment model) gets an empathetic variant where
+   the scenario has one (`empathetic_formal` / `empathetic_friendly`), the plain ones otherwise.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class RenderedResponse(BaseModel):
     style: Register
     variant: int
     """Index of the variant in the responses file (stored with the decision, for A/B and audits)."""
+    empathetic: bool = False
 
 
 class NoResponseError(LookupError):
@@ -58,7 +61,12 @@ def client_register(domain: Domain, profile: ClientProfile) -> Register:
 
 
 def render_response(
-    domain: Domain, intent: str, profile: ClientProfile, slots: dict[str, str], dialog_key: str
+    domain: Domain,
+    intent: str,
+    profile: ClientProfile,
+    slots: dict[str, str],
+    dialog_key: str,
+    negative: bool = False,
 ) -> RenderedResponse:
     language = client_language(domain, profile)
     style = client_register(domain, profile)
@@ -74,11 +82,17 @@ def render_response(
         for index, v in enumerate(variants)
         if v.style == style and v.slots <= known.keys() and (profile.gender or not v.gendered)
     ]
+    empathetic = negative and any(v.empathetic for _, v in usable)
+    usable = [(index, v) for index, v in usable if v.empathetic == empathetic]
     richest = max(len(v.slots) for _, v in usable)
     best = [(index, v) for index, v in usable if len(v.slots) == richest]
     index, variant = best[_stable_choice(dialog_key, len(best))]
     return RenderedResponse(
-        text=_fill(variant, known, profile.gender), language=language, style=style, variant=index
+        text=_fill(variant, known, profile.gender),
+        language=language,
+        style=style,
+        variant=index,
+        empathetic=empathetic,
     )
 
 

@@ -76,17 +76,28 @@ def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> lis
 
 
 def ensure_trained(
-    data_dir: Path, domain_dir: Path, artifacts_dir: Path, domain: Domain, variant: str = "fast"
+    data_dir: Path,
+    domain_dir: Path,
+    artifacts_dir: Path,
+    domain: Domain,
+    variant: str = "fast",
+    database_url: str | None = None,
 ) -> list[str]:
     """Train whatever is missing or stale (what `make run` does on a fresh machine)."""
+    from router.gates_training import ensure_gates_trained, missing_gates  # sentiment, likes, VOC risk
+
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    if not todo:
+    if not todo and not missing_gates(artifacts_dir, intents_retrained=False):
         return []
     splits = load_splits(data_dir, domain_dir)
     if "intents" in todo:
         train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
-    train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    return todo
+    if todo:
+        train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+    gates = ensure_gates_trained(
+        data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
+    )
+    return todo + gates
 
 
 __all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]

@@ -74,6 +74,8 @@ class MessageView(BaseModel):
     button: str | None
     buttons: list[Button] | None
     created_at: str
+    sentiment: float | None = None
+    """P(negative) of a client message (the sentiment model)."""
 
 
 class DecisionView(BaseModel):

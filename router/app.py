@@ -210,6 +210,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                     button=m.button_payload,
                     buttons=m.buttons,
                     created_at=m.created_at.isoformat(),
+                    sentiment=m.sentiment,
                 )
                 for m in messages
             ],

@@ -21,6 +21,7 @@ from first_line.intent_model import IntentModel
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
+from router.client_signals import ClientSignals, load_likes_model
 from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
 from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
@@ -119,12 +120,14 @@ class Assistant:
         domain: Domain,
         store: DialogStore,
         policy: DecisionPolicy,
+        signals: ClientSignals | None = None,
         variants: VariantPolicies | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
         self.store = store
         self.policy = policy
+        self.signals = signals
         self.variants = variants or VariantPolicies(policy, None, {})
 
     @classmethod
@@ -136,17 +139,22 @@ class Assistant:
         )
         extractor = EntityExtractor(use_ner=settings.use_ner)
         extractor.warm_up()
+        likes = load_likes_model(settings.likes_dir, intent_model)
         engine = create_store_engine(settings.database_url)
         migrate(engine)
+        signals = ClientSignals.load(
+            settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days
+        )
         policy = DecisionPolicy(
             domain=domain,
             intents=intent_model,
             pools=pools,
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
+            likes=likes,
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
-        return cls(settings, domain, DialogStore(engine), policy, variants)
+        return cls(settings, domain, DialogStore(engine), policy, signals, variants)
 
     def handle(
         self,
@@ -165,13 +173,15 @@ class Assistant:
             if earlier is not None:
                 return earlier
         started = time.perf_counter()
-        decision = self._decide(client_id, accepted, text, button_payload)
+        negativity = self.signals.negativity(text) if self.signals and not button_payload else None
+        first_message = dialog_id is None
+        decision = self._decide(client_id, accepted, text, button_payload, negativity, first_message)
         latency = time.perf_counter() - started
         summary = None
         if decision.kind == "handoff":
             messages, decisions = self.store.dialog_history(accepted.dialog_id)
             summary = handoff_summary(messages, decisions, decision)
-        recorded = self.store.record_decision(accepted, decision, latency * 1000, summary)
+        recorded = self.store.record_decision(accepted, decision, latency * 1000, summary, negativity)
         DECISIONS.labels(decision.kind, decision.reason).inc()
         TURN_LATENCY.observe(latency)
         log.info(
@@ -200,7 +210,13 @@ class Assistant:
         )
 
     def _decide(
-        self, client_id: str, accepted: AcceptedMessage, text: str, button_payload: str | None
+        self,
+        client_id: str,
+        accepted: AcceptedMessage,
+        text: str,
+        button_payload: str | None,
+        negativity: float | None = None,
+        first_message: bool = False,
     ) -> Decision:
         policy = self.domain.settings.policy
         decision_policy, variant = self.variants.for_client(client_id)
@@ -217,12 +233,18 @@ class Assistant:
                 profile=self.store.client_profile(client_id),
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
+                negativity=negativity,
+                first_message=first_message,
+                voc_risk=self._voc_risk(client_id) if first_message else None,
             )
             return decision_policy.decide(turn).model_copy(update={"variant": variant})
         except Exception:  # the message is stored; the client gets a person, not an error
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
+
+    def _voc_risk(self, client_id: str) -> float | None:
+        return self.signals.voc_risk(client_id, date.today()) if self.signals else None
 
     def _earlier_result(self, accepted: AcceptedMessage) -> TurnResult | None:
         recorded = self.store.recorded_turn(accepted.message_id)

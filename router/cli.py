@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from router.cli_gates import register_gates
 from router.logging_setup import configure_logging
 from router.settings import Settings, get_settings
 
@@ -64,7 +65,10 @@ def serve(
     settings = _settings()
     domain = _domain(settings)
     if train_missing:
-        trained = ensure_trained(settings.data_dir, settings.domain_dir, settings.artifacts_dir, domain)
+        trained = ensure_trained(
+            settings.data_dir, settings.domain_dir, settings.artifacts_dir, domain,
+            database_url=settings.database_url,
+        )  # fmt: skip
         if trained:
             typer.echo(f"trained: {', '.join(trained)}")
     try:  # check once here, so that a bad artifact or config stops start-up with its message
@@ -167,8 +171,17 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 
 @train_app.command("all")
 def train_all(variant: Variant = Variant.fast) -> None:
-    """Every first-line model of this issue: intents and pools."""
+    """Every first-line model: intents and pools, then client sentiment, likes and VOC risk."""
+    from router.gates_training import train_risk_artifact, train_sentiment_artifact
+
     train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
+    settings = _settings()
+    train_sentiment_artifact(settings.data_dir, settings.domain_dir, settings.artifacts_dir)
+    train_likes(database_url=None, star_limit=None)
+    train_risk_artifact(
+        settings.data_dir, settings.artifacts_dir, _domain(settings), settings.database_url,
+        report_dir=Path("reports/voc_risk"),
+    )  # fmt: skip
 
 
 @app.command("suggest-pools")
@@ -312,6 +325,7 @@ def eval_compare(
         typer.echo(format_comparison(comparison))
     if comparison.regressions:
         raise typer.Exit(code=1)
+train_likes = register_gates(app, train_app, eval_app, _settings, _domain)
 
 
 if __name__ == "__main__":

@@ -28,5 +28,6 @@ def handoff_summary(messages: list[Message], decisions: list[DecisionRow], curre
         ],
         "entities": unique_entities,
         "last_messages": [{"role": m.role, "text": m.text} for m in messages[-LAST_MESSAGES:]],
+        "signals": {k: v for k, v in current.scores.items() if k in ("voc_risk", "p_dislike", "sentiment")},
         "turns": sum(1 for m in messages if m.role == "client"),
     }

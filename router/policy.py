@@ -3,13 +3,16 @@
 1. The dialog is already with an operator          → the operator answers (no bot reply).
 2. A quick-reply button was clicked                → continue as that intent (step 5).
 3. The client asks for a human                     → hand-off `operator_requested`.
-   (risk gate: a high-risk client's first message  → hand-off; plugs in here)
+   Risk gate: the dialog's first message from a client whose daily VOC-risk score
+   is at least `voc_risk_threshold`               → hand-off `high_voc_risk`.
 4. Classify the message with its dialog context.
 5. Confident (p ≥ the intent's own threshold):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
    - escalated intent                              → second line;
-   - else the scripted answer for this client       → answer `scripted_answer`.
-     (likes gate: predicted dislike → hand-off; plugs in here)
+   - else the scripted answer for this client       → answer `scripted_answer`
+     (the empathetic variant when the message reads negative and the scenario has one);
+     likes gate: P(dislike | message, context, answer) > `dislike_threshold`
+                                                   → hand-off `predicted_dislike` instead.
 6. Unsure:
    - the pools model is sure of a pool with ≥ 2 likely intents in it
                                                    → clarifying question with buttons;
@@ -70,6 +73,12 @@ class Turn(BaseModel):
     profile: ClientProfile = ClientProfile()
     dialog_status: str = "open"
     today: date | None = None
+    negativity: float | None = None
+    """P(the message is negative), from the sentiment model; None when not scored."""
+    first_message: bool = False
+    """The dialog's first client message (the risk gate looks only at those)."""
+    voc_risk: float | None = None
+    """The client's daily VOC-risk score (batch-scored); None when unknown or stale."""
 
 
 class IntentClassifier(Protocol):
@@ -78,6 +87,10 @@ class IntentClassifier(Protocol):
 
 class PoolClassifier(Protocol):
     def predict(self, text: str, context: list[str] | None = None) -> PoolPrediction: ...
+
+
+class DislikeScorer(Protocol):
+    def p_dislike(self, text: str, context: list[str], answer: str) -> float: ...
 
 
 class SecondLine(Protocol):
@@ -104,6 +117,7 @@ class DecisionPolicy:
         thresholds: Thresholds,
         extract_entities: EntityExtractor,
         second_line: SecondLine | None = None,
+        likes: DislikeScorer | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -111,6 +125,7 @@ class DecisionPolicy:
         self.thresholds = thresholds
         self.extract_entities = extract_entities
         self.second_line = second_line
+        self.likes = likes
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
@@ -120,9 +135,13 @@ class DecisionPolicy:
             return self._button_click(turn)
         if is_operator_request(turn.text):
             return self.handoff(turn, "operator_requested")
+        if self._high_voc_risk(turn):
+            return self.handoff(turn, "high_voc_risk", scores={"voc_risk": round(turn.voc_risk or 0.0, 4)})
         prediction = self.intents.predict(turn.text, turn.context)
         threshold = self.thresholds.for_intent(prediction.top)
         scores = {"top_intents": [[i, round(p, 4)] for i, p in prediction.top_k(5)]}
+        if turn.negativity is not None:
+            scores["sentiment"] = round(turn.negativity, 4)
         if prediction.confidence >= threshold:
             decision = self._confident(turn, prediction.top, "confident")
         else:
@@ -135,6 +154,10 @@ class DecisionPolicy:
                 "scores": scores | decision.scores,
             }
         )
+
+    def _high_voc_risk(self, turn: Turn) -> bool:
+        """The dialog's first message, from a client the daily batch scored at or above the threshold."""
+        return turn.first_message and (turn.voc_risk or 0.0) >= self.policy.voc_risk_threshold
 
     # -- rule 5: the classifier is sure -------------------------------------------------
     def _confident(self, turn: Turn, intent: str, how: str) -> Decision:
@@ -151,20 +174,25 @@ class DecisionPolicy:
         needs_ner = any("merchant" in v.slots for v in self.domain.responses[language].get(intent, ()))
         entities = self.extract_entities(turn.text, language, turn.today, needs_ner) if turn.text else []
         slots = slots_from_entities(entities)
-        response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key)
+        negative = turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
+        response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key, negative)
+        shown = {"language": response.language, "style": response.style, "variant": response.variant,
+                 "empathetic": response.empathetic}  # fmt: skip
+        asked = turn.text.strip() or self.domain.intents[intent].label[language]  # a bare click: its label
+        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if self.likes else None
+        if p_dislike is not None and p_dislike > self.policy.dislike_threshold:
+            gate = {"p_dislike": round(p_dislike, 4), "response": shown}
+            return self.handoff(turn, "predicted_dislike", intent=intent, scores=gate)
         return Decision(
             kind="answer",
             reason="button_click" if how == "button" else "scripted_answer",
             reply=response.text,
             intent=intent,
             scores={
-                "response": {
-                    "language": response.language,
-                    "style": response.style,
-                    "variant": response.variant,
-                },
+                "response": shown,
                 "entities": [{"kind": e.kind, "value": e.value} for e in entities],
-            },
+            }
+            | ({"p_dislike": round(p_dislike, 4)} if p_dislike is not None else {}),
         )
 
     # -- rule 6: the classifier is unsure -------------------------------------------------
@@ -217,7 +245,9 @@ class DecisionPolicy:
             return self.handoff(turn, "second_line_unavailable", intent=intent)
         return self.second_line.answer(turn)
 
-    def handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
+    def handoff(
+        self, turn: Turn, reason: str, intent: str | None = None, scores: dict | None = None
+    ) -> Decision:
         """Pass the dialog to an operator; the entities of the message go into the ticket's summary."""
         language = client_language(self.domain, turn.profile)
         entities = self.extract_entities(turn.text, language, turn.today, True) if turn.text.strip() else []
@@ -226,5 +256,5 @@ class DecisionPolicy:
             reason=reason,
             reply=self.domain.settings.messages["handoff"][language],
             intent=intent,
-            scores={"entities": [{"kind": e.kind, "value": e.value} for e in entities]},
+            scores={"entities": [{"kind": e.kind, "value": e.value} for e in entities]} | (scores or {}),
         )

@@ -50,6 +50,18 @@ class Settings(BaseSettings):
         return self.artifacts_dir / "pools"
 
     @property
+    def sentiment_dir(self) -> Path:
+        return self.artifacts_dir / "sentiment"
+
+    @property
+    def likes_dir(self) -> Path:
+        return self.artifacts_dir / "likes"
+
+    @property
+    def risk_dir(self) -> Path:
+        return self.artifacts_dir / "risk"
+
+    @property
     def uses_demo_keys(self) -> bool:
         return self.client_api_key.get_secret_value() == DEMO_CLIENT_KEY
 

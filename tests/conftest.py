@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parent.parent
 DOMAIN_DIR = REPO / "domains" / "demo_bank"
 DATA_DIR = Path(os.environ.get("TWOLINE_DATA_DIR", REPO.parent / "shared" / "data"))
 EXAMPLES_PER_INTENT = 30
+SENTIMENT_EXAMPLES = 160
+STAR_PAIRS = 300
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +38,16 @@ def splits():
 
 @pytest.fixture(scope="session")
 def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
-    """intents + pools artifacts trained on the slice (about a minute on 2 cores)."""
+    """intents + pools, sentiment and likes artifacts trained on small slices (about a minute on 2 cores)."""
     from first_line.intent_training import IntentTrainingConfig
     from first_line.training_pipeline import train_intents, train_pools
+    from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
     root = tmp_path_factory.mktemp("artifacts")
     train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
     train_pools(splits, root / "intents", root / "pools", domain)
+    train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
+    train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
     return root
 
 

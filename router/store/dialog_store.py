@@ -170,9 +170,19 @@ class DialogStore:
         return list(reversed(rows))
 
     def record_decision(
-        self, accepted: AcceptedMessage, decision: Decision, latency_ms: float, summary: dict | None = None
+        self,
+        accepted: AcceptedMessage,
+        decision: Decision,
+        latency_ms: float,
+        summary: dict | None = None,
+        sentiment: float | None = None,
     ) -> RecordedTurn:
+        """Store the decision (and the client message's sentiment, when it was scored)."""
         with self._transaction() as session:
+            if sentiment is not None:
+                session.execute(
+                    update(Message).where(Message.id == accepted.message_id).values(sentiment=sentiment)
+                )
             reply_id = None
             if decision.reply:
                 dialog_client = session.get(Dialog, accepted.dialog_id).client_id

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -59,6 +59,8 @@ class Message(Base):
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     """The client's own id for the message: a retry with the same id is answered, not stored twice."""
     buttons: Mapped[list | None] = mapped_column(JSON)
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    """P(negative) of a client message (first_line/sentiment_model.py); None when not scored."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -114,3 +116,16 @@ class HandoffTicket(Base):
     """Set on closing: resolved | unresolved | client_left | returned_to_bot (router/ticket_store.py)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClientRisk(Base):
+    """The daily VOC-risk score of each client (`twoline risk score`); the risk gate reads it."""
+
+    __tablename__ = "client_risk"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    """P(the client's next satisfaction score is low), LightGBM (first_line/voc_risk_model.py)."""
+    scored_on: Mapped[date] = mapped_column(Date)
+    model_version: Mapped[str] = mapped_column(String(32))
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,146 @@
+"""Labelled data for the client-sentiment detector: is a client message negative (angry, rude,
+frustrated) or not, in English and Russian.
+
+No public set labels bank clients' mood, so the labels come from nearby public sets (each
+folder's README in `../shared/data` names source and licence):
+
+| source | negative (1) | not negative (0) |
+| --- | --- | --- |
+| `toxicity_en` (Wikipedia talk, Jigsaw sample) | `toxic` | the rest |
+| `politeness_stanford` (Wikipedia requests) | normalised score ≤ -1.0 (rude requests) | score ≥ 0.5 |
+| `bitext_customer_support` | intent `complaint`, or tag `W` (offensive wording) | other intents |
+| `banking77` (a sample) | — | every message (bank requests, mostly calm) |
+| `toxicity_ru` (ruDetoxifier, toxic only) | every sentence | — |
+| `russian_intents` (MASSIVE ru dev) | — | every utterance |
+| `domains/<bank>/training/negative_client_messages.txt` | every line (EN+RU, bank-flavoured) | — |
+| `domains/<bank>/training/neutral_client_messages_ru.txt` | — | every line |
+
+Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77 holds some
+annoyed messages labelled 0; the Russian calm side is small (about 330 sentences), so the
+Russian toxic side is subsampled to keep the classes from standing in for the language.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+RUDE_POLITENESS = -1.0
+POLITE_POLITENESS = 0.5
+BANKING77_CALM = 1500
+BITEXT_CALM = 800
+RU_TOXIC_PER_CALM = 1.5
+
+
+@dataclass(frozen=True)
+class ToneExample:
+    text: str
+    negative: int
+    language: str
+    source: str
+
+
+def tone_examples(data_dir: Path, domain_dir: Path, seed: int = 13) -> list[ToneExample]:
+    """Every labelled example (see the table above), shuffled with `seed`."""
+    rng = random.Random(seed)
+    examples = (
+        _toxicity_en(data_dir / "toxicity_en")
+        + _politeness(data_dir / "politeness_stanford" / "wikipedia.annotated.csv")
+        + _bitext(data_dir / "bitext_customer_support" / "bitext_cs_llm_training_4514.csv", rng)
+        + _banking77(data_dir / "banking77" / "train.csv", rng)
+        + _domain_lines(domain_dir / "training" / "negative_client_messages.txt", 1, "domain_negative")
+    )
+    calm_ru = _russian_intents(data_dir / "russian_intents" / "ru_massive_dev.csv") + _domain_lines(
+        domain_dir / "training" / "neutral_client_messages_ru.txt", 0, "domain_neutral_ru"
+    )
+    toxic_ru = _toxicity_ru(data_dir / "toxicity_ru" / "rudetoxifier_10k_toxic.txt")
+    rng.shuffle(toxic_ru)
+    examples += calm_ru + toxic_ru[: int(len(calm_ru) * RU_TOXIC_PER_CALM)]
+    examples = [e for e in examples if e.text]
+    rng.shuffle(examples)
+    return examples
+
+
+def split_tone(
+    examples: list[ToneExample], seed: int = 13, test: float = 0.2
+) -> tuple[list[ToneExample], list[ToneExample]]:
+    """(train, held-out test), stratified by (language, label)."""
+    rng = random.Random(seed)
+    train: list[ToneExample] = []
+    held_out: list[ToneExample] = []
+    groups: dict[tuple[str, int], list[ToneExample]] = {}
+    for example in examples:
+        groups.setdefault((example.language, example.negative), []).append(example)
+    for key in sorted(groups):
+        group = groups[key][:]
+        rng.shuffle(group)
+        cut = max(1, round(len(group) * test))
+        held_out += group[:cut]
+        train += group[cut:]
+    return train, held_out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.replace("NEWLINE_TOKEN", " ").replace("`", " ").split())[:500]
+
+
+def _toxicity_en(folder: Path) -> list[ToneExample]:
+    rows = [(r["comment"], r["toxic"] == "True") for r in _rows(folder / "wiki_toxicity_nonfuzzed.csv")]
+    rows += [(r["comment_text"], r["toxic"] == "1") for r in _rows(folder / "jigsaw_toxic_sample_101.csv")]
+    return [ToneExample(_clean(text), int(toxic), "en", "toxicity_en") for text, toxic in rows]
+
+
+def _politeness(path: Path) -> list[ToneExample]:
+    out = []
+    for row in _rows(path):
+        score = float(row["Normalized Score"])
+        if score <= RUDE_POLITENESS or score >= POLITE_POLITENESS:
+            out.append(ToneExample(_clean(row["Request"]), int(score <= RUDE_POLITENESS), "en", "politeness"))
+    return out
+
+
+def _bitext(path: Path, rng: random.Random) -> list[ToneExample]:
+    negative, calm = [], []
+    for row in _rows(path):
+        is_negative = row["intent"] == "complaint" or "W" in row["tags"]
+        (negative if is_negative else calm).append(
+            ToneExample(_clean(row["instruction"]), int(is_negative), "en", "bitext")
+        )
+    rng.shuffle(calm)
+    return negative + calm[:BITEXT_CALM]
+
+
+def _banking77(path: Path, rng: random.Random) -> list[ToneExample]:
+    rows = _rows(path)
+    rng.shuffle(rows)
+    return [ToneExample(_clean(r["text"]), 0, "en", "banking77") for r in rows[:BANKING77_CALM]]
+
+
+def _toxicity_ru(path: Path) -> list[ToneExample]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [ToneExample(_clean(line), 1, "ru", "toxicity_ru") for line in lines if line.strip()]
+
+
+def _russian_intents(path: Path) -> list[ToneExample]:
+    return [ToneExample(_clean(r["text"]), 0, "ru", "russian_intents") for r in _rows(path)]
+
+
+def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [
+        ToneExample(line, label, _language(line), source)
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def _language(text: str) -> str:
+    cyrillic = sum("а" <= ch.lower() <= "я" or ch.lower() == "ё" for ch in text)
+    return "ru" if cyrillic > len(text) / 4 else "en"

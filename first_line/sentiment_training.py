@@ -1,0 +1,127 @@
+"""`twoline train sentiment`: fit the client-sentiment detector and report held-out accuracy.
+
+Data: `first_line/sentiment_data.py` (public toxicity / politeness / support sets plus the
+domain's own lines), split 80/20 stratified by language and label. Both heads are logistic
+regressions with balanced class weights; the figures in the manifest come from the held-out
+20 %, per language and per head, next to a VADER baseline for English.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.pipeline import make_pipeline
+
+from first_line.artifacts import Manifest, new_version, write_manifest
+from first_line.multilingual_encoder import MultilingualEncoder
+from first_line.sentiment_data import ToneExample, split_tone, tone_examples
+from first_line.sentiment_model import CHAR_MODEL, HEAD, KIND, SentimentModel
+from first_line.training_data import Example, data_hash
+
+log = logging.getLogger("twoline.train.sentiment")
+THRESHOLD = 0.5
+
+
+def train_sentiment(
+    data_dir: Path,
+    domain_dir: Path,
+    out_dir: Path,
+    seed: int = 13,
+    max_examples: int | None = None,
+    encoder: MultilingualEncoder | None = None,
+) -> Manifest:
+    examples = tone_examples(data_dir, domain_dir, seed)
+    if max_examples:
+        examples = _balanced_slice(examples, max_examples)
+    train, held_out = split_tone(examples, seed)
+    encoder = encoder or MultilingualEncoder(threads=1, cache_size=0)
+    log.info("training sentiment", extra={"count": len(train)})
+    x_train = encoder.encode([e.text for e in train])
+    y_train = np.array([e.negative for e in train])
+    head = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(x_train, y_train)
+    chars = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=False),
+        LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced"),
+    ).fit([e.text for e in train], y_train)
+    with new_version(out_dir) as work:
+        np.savez(work / HEAD, weights=head.coef_[0].astype(np.float32), bias=np.float32(head.intercept_[0]))
+        joblib.dump(chars, work / CHAR_MODEL)
+        write_manifest(work, _manifest(examples, train, held_out, seed))
+        model = SentimentModel(work, encoder)
+        metrics = evaluate(model, held_out)
+        manifest = write_manifest(work, _manifest(examples, train, held_out, seed, metrics))
+    return manifest
+
+
+def evaluate(model: SentimentModel, held_out: list[ToneExample]) -> dict[str, float]:
+    """Accuracy, F1 (negative class) and ROC-AUC on the held-out split; per language; VADER for English."""
+    texts = [e.text for e in held_out]
+    labels = np.array([e.negative for e in held_out])
+    embedded = 1 / (1 + np.exp(-(model.encoder.encode(texts) @ model._weights + model._bias)))
+    chars = model._char_model.predict_proba(texts)[:, 1]
+    both = (embedded + chars) / 2
+    metrics = _scores("", labels, both)
+    metrics |= {"accuracy_e5_head": accuracy_score(labels, embedded >= THRESHOLD)}
+    metrics |= {"accuracy_char_head": accuracy_score(labels, chars >= THRESHOLD)}
+    for language in ("en", "ru"):
+        mask = np.array([e.language == language for e in held_out])
+        if mask.any() and len(set(labels[mask])) == 2:
+            metrics |= _scores(f"{language}_", labels[mask], both[mask])
+    english = [i for i, e in enumerate(held_out) if e.language == "en"]
+    if english:
+        metrics["en_accuracy_vader_baseline"] = _vader_accuracy([texts[i] for i in english], labels[english])
+    metrics["held_out"] = float(len(held_out))
+    return {k: round(float(v), 4) for k, v in metrics.items()}
+
+
+def _scores(prefix: str, labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    predicted = probabilities >= THRESHOLD
+    scores = {
+        f"{prefix}accuracy": accuracy_score(labels, predicted),
+        f"{prefix}f1_negative": f1_score(labels, predicted, zero_division=0),
+    }
+    if len(set(labels)) == 2:
+        scores[f"{prefix}roc_auc"] = roc_auc_score(labels, probabilities)
+    return scores
+
+
+def _vader_accuracy(texts: list[str], labels: np.ndarray) -> float:
+    """Baseline: VADER's compound score ≤ -0.05 counts as negative (its authors' own cut-off)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    predicted = np.array([analyzer.polarity_scores(t)["compound"] <= -0.05 for t in texts])
+    return accuracy_score(labels, predicted)
+
+
+def _balanced_slice(examples: list[ToneExample], limit: int) -> list[ToneExample]:
+    """At most `limit` examples, an equal share from each (language, label) group (quick runs, tests)."""
+    groups: dict[tuple[str, int], list[ToneExample]] = {}
+    for example in examples:
+        groups.setdefault((example.language, example.negative), []).append(example)
+    share = max(2, limit // max(len(groups), 1))
+    return [e for key in sorted(groups) for e in groups[key][:share]]
+
+
+def _manifest(
+    examples: list[ToneExample],
+    train: list[ToneExample],
+    held_out: list[ToneExample],
+    seed: int,
+    metrics: dict[str, float] | None = None,
+) -> Manifest:
+    return Manifest(
+        kind=KIND,
+        seed=seed,
+        data_hash=data_hash([Example(e.text, str(e.negative)) for e in examples]),
+        data_sizes={"train": len(train), "held_out": len(held_out)},
+        labels=["not_negative", "negative"],
+        params={"threshold_for_metrics": THRESHOLD},
+        metrics=metrics or {},
+    )

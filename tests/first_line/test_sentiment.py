@@ -1,0 +1,95 @@
+"""Client sentiment: the labelled data, the trained detector (small slice), empathetic variants, storage."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import pytest
+
+from first_line.domain import DomainConfigError, load_domain
+from first_line.responses import ClientProfile, render_response
+from first_line.sentiment_data import split_tone, tone_examples
+from first_line.sentiment_model import SentimentModel
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+ANGRY = [
+    "This is outrageous, you blocked my card AGAIN and nobody answers me!!",
+    "Вы издеваетесь?! Третий раз пишу, а деньги так и не вернули, позорище",
+]
+CALM = [
+    "Hello, could you tell me when my new card will be delivered?",
+    "Здравствуйте, подскажите, пожалуйста, как поменять PIN-код",
+]
+
+
+def test_tone_data_has_both_labels_in_both_languages_and_a_stratified_split():
+    examples = tone_examples(DATA_DIR, DOMAIN_DIR)
+    groups = Counter((e.language, e.negative) for e in examples)
+    assert set(groups) == {("en", 0), ("en", 1), ("ru", 0), ("ru", 1)}
+    # Russian toxic sentences are subsampled so that the label does not stand in for the language.
+    assert groups[("ru", 1)] <= 2 * groups[("ru", 0)]
+    train, held_out = split_tone(examples)
+    assert len(train) + len(held_out) == len(examples)
+    assert abs(len(held_out) / len(examples) - 0.2) < 0.01
+    assert Counter((e.language, e.negative) for e in held_out).keys() == groups.keys()
+
+
+def test_trained_detector_scores_angry_above_calm_in_both_languages(artifacts_dir):
+    model = SentimentModel(artifacts_dir / "sentiment")
+    metrics = model.manifest.metrics
+    assert metrics["accuracy"] > 0.7, metrics  # held-out split, even on the tiny test slice
+    angry, calm = model.negativity(ANGRY), model.negativity(CALM)
+    assert ((angry >= 0) & (angry <= 1)).all()
+    assert angry[0] > calm[0] and angry[1] > calm[1], (angry, calm)
+
+
+def test_negative_client_gets_the_empathetic_variant_where_the_scenario_has_one(domain):
+    profile = ClientProfile(language="en", age=45)
+    plain = render_response(domain, "failed_transfer", profile, {}, "dialog-1")
+    caring = render_response(domain, "failed_transfer", profile, {}, "dialog-1", negative=True)
+    assert not plain.empathetic and caring.empathetic
+    assert caring.text.startswith("I am sorry") and caring.style == "formal"
+    russian = render_response(domain, "failed_transfer", ClientProfile(language="ru", age=20), {}, "d", True)
+    assert russian.empathetic and russian.style == "friendly" and "Извини" in russian.text
+    # A scenario without empathetic variants keeps its plain answer.
+    no_variant = render_response(domain, "activate_my_card", profile, {}, "dialog-1", negative=True)
+    assert not no_variant.empathetic
+
+
+def test_unknown_register_key_is_refused(tmp_path):
+    folder = tmp_path / "bank"
+    shutil.copytree(DOMAIN_DIR, folder)
+    path = folder / "responses" / "en.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + '\ncard_arrival:\n  caring:\n    - "Sorry!"\n')
+    with pytest.raises(DomainConfigError, match="register must be one of"):
+        load_domain(folder)
+
+
+def test_sentiment_is_stored_with_the_message_and_picks_the_empathetic_answer(api):
+    angry = api.post(
+        "/v1/messages",
+        json={"client_id": "tone-1", "text": "My transfer failed AGAIN, this is ridiculous, fix it now!!"},
+    ).json()
+    calm = api.post(
+        "/v1/messages", json={"client_id": "tone-2", "text": "Hello, why did my transfer fail yesterday?"}
+    ).json()
+    scores = []
+    for body in (angry, calm):
+        dialog = api.get(f"/v1/dialogs/{body['dialog_id']}").json()
+        client_message = dialog["messages"][0]
+        assert client_message["role"] == "client" and 0.0 <= client_message["sentiment"] <= 1.0
+        assert dialog["decisions"][0]["scores"]["sentiment"] == pytest.approx(
+            client_message["sentiment"], abs=1e-3
+        )
+        scores.append(client_message["sentiment"])
+        if dialog["decisions"][0]["reason"] == "scripted_answer":
+            empathetic = dialog["decisions"][0]["scores"]["response"]["empathetic"]
+            assert empathetic == (client_message["sentiment"] >= 0.5 and body["decision"]["intent"] in {
+                "failed_transfer", "declined_transfer", "Refund_not_showing_up", "request_refund",
+                "transaction_charged_twice", "card_payment_not_recognised"})  # fmt: skip
+    assert scores[0] > scores[1]
+    bot_messages = [
+        m for m in api.get(f"/v1/dialogs/{angry['dialog_id']}").json()["messages"] if m["role"] == "bot"
+    ]
+    assert all(m["sentiment"] is None for m in bot_messages)

@@ -160,8 +160,11 @@ def _markdown(file: Path) -> Document:
     parts = MarkdownReader(remove_hyperlinks=False, remove_images=True).load_data(file)
     text = "\n\n".join(p.text for p in parts)
     title = next(
-        (line.lstrip("#").strip() for line in file.read_text(encoding="utf-8").splitlines()
-         if line.startswith("# ")),
+        (
+            line.lstrip("#").strip()
+            for line in file.read_text(encoding="utf-8").splitlines()
+            if line.startswith("# ")
+        ),
         None,
     )
     return _file_document(file, text, title)

@@ -73,8 +73,14 @@ def ingest(
     keep_vectors: list[np.ndarray] = []
     new_chunks: list[Chunk] = []
     records: dict[str, DocumentRecord] = {}
-    report = IngestReport(index=str(index_dir), version=old.version if old else 0, written=False,
-                          documents=0, chunks=0, skipped=loaded.skipped)
+    report = IngestReport(
+        index=str(index_dir),
+        version=old.version if old else 0,
+        written=False,
+        documents=0,
+        chunks=0,
+        skipped=loaded.skipped,
+    )
     for doc in loaded.documents:
         digest = document_hash(doc.text, doc.metadata)
         previous = old.documents.get(doc.doc_id) if old else None
@@ -92,7 +98,7 @@ def ingest(
         new_chunks.extend(chunks)
         records[doc.doc_id] = DocumentRecord(digest, doc.metadata.get("source", ""), len(chunks))
         (report.updated if previous is not None else report.added).append(doc.doc_id)
-    for doc_id, record in (old.documents.items() if old else []):
+    for doc_id, record in old.documents.items() if old else []:
         if doc_id in records:
             continue
         if prune and record.source not in broken_sources:
@@ -109,7 +115,9 @@ def ingest(
         report.index_bytes = _folder_bytes(index_dir)
         return report
     if not records:
-        raise ArtifactError(f"no documents to index in {[str(p) for p in paths]} (skipped: {loaded.skipped[:5]})")
+        raise ArtifactError(
+            f"no documents to index in {[str(p) for p in paths]} (skipped: {loaded.skipped[:5]})"
+        )
     embedded = encoder.encode([c.indexed_text for c in new_chunks], progress=progress)
     vectors = np.concatenate([*keep_vectors, embedded]) if keep_vectors else embedded
     chunks = keep_chunks + new_chunks
@@ -121,8 +129,11 @@ def ingest(
         data_hash=_data_hash(records),
         data_sizes={"documents": len(records), "chunks": len(chunks)},
         labels=[],
-        params={"version": float(version), "dimension": float(encoder.dimension),
-                **{k: float(v) for k, v in chunking.model_dump().items()}},
+        params={
+            "version": float(version),
+            "dimension": float(encoder.dimension),
+            **{k: float(v) for k, v in chunking.model_dump().items()},
+        },
         depends_on={"encoder": encoder.model_id},
     )
     with new_version(index_dir) as work:

@@ -201,4 +201,6 @@ def _text(file: Path) -> Document:
     from llama_index.readers.file import FlatReader
 
     parts = FlatReader().load_data(file)
-    return _file_document(file, "\n\n".join(p.text for p in parts), None)
+    text = "\n\n".join(p.text for p in parts)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return _file_document(file, text, first if 0 < len(first) <= 100 else None)

@@ -61,7 +61,7 @@ class SecondLineAnswerer:
         extractive: ExtractiveGenerator,
         handoff_message: dict[str, str],
         top_k: int = 5,
-        relevance_floor: float = 0.45,
+        relevance_floor: float = 0.5,
         timeout_s: float = 20.0,
         fallback: str = "extractive",
         guards: Guards | None = None,

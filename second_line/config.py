@@ -43,7 +43,7 @@ class SecondLineSettings(BaseSettings):
     """Reciprocal rank fusion constant (tuned on the dev questions, see README)."""
     dense_weight: float = Field(3.0, ge=0.0)
     bm25_weight: float = Field(1.0, ge=0.0)
-    relevance_floor: float = Field(0.45, ge=-1.0, le=1.0)
+    relevance_floor: float = Field(0.5, ge=-1.0, le=1.0)
     """Best passage's cosine to the question below this → hand-off `no_relevant_passage`."""
     encoder_threads: int = Field(1, ge=1)
 

@@ -160,8 +160,8 @@ class SecondLineAnswerer:
                 failure = "no_citation"
             except FutureTimeout:
                 failure = "timeout"
-            except Exception as exc:  # connection refused, HTTP 5xx, model error, ...
-                failure = f"error:{type(exc).__name__}"
+            except Exception as exc:  # connection refused, HTTP 5xx, the client's own timeout, ...
+                failure = "timeout" if "Timeout" in type(exc).__name__ else f"error:{type(exc).__name__}"
             log.warning("generator failed, falling back", extra={"why": failure, "fallback": self.fallback})
             if self.fallback != "extractive":
                 return None, "no_citation" if failure == "no_citation" else "second_line_error"

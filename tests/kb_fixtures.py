@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path(os.environ.get("TWOLINE_DATA_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+DATA_DIR = Path(
+    os.environ.get("TWOLINE_DATA_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data")
+)
 KB_FILE = DATA_DIR / "askcfpb_kb" / "askcfpb_kb.jsonl"
 ARTICLES = 36
-TARGETS = {116: "What is a jumbo loan?", 61: "How do I dispute a charge on my credit card bill?", 981: "", 5: ""}
+TARGETS = (116, 61, 981, 5)
 """Articles the retrieval tests ask about; always in the slice."""
 
 MARKDOWN = """# Card replacement at Demo Bank
@@ -31,7 +33,10 @@ HTML = """<html><head><title>Branch opening hours</title>
 <body><h1>Branch opening hours</h1><p>Our branches are open Monday to Friday from 9 am to 5 pm.
 On Saturdays the main branch is open from 10 am to 2 pm. All branches are closed on Sundays.</p></body></html>
 """
-TEXT = "Wire transfer cut-off time\n\nDomestic wire transfers requested before 3 pm Eastern time are sent the same business day.\n"
+TEXT = (
+    "Wire transfer cut-off time\n\n"
+    "Domestic wire transfers requested before 3 pm Eastern time are sent the same business day.\n"
+)
 PDF_TEXT = "Overdraft fees at Demo Bank are 25 dollars per item, at most three per day."
 
 
@@ -55,7 +60,8 @@ def minimal_pdf(text: str) -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    trailer = f"<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>"
+    out += f"trailer\n{trailer}\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
 
 

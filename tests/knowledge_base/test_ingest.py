@@ -43,8 +43,10 @@ def test_mixed_sources_are_indexed_with_their_metadata(kb_index: Path, kb_source
 
 
 def test_broken_and_empty_documents_are_reported_and_skipped(kb_sources: Path, tmp_path: Path):
-    report = ingest([kb_sources / "broken.pdf", kb_sources / "empty.txt", kb_sources / "wire_cutoff.txt"],
-                    tmp_path / "index")
+    report = ingest(
+        [kb_sources / "broken.pdf", kb_sources / "empty.txt", kb_sources / "wire_cutoff.txt"],
+        tmp_path / "index",
+    )
     skipped = dict(report.skipped)
     assert skipped[str(kb_sources / "broken.pdf")].startswith("unreadable")
     assert skipped[f"file:{(kb_sources / 'empty.txt').resolve()}"] == "empty"
@@ -62,7 +64,9 @@ def test_chunks_fit_the_encoder_window_counted_with_the_minilm_tokenizer(kb_inde
     index = load_index(kb_index)
     limit = ChunkingSettings().chunk_tokens
     assert max(len(tokenizer.encode(c.text, add_special_tokens=False).ids) for c in index.chunks) <= limit
-    long_text = " ".join(f"Sentence number {i} explains one more detail of the account rules." for i in range(200))
+    long_text = " ".join(
+        f"Sentence number {i} explains one more detail of the account rules." for i in range(200)
+    )
     from llama_index.core import Document
 
     chunks = Chunker().chunk(Document(id_="x", text=long_text, metadata={"title": "t"}))
@@ -79,7 +83,9 @@ def test_incremental_update_adds_updates_and_deletes_by_document_id(kb_sources: 
         "# Card replacement at Demo Bank\n\nA replacement debit card now arrives within two business days.\n"
     )
     (sources / "wire_cutoff.txt").unlink()
-    (sources / "mortgage_holidays.txt").write_text("Mortgage payment holidays\n\nAsk us for up to three months.\n")
+    (sources / "mortgage_holidays.txt").write_text(
+        "Mortgage payment holidays\n\nAsk us for up to three months.\n"
+    )
     second = ingest([sources], index_dir)
     assert second.written and second.version == first.version + 1
     assert second.updated == [f"file:{(sources / 'card_replacement.md').resolve()}"]
@@ -120,15 +126,25 @@ def test_a_mismatched_index_is_refused_with_a_clear_error(kb_index: Path, tmp_pa
     manifest = json.loads((other_encoder / "manifest.json").read_text())
     manifest["depends_on"]["encoder"] = "some-other-model@123"
     (other_encoder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match="built with encoder 'some-other-model@123'.*twoline ingest"):
+    with pytest.raises(ArtifactError, match=r"built with encoder 'some-other-model@123'.*twoline ingest"):
         load_index(other_encoder, PassageEncoder().model_id)
 
     truncated = tmp_path / "truncated"
     shutil.copytree(kb_index, truncated)
     lines = (truncated / CHUNKS).read_text().splitlines()
     (truncated / CHUNKS).write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(ArtifactError, match="vectors.*chunks"):
+    with pytest.raises(ArtifactError, match=r"vectors.*chunks"):
         load_index(truncated)
 
     with pytest.raises(ArtifactError, match="chunked with"):
         load_index(kb_index, chunking=ChunkingSettings(chunk_tokens=128))
+
+
+def test_serve_ingests_the_configured_sources_when_the_index_is_missing(kb_sources: Path, tmp_path: Path):
+    from second_line.config import SecondLineSettings
+    from second_line.factory import ensure_index
+
+    config = SecondLineSettings(index_dir=tmp_path / "kb", sources=[kb_sources / "wire_cutoff.txt"])
+    assert ensure_index(config, tmp_path, tmp_path) is True
+    assert load_index(tmp_path / "kb").manifest.data_sizes["documents"] == 1
+    assert ensure_index(config, tmp_path, tmp_path) is False  # present: left alone

@@ -65,7 +65,9 @@ class RegexInjectionScreen:
             rule: str | None
 
         hit = re.search(r"ignore (all|previous) instructions", text, re.I)
-        return Verdict(is_injection=bool(hit), score=1.0 if hit else 0.0, rule="ignore_instructions" if hit else None)
+        return Verdict(
+            is_injection=bool(hit), score=1.0 if hit else 0.0, rule="ignore_instructions" if hit else None
+        )
 
 
 def test_prompt_injection_is_handed_off_before_retrieval(kb_index, domain):

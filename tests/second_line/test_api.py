@@ -41,10 +41,20 @@ def test_a_knowledge_question_gets_a_cited_answer_and_the_decision_records_the_p
     scores = dialog["decisions"][-1]["scores"]
     assert scores["second_line"]["backend"] == "extractive"
     assert scores["second_line"]["passages"][0]["chunk_id"].startswith("askcfpb:116#")
-    retry = _send(rag_api, "What is a jumbo loan?", button="intent:knowledge_question",
-                  dialog_id=body["dialog_id"], client_message_id="m-1")
-    again = _send(rag_api, "What is a jumbo loan?", button="intent:knowledge_question",
-                  dialog_id=body["dialog_id"], client_message_id="m-1")
+    retry = _send(
+        rag_api,
+        "What is a jumbo loan?",
+        button="intent:knowledge_question",
+        dialog_id=body["dialog_id"],
+        client_message_id="m-1",
+    )
+    again = _send(
+        rag_api,
+        "What is a jumbo loan?",
+        button="intent:knowledge_question",
+        dialog_id=body["dialog_id"],
+        client_message_id="m-1",
+    )
     assert again["retry"] and again["reply"]["citations"] == retry["reply"]["citations"]
 
 

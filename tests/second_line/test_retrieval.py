@@ -21,7 +21,9 @@ def _doc(retriever: HybridRetriever, ranked: Ranked) -> str:
 
 
 def test_a_paraphrase_finds_its_article(retriever: HybridRetriever):
-    result = retriever.run("is there a special name for a really big mortgage above the normal limits", top_k=3)
+    result = retriever.run(
+        "is there a special name for a really big mortgage above the normal limits", top_k=3
+    )
     assert result.passages[0].doc_id == "askcfpb:116"
     assert _doc(retriever, result.dense) == "askcfpb:116"
     assert result.best_cosine > 0.5

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from second_line.types import Passage
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+_VERBOSE_MARKER = re.compile(r"\[(?:passage|source|doc(?:ument)?)\s*#?(\d{1,2})\]", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"\[(\d{1,2})\s*,\s*(\d{1,2})\]")
 
 
 class Citation(BaseModel):
@@ -18,7 +20,9 @@ class Citation(BaseModel):
 
 
 def clean_citations(text: str, passage_count: int) -> str:
-    """Drop markers that point at no passage ([0], [7] of 3 passages); tidy the spaces they leave."""
+    """Normalise `[Passage 2]` and `[1, 2]` to `[2]`, `[1][2]`; drop markers that point at no passage
+    ([0], [7] of 3 passages); tidy the spaces they leave."""
+    text = _LIST_MARKER.sub(r"[\1][\2]", _VERBOSE_MARKER.sub(r"[\1]", text))
     cleaned = _MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= passage_count else "", text)
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned)).strip()
 

@@ -122,9 +122,9 @@ class HybridRetriever:
         self._doc_ids = [c.doc_id for c in index.chunks]
         self.index = index
 
-    def dense(self, question: str, limit: int) -> Ranked:
+    def dense(self, question: str, limit: int, query: np.ndarray | None = None) -> Ranked:
         self.warm_up()
-        query = self.encoder.encode([question])
+        query = self.encoder.encode([question]) if query is None else query
         limit = min(limit, self.index.faiss_index.ntotal)
         scores, rows = self.index.faiss_index.search(query, limit)
         keep = rows[0] >= 0
@@ -142,7 +142,9 @@ class HybridRetriever:
 
     def run(self, question: str, top_k: int = 5) -> RetrievalResult:
         started = time.perf_counter()
-        dense = self.dense(question, self.candidates)
+        self.warm_up()
+        query = self.encoder.encode([question])
+        dense = self.dense(question, self.candidates, query)
         lexical = self.bm25(question, self.candidates)
         fused = reciprocal_rank_fusion(
             [(dense, self.dense_weight), (lexical, self.bm25_weight)],
@@ -155,8 +157,7 @@ class HybridRetriever:
         missing = [r for r in top if r not in cosine]
         if missing:  # lexical-only hits: their cosine, for the floor and for the record
             vectors = self.index.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
-            query = self.encoder.encode([question])[0]
-            cosine.update(zip(missing, (vectors @ query).tolist(), strict=True))
+            cosine.update(zip(missing, (vectors @ query[0]).tolist(), strict=True))
         passages = [self._passage(row, score) for row, score in zip(top, fused.scores, strict=False)]
         return RetrievalResult(
             passages=passages,

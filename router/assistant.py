@@ -110,7 +110,11 @@ class Assistant:
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
             second_line=build_second_line(
-                settings.second_line, settings.artifacts_dir, domain, settings.domain_dir
+                settings.second_line,
+                settings.artifacts_dir,
+                domain,
+                settings.domain_dir,
+                use_ner=settings.use_ner,
             ),
         )
         return cls(settings, domain, DialogStore(engine), policy)

@@ -47,6 +47,9 @@ class SecondLineSettings(BaseSettings):
     """Best passage's cosine to the question below this → hand-off `no_relevant_passage`."""
     encoder_threads: int = Field(1, ge=1)
 
+    guardrails: bool = True
+    """Run the trained guardrails (injection, PII, grounding, censor) when they exist."""
+
     # generation
     backend: Backend = "embedded"
     fallback: Literal["extractive", "handoff"] = "extractive"

@@ -45,6 +45,7 @@ def build_second_line(
     domain: Domain,
     domain_dir: Path,
     guards: Guards | None = None,
+    use_ner: bool = True,
 ) -> SecondLineAnswerer | None:
     """The answerer, warmed up; None when disabled or when no index exists (escalations then hand
     off with `second_line_unavailable`). A mismatched index raises ArtifactError."""
@@ -60,6 +61,8 @@ def build_second_line(
     )
     extractive = ExtractiveGenerator(encoder, config.extractive_sentences, config.context_passages)
     tone_rules = load_tone_rules(domain_dir, domain.settings.bank_name)
+    if guards is None:
+        guards = load_guards(config, artifacts_dir, use_ner)
     answerer = SecondLineAnswerer(
         retriever=retriever,
         generator=build_generator(config, tone_rules, extractive),
@@ -73,6 +76,24 @@ def build_second_line(
     )
     answerer.warm_up()
     return answerer
+
+
+def load_guards(config: SecondLineSettings, artifacts_dir: Path, use_ner: bool) -> Guards | None:
+    """The trained guardrails (`guardrails.suite.load_guardrails`) when that package and its artifacts
+    exist; None (with a warning when trained ones are missing) otherwise."""
+    if not config.guardrails:
+        return None
+    try:
+        from guardrails.suite import load_guardrails
+    except ImportError:
+        return None
+    from first_line.artifacts import ArtifactError
+
+    try:
+        return Guards(**load_guardrails(artifacts_dir, use_ner=use_ner))
+    except ArtifactError as exc:
+        log.warning("guardrails not trained: the second line runs without them", extra={"why": str(exc)})
+        return None
 
 
 def build_generator(config: SecondLineSettings, tone_rules: list[str], extractive: ExtractiveGenerator):

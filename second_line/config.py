@@ -70,7 +70,9 @@ class SecondLineSettings(BaseSettings):
     embedded_engine: Literal["auto", "llama_cpp", "transformers"] = "auto"
     """auto: llama-cpp-python when installed, else the extractive generator (transformers de-quantises
     the GGUF into PyTorch: about 90 s to load and far slower to generate on 2 cores)."""
-    embedded_threads: int = Field(2, ge=1)
+    embedded_threads: int = Field(1, ge=1)
+    """llama.cpp threads. ggml's OpenMP threads spin while they wait for each other: on a busy 2-core
+    host 2 threads were 15x slower than 1 (40 s vs 2.6 s for 60 tokens); raise it on a dedicated host."""
     embedded_context: int = Field(2048, ge=512)
 
 

@@ -92,7 +92,7 @@ class EmbeddedGenerator:
         self,
         tone_rules: list[str],
         model_path: Path | None = None,
-        threads: int = 2,
+        threads: int = 1,
         context: int = 2048,
         max_tokens: int = 160,
         temperature: float = 0.0,
@@ -126,6 +126,7 @@ class EmbeddedGenerator:
                 model_path=str(self.model_path),
                 n_ctx=self.context,
                 n_threads=self.threads,
+                n_threads_batch=self.threads,
                 verbose=False,
             )
         else:

@@ -31,10 +31,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server --model <gguf>` on a free loopback port, stopped afterwards."""
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
     port = _free_port()
+    log_file = open(tmp_path_factory.mktemp("llama") / "server.log", "w+b")  # a pipe would fill and block it
     process = subprocess.Popen(
         [
             sys.executable,
@@ -49,12 +50,12 @@ def llama_server():
             "--n_ctx",
             "2048",
             "--n_threads",
-            "2",
+            "1",
             "--model_alias",
             "smollm2-135m-instruct",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
         env=os.environ | {"HF_HUB_OFFLINE": "1"},
     )
     base = f"http://127.0.0.1:{port}/v1"
@@ -62,7 +63,8 @@ def llama_server():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {process.stderr.read().decode()[-2000:]}")
+                log_file.seek(0)
+                pytest.fail(f"llama_cpp.server exited: {log_file.read().decode()[-2000:]}")
             try:
                 if httpx.get(f"{base}/models", timeout=1).status_code == 200:
                     break
@@ -74,6 +76,7 @@ def llama_server():
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log_file.close()
 
 
 def test_openai_backend_answers_through_a_real_server_with_citations(llama_server, kb_index, domain):

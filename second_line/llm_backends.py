@@ -150,16 +150,17 @@ class EmbeddedGenerator:
         return GeneratedAnswer(text=text.strip(), passages=shown, backend=self.name, model=self.model)
 
     def _llama(self, messages: list[dict], deadline: float | None) -> tuple[str, int]:
-        def past_deadline(*_args) -> bool:
-            return deadline is not None and time.monotonic() > deadline
-
-        out = self._model.create_chat_completion(
-            messages=messages,
-            max_tokens=self.max_tokens,
-            temperature=self.temperature,
-            stopping_criteria=[past_deadline],
+        """Streams tokens and stops at the deadline (the chat API takes no stopping criteria)."""
+        pieces: list[str] = []
+        stream = self._model.create_chat_completion(
+            messages=messages, max_tokens=self.max_tokens, temperature=self.temperature, stream=True
         )
-        return out["choices"][0]["message"]["content"] or "", int(out["usage"]["completion_tokens"])
+        for chunk in stream:
+            pieces.append(chunk["choices"][0]["delta"].get("content") or "")
+            if deadline is not None and time.monotonic() > deadline:
+                stream.close()
+                break
+        return "".join(pieces), sum(1 for p in pieces if p)
 
     def _transformers(self, messages: list[dict], deadline: float | None) -> tuple[str, int]:
         import torch

@@ -17,6 +17,10 @@ from second_line.prompt import as_openai_messages, prompt_messages
 from second_line.types import GeneratedAnswer, Passage
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+REPEAT_PENALTY = 1.3
+"""A 135M model loops on the passages' wording without it."""
+STOP = ["\n\n", "Question:", "Passages:"]
+"""The answer is one paragraph; a small model that starts another block is done."""
 
 
 def default_gguf_path() -> Path:
@@ -153,7 +157,12 @@ class EmbeddedGenerator:
         """Streams tokens and stops at the deadline (the chat API takes no stopping criteria)."""
         pieces: list[str] = []
         stream = self._model.create_chat_completion(
-            messages=messages, max_tokens=self.max_tokens, temperature=self.temperature, stream=True
+            messages=messages,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            repeat_penalty=REPEAT_PENALTY,
+            stop=STOP,
+            stream=True,
         )
         for chunk in stream:
             pieces.append(chunk["choices"][0]["delta"].get("content") or "")

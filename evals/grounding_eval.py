@@ -27,7 +27,7 @@ DEFAULT_OVERLAP_THRESHOLD = 0.5
 def _metrics(supported: np.ndarray, predicted_supported: np.ndarray, scores: np.ndarray) -> dict:
     both = len(set(supported.tolist())) == 2
     return {
-        "rows": int(len(supported)),
+        "rows": len(supported),
         "f1_unsupported": f1_unsupported(supported, predicted_supported),
         "balanced_accuracy": balanced_accuracy(supported, predicted_supported),
         "roc_auc": float(roc_auc_score(supported, scores)) if both else None,

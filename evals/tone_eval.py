@@ -4,7 +4,9 @@ Labels may be 1/0 or true/false (1 = the text must be blocked). Reported for the
 baseline on the same rows: ROC-AUC of the score, the share of label-1 rows blocked (`block_rate`) and of
 label-0 rows blocked (`false_block_rate`), precision and recall at the operating point, and the same per
 `category` when that column exists. The censor "blocks" a text when its verdict is not `allow` (a
-rewrite also stops the offending sentence); the baseline blocks at probability 0.5.
+rewrite also stops the offending sentence); the baseline blocks at probability 0.5. The censor's score
+is its verdict's (its worst sentence); `whole_text_roc_auc` scores each text at once instead, the fairer
+figure for long multi-sentence comments such as Wikipedia's.
 """
 
 from __future__ import annotations
@@ -80,18 +82,21 @@ def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col:
         raise ValueError(f"{path}: no rows with text")
     labels = np.array([r["label"] for r in rows])
     censor.warm_up()
-    scores, blocked, timings = [], [], []
+    scores, blocked, timings, whole = [], [], [], []
     for row in rows:
+        language = "ru" if looks_russian(row["text"]) else "en"
         started = time.perf_counter()
-        verdict = censor.run(row["text"], "ru" if looks_russian(row["text"]) else "en")
+        verdict = censor.run(row["text"], language)
         timings.append((time.perf_counter() - started) * 1000)
         scores.append(verdict.score)
         blocked.append(verdict.action != "allow")
+        whole.append(float(censor.scores([row["text"]], language)[0][0]))
     ours = np.array(scores), np.array(blocked)
     base = baseline_scores([r["text"] for r in rows])
     base_blocked = base >= BASELINE_THRESHOLD
     report = _metrics(labels, *ours) | {
         "threshold": censor.threshold,
+        "whole_text_roc_auc": _metrics(labels, np.array(whole), np.array(blocked))["roc_auc"],
         "latency_ms_p50": float(np.percentile(timings, 50)),
         "latency_ms_p95": float(np.percentile(timings, 95)),
         "per_category": _per_category(rows, labels, ours[1]),

@@ -17,7 +17,15 @@ from pydantic import BaseModel
 
 from first_line.artifacts import load_manifest
 from first_line.tfidf_scorer import TfidfScorer
-from guardrails.censor_training import CATEGORY_HEAD, HEAD, STACKER, TFIDF, model_text, stack_features
+from guardrails.censor_training import (
+    CATEGORY_HEAD,
+    HEAD,
+    PROTOTYPES,
+    STACKER,
+    TFIDF,
+    model_text,
+    stack_features,
+)
 from guardrails.encoder import load_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
@@ -29,7 +37,7 @@ SEVERE = frozenset({"insult", "threat", "discrimination"})
 class CensorVerdict(BaseModel):
     action: Literal["allow", "rewrite", "block"]
     text: str
-    """The answer to send: unchanged (allow), without the offending sentences (rewrite), or as given (block)."""
+    """The answer to send: unchanged (allow), without the bad sentences (rewrite), or as given (block)."""
     category: str | None
     score: float
     """The highest P(inappropriate) over the answer's sentences (1.0 when a rule fired)."""
@@ -88,6 +96,8 @@ class Censor:
         self._head = joblib.load(self.folder / HEAD)
         self._categories = joblib.load(self.folder / CATEGORY_HEAD)
         self._stacker = joblib.load(self.folder / STACKER)
+        with np.load(self.folder / PROTOTYPES) as prototypes:
+            self._prototypes = {name: prototypes[name] for name in ("bad", "good")}
         self._lexicon = profanity_lexicon()
         self._tfidf = BinaryTfidfScorer(joblib.load(self.folder / TFIDF))
 
@@ -99,7 +109,8 @@ class Censor:
         head_p = self._head.predict_proba(embeddings)[:, 1]
         tfidf_p = self._tfidf.positive_probabilities(prepared)
         russian = np.array([float(self._is_russian(t, language)) for t in texts])
-        features = stack_features(head_p, tfidf_p, self._lexicon.probabilities(prepared), russian)
+        lexicon_p = self._lexicon.probabilities(prepared)
+        features = stack_features(head_p, tfidf_p, lexicon_p, russian, embeddings, self._prototypes)
         categories = self._categories.classes_[np.argmax(self._categories.predict_proba(embeddings), axis=1)]
         return self._stacker.predict_proba(features)[:, 1], [str(c) for c in categories]
 
@@ -116,6 +127,7 @@ class Censor:
         result = []
         for span, bad, model_category in zip(spans, scores, categories, strict=True):
             rule = rule_category(mask_quotes(span.text))
+            bad = bad if any(c.isalpha() for c in span.text) else 0.0  # "👍" or "..." alone: rules only
             flagged = rule is not None or bad >= self.threshold
             result.append(
                 SentenceTone(

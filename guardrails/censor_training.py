@@ -4,8 +4,10 @@ Two binary heads (block or not), trained on 75% of the data:
 - logistic regression on the int8 MiniLM sentence embedding (meaning: sarcasm, blame, promises, advice);
 - logistic regression on word 1-2 + character 2-5 grams (spelling: Russian, masked swear words, slang);
 then a stacker (logistic regression on their logits, the `alt-profanity-check` lexicon model's logit for
-English, and a Russian flag) and the block threshold, fitted on the other 25%. A category head (logistic
-regression on the embedding, inappropriate rows only) names what is wrong. The bank-style rows and the
+English, a Russian flag, and the cosine to the nearest inappropriate and nearest polite bank-style
+example: with a dozen examples per category, "close to one of them" generalises better than a plane)
+and the block threshold, fitted on the other 25%. A category head (logistic regression on the
+embedding, inappropriate rows only) names what is wrong. The bank-style rows and the
 demo bank's own answers weigh more than the public corpora, which outnumber them a hundred to one.
 """
 
@@ -32,11 +34,12 @@ from guardrails.tone_data import OK, ToneData, ToneExample
 log = logging.getLogger("twoline.train")
 
 HEAD = "head.joblib"
+PROTOTYPES = "prototypes.npz"
 STACKER = "stacker.joblib"
 CATEGORY_HEAD = "category_head.joblib"
 TFIDF = "tfidf.joblib"
 DEV_SHARE = 0.25
-STYLE_WEIGHTS = {"bank": 30.0, "demo_responses": 5.0}
+STYLE_WEIGHTS = {"bank": 15.0, "demo_responses": 4.0}
 TARGET_FALSE_BLOCK = 0.02
 """The threshold is the lowest one that blocks at most this share of the polite dev rows."""
 
@@ -57,7 +60,9 @@ def model_text(text: str) -> str:
     return mask_quotes(text).lower()
 
 
-def _fit(encoder, examples: list[ToneExample]) -> tuple[LogisticRegression, Pipeline, LogisticRegression]:
+def _fit(
+    encoder, examples: list[ToneExample]
+) -> tuple[LogisticRegression, Pipeline, LogisticRegression, dict]:
     texts = [model_text(e.text) for e in examples]
     y = np.array([e.label for e in examples])
     weights = _sample_weights(examples)
@@ -70,7 +75,9 @@ def _fit(encoder, examples: list[ToneExample]) -> tuple[LogisticRegression, Pipe
     bad = y == 1
     categories = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
     categories.fit(embeddings[bad], [e.category for e, b in zip(examples, bad, strict=True) if b])
-    return head, tfidf, categories
+    styled = np.array([e.source in STYLE_WEIGHTS for e in examples])
+    prototypes = {"bad": embeddings[styled & bad], "good": embeddings[styled & ~bad]}
+    return head, tfidf, categories, prototypes
 
 
 def _sample_weights(examples: list[ToneExample]) -> np.ndarray:
@@ -82,20 +89,36 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def stack_features(head_p: np.ndarray, tfidf_p: np.ndarray, lexicon_p: np.ndarray, russian: np.ndarray):
-    """The stacker's inputs: each head's logit, the lexicon's logit (English only), a Russian flag."""
+def stack_features(
+    head_p: np.ndarray,
+    tfidf_p: np.ndarray,
+    lexicon_p: np.ndarray,
+    russian: np.ndarray,
+    embeddings: np.ndarray,
+    prototypes: dict[str, np.ndarray],
+) -> np.ndarray:
+    """The stacker's inputs: each head's logit, the lexicon's logit (English only), a Russian flag, the
+    cosine to the nearest bad and nearest polite bank-style example."""
     english = 1.0 - russian
-    return np.column_stack([_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, russian])
+    nearest_bad = (embeddings @ prototypes["bad"].T).max(axis=1)
+    nearest_good = (embeddings @ prototypes["good"].T).max(axis=1)
+    return np.column_stack(
+        [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, russian, nearest_bad, nearest_good,
+         nearest_bad - nearest_good]
+    )  # fmt: skip
 
 
-def _tune(encoder, dev: list[ToneExample], head, tfidf) -> tuple[LogisticRegression, dict[str, float]]:
+def _tune(encoder, dev: list[ToneExample], head, tfidf, prototypes) -> tuple[LogisticRegression, dict]:
     texts = [model_text(e.text) for e in dev]
     russian = np.array([float(e.language == "ru") for e in dev])
+    embeddings = encoder.encode(texts)
     features = stack_features(
-        head.predict_proba(encoder.encode(texts))[:, 1],
+        head.predict_proba(embeddings)[:, 1],
         tfidf.predict_proba(texts)[:, 1],
         profanity_lexicon().probabilities(texts),
         russian,
+        embeddings,
+        prototypes,
     )
     labels = np.array([e.label for e in dev])
     stacker = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
@@ -128,8 +151,9 @@ def train_censor(
         provide_encoder(work, encoder_from)
         encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10)
         log.info("training censor", extra={"count": len(train)})
-        head, tfidf, categories = _fit(encoder, train)
-        stacker, params = _tune(encoder, dev, head, tfidf)
+        head, tfidf, categories, prototypes = _fit(encoder, train)
+        stacker, params = _tune(encoder, dev, head, tfidf, prototypes)
+        np.savez(work / PROTOTYPES, **prototypes)
         joblib.dump(stacker, work / STACKER)
         joblib.dump(head, work / HEAD)
         joblib.dump(tfidf, work / TFIDF)

@@ -15,7 +15,31 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[,\u00a0\u202f ]\d{3})*(?:[.,]\d+)?(?![\w
 _WORD = re.compile(r"[A-Za-zА-Яа-яЁё][\w'’-]*")
 _ACRONYM = re.compile(r"^[A-ZА-ЯЁ]{2,}s?$")
 _COMMON_CAPITALISED = frozenset(
-    "i i'm i'll i've i'd you we our us your ok okay please yes no hi hello thanks dear mr mrs ms dr".split()
+    [
+        "i",
+        "i'm",
+        "i'll",
+        "i've",
+        "i'd",
+        "you",
+        "we",
+        "our",
+        "us",
+        "your",
+        "ok",
+        "okay",
+        "please",
+        "yes",
+        "no",
+        "hi",
+        "hello",
+        "thanks",
+        "dear",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+    ]
 )
 
 

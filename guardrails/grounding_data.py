@@ -28,7 +28,8 @@ PASSAGE_CHARS = 1500
 _NEGATABLE = [
     (r"\bcan\b", "cannot"), (r"\bcannot\b", "can"), (r"\bmust\b", "must not"), (r"\bmay\b", "may not"),
     (r"\bis\b", "is not"), (r"\bare\b", "are not"), (r"\bwill\b", "will not"), (r"\bdoes not\b", "does"),
-    (r"\bdo not\b", "do"), (r"\bshould\b", "should not"), (r"\bis not\b", "is"), (r"\bhave to\b", "do not have to"),
+    (r"\bdo not\b", "do"), (r"\bshould\b", "should not"), (r"\bis not\b", "is"),
+    (r"\bhave to\b", "do not have to"),
 ]  # fmt: skip
 _CAPITALISED = re.compile(r"(?<=\s)[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*")
 
@@ -50,8 +51,12 @@ def begin_half(knowledge: str, response: str) -> str:
 def read_begin(path: Path) -> list[GroundingPair]:
     with open(path, newline="", encoding="utf-8") as handle:
         return [
-            GroundingPair(row["response"], (row["knowledge"],), int(row["begin_label"] == "Fully attributable"),
-                          f"begin_{begin_half(row['knowledge'], row['response'])}")
+            GroundingPair(
+                row["response"],
+                (row["knowledge"],),
+                int(row["begin_label"] == "Fully attributable"),
+                f"begin_{begin_half(row['knowledge'], row['response'])}",
+            )
             for row in csv.DictReader(handle, delimiter="\t")
             if row["begin_label"] in ("Fully attributable", "Not fully attributable")
         ]  # fmt: skip

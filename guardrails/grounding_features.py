@@ -9,6 +9,7 @@ cross-encoder would look at, on a budget).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -22,11 +23,110 @@ _NEGATION = re.compile(
     r"(?i)\b(?:not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|нет|не|никогда)\b"
 )
 STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being it its this
-    that these those you your we our us i me my he she they them their his her do does did have has had
-    can could will would should may might must shall so than then there here what which who whom how why
-    when where also just about into over under more most some any all each other such only own same too
-    very s t don't can't it's i'm you're yes no not""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "i",
+        "me",
+        "my",
+        "he",
+        "she",
+        "they",
+        "them",
+        "their",
+        "his",
+        "her",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "so",
+        "than",
+        "then",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "how",
+        "why",
+        "when",
+        "where",
+        "also",
+        "just",
+        "about",
+        "into",
+        "over",
+        "under",
+        "more",
+        "most",
+        "some",
+        "any",
+        "all",
+        "each",
+        "other",
+        "such",
+        "only",
+        "own",
+        "same",
+        "too",
+        "very",
+        "s",
+        "t",
+        "don't",
+        "can't",
+        "it's",
+        "i'm",
+        "you're",
+        "yes",
+        "no",
+        "not",
+    ]
 )
 SCALAR_FEATURES = 12
 
@@ -88,4 +188,4 @@ def _share(tokens: list[str], vocabulary: set[str]) -> float:
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
     tokens = _TOKEN.findall(text.lower())
-    return set(zip(tokens, tokens[1:], strict=False))
+    return set(itertools.pairwise(tokens))

@@ -39,8 +39,14 @@ _ROLEPLAY = (
     r"roleplay\s+as)\b[^.!?\n]{0,40}\b(?:dan|jailbr\w*|unrestricted|unfiltered|no\s+rules|evil|developer|admin"
     r"|without\s+(?:any\s+)?(?:restrictions|rules|filters))\b|\b(?:developer|god|jailbreak|dan)\s+mode\b|\bDAN\b"
 )
-_ROLEPLAY_RU = r"(?:теперь\s+ты|представь,?\s+что\s+ты|притворись)[^.!?\n]{0,40}(?:без\s+(?:правил|ограничени)|взлом|админ|разработчик)"
-_FAKE_TURN = r"(?:^|\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:|<\|im_start\|>|<\|system\|>|\[/?INST\]|<<SYS>>"
+_ROLEPLAY_RU = (
+    r"(?:теперь\s+ты|представь,?\s+что\s+ты|притворись)[^.!?\n]{0,40}"
+    r"(?:без\s+(?:правил|ограничени)|взлом|админ|разработчик)"
+)
+_FAKE_TURN = (
+    r"(?:^|\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:"
+    r"|<\|im_start\|>|<\|system\|>|\[/?INST\]|<<SYS>>"
+)
 _NO_RULES = (
     r"\b(?:answer|respond|reply)\b[^.!?\n]{0,30}\bwithout\b[^.!?\n]{0,20}"
     r"\b(?:rules|restrictions|filters|censorship|guidelines|safety)\b"

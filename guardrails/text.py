@@ -22,8 +22,10 @@ class Span(NamedTuple):
 _ABBREVIATIONS = re.compile(
     r"(?i)(?:\b(?:e\.g|i\.e|etc|mr|mrs|ms|dr|vs|no|st|u\.s|т\.е|т\.д|т\.п|др|г|руб|ул)\.)$"
 )
+_EMOJI_CHARS = "\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\u2b50\u2b55"
 _BOUNDARY = re.compile(
-    r"[.!?…]+(?:[\"'»”)\]]*(?:\s*\[\d+(?:,\s*\d+)*\])*)?(?=\s+|$)|\n\s*\n|\n(?=\s*[-*•\d])"
+    r"[.!?…]+(?:[\"'»”)\]]*(?:\s*\[\d+(?:,\s*\d+)*\])*)?"
+    rf"(?:[ \t]*[{_EMOJI_CHARS}\ufe0f\u200d]+)*(?=\s+|$)|\n\s*\n|\n(?=\s*[-*•\d])"
 )
 
 
@@ -44,9 +46,16 @@ def split_sentences(text: str) -> list[Span]:
 def _add_span(text: str, start: int, end: int, spans: list[Span]) -> None:
     chunk = text[start:end]
     stripped = chunk.strip()
-    if stripped:
-        offset = start + len(chunk) - len(chunk.lstrip())
-        spans.append(Span(offset, offset + len(stripped), stripped))
+    if not stripped:
+        return
+    offset = start + len(chunk) - len(chunk.lstrip())
+    if spans and not any(c.isalnum() for c in stripped):  # a trailing "😊" or "..." joins its sentence
+        previous = spans.pop()
+        spans.append(
+            Span(previous.start, offset + len(stripped), text[previous.start : offset + len(stripped)])
+        )
+        return
+    spans.append(Span(offset, offset + len(stripped), stripped))
 
 
 def drop_spans(text: str, spans: list[Span]) -> str:
@@ -63,9 +72,7 @@ def mask_quotes(text: str, placeholder: str = '"…"') -> str:
     return _QUOTED.sub(placeholder, text)
 
 
-_EMOJI = re.compile(
-    "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0001f900-\U0001f9ff\u2b50\u2b55]"
-)
+_EMOJI = re.compile(f"[{_EMOJI_CHARS}]")
 
 
 def count_emoji(text: str) -> int:

@@ -66,6 +66,8 @@ def load_tone_data(data_dir: Path, domain_dir: Path, seed: int = 13, scale: floa
     heldout: list[ToneExample] = []
     for example, key in _wiki_toxicity(data_dir / "toxicity_en" / "wiki_toxicity_nonfuzzed.csv"):
         (heldout if _held_out(key, HELDOUT_SHARE_EN) else train).append(example)
+        if example.category == OK and not _held_out(key, HELDOUT_SHARE_EN):  # the censor judges sentences
+            train += [ToneExample(s.text, OK, "en", "wiki") for s in split_sentences(example.text)[1:]]
     train += _jigsaw(data_dir / "toxicity_en" / "jigsaw_toxic_sample_101.csv")
     ru_toxic = _lines(data_dir / "toxicity_ru" / "rudetoxifier_10k_toxic.txt", "insult", "ru", "toxicity_ru")
     ru_ok = _russian_ok(data_dir, domain_dir)
@@ -150,7 +152,7 @@ def _bitext_sentences(folder: Path) -> list[ToneExample]:
     with open(path, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             texts.update(s.text for s in split_sentences(row["response"]) if "{{" not in s.text)
-    return [ToneExample(t, OK, "en", "bitext") for t in sorted(texts) if 20 <= len(t) <= 300]
+    return [ToneExample(t, OK, "en", "bitext") for t in sorted(texts) if 3 <= len(t) <= 300]
 
 
 def _kb_sentences(path: Path) -> list[ToneExample]:

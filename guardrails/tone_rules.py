@@ -17,14 +17,15 @@ _EN_PROFANITY = re.compile(
     rf"(?i)\b(?:f(?:u|{_M})(?:c|{_M})(?:k|{_M})\w*|f{_M}{{2,3}}\w*|f{_M}+ck\w*|fck\w*|fu?kk?\w*ing"
     rf"|sh(?:i|{_M})t\w*|bullsh(?:i|{_M})t|b(?:i|{_M})tch\w*|a(?:s|{_M})(?:s|{_M})hole\w*"
     rf"|c(?:u|{_M})nt\w*|d(?:i|{_M})ck(?:head)?s?|wank\w*|twat\w*|motherf\w*|bastard\w*|piss(?:ed)?\s+off"
-    rf"|retard\w*|moron\w*|idiot\w*|imbecile\w*|dumbass\w*|jackass\w*|stfu|wtf)\b"
+    rf"|retard\w*|moron\w*|idiot\w*|imbecile\w*|dumbass\w*|jackass\w*|stfu|wtf|cr(?:a|{_M})p(?:py)?"
+    rf"|(?:go\s+to|the)\s+hell|damn(?:ed|it)?|screw\s+(?:you|off|it))\b"
 )
 # Russian obscene roots (мат) at a word start, so "употреблять" or "оскорбление" do not match.
 _RU_PROFANITY = re.compile(
     r"(?i)(?<![а-яё])(?:х[уy][йеяиюё]\w*|пизд\w*|п[иi]зд\w*|[её]б(?:а|у|ну|ан|ат|ёт|ет|ли)\w*|в[ыз]?[ъь]?[её]б\w*"
     r"|за[её]б\w*|у[её]б\w*|до[её]б\w*|бля(?:д\w*|ть)?|сук[аи]|сучк\w*|муда[кч]\w*|пидор\w*|пидар\w*"
     r"|долбо[её]б\w*|гандон\w*|залуп\w*|мраз[ьи]\w*|ублюд\w*|дебил\w*|идиот\w*|придур\w*|кретин\w*"
-    r"|на\s+х[еу]р|х[еу]р(?:ня|ню|ни)\w*)"
+    r"|на\s+х[еу]р|х[еу]р(?:ня|ню|ни)\w*|хрен(?:ь|и|ов\w*))"
 )
 EMOJI_SPAM = 3
 """This many emoji in one sentence (or twice as many in an answer) is spam; one smiley is fine."""
@@ -40,7 +41,63 @@ def emoji_rule(sentence: str) -> str | None:
     return "emoji_spam" if count_emoji(sentence) >= EMOJI_SPAM else None
 
 
-RULES = (profanity_rule, emoji_rule)
+# Bank categories a phrase names reliably, unless the sentence refuses or negates it ("we cannot
+# guarantee approval", "I can't share our internal criteria", "we don't give investment advice").
+_REFUSAL = re.compile(
+    r"(?i)\b(?:can(?:no|')t|not|unable|won't|don't|doesn't|never|no\s+(?:bank|one)|isn't|aren't)\b"
+    r"|(?<![а-яё])(?:не|нельзя|ни\s+один)(?![а-яё])"
+)
+_PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (category, re.compile(pattern, re.IGNORECASE))
+    for category, pattern in (
+        (
+            "promise",
+            r"\b(?:(?:I|we)\s+(?:can\s+)?(?:guarantee|promise)|I\s+give\s+you\s+my\s+word"
+            r"|guaranteed\s+(?:approval|to\s+be\s+approved|refund|returns?|profit)|you\s+have\s+my\s+word"
+            r"|(?:approval|refund|loan|application|mortgage)\s+(?:is|will\s+be)\s+(?:\w+\s+)?guaranteed(?!\s+by)"
+            r"|(?:will|'ll)\s+(?:definitely|certainly|surely|100\s*%)\s+(?:be\s+)?(?:approved|get|receive|back)"
+            r"|100\s*%\s+(?:sure|approved|certain|guaranteed))\b"
+            r"|гарантирую|гарантируем|гарантированно\s+одобр\w*|обещаю|обещаем|даю\s+слово"
+            r"|стопроцентн\w*|точно\s+одобр\w*",
+        ),
+        (
+            "investment_advice",
+            r"\b(?:buy|sell|invest\s+in|put\s+(?:all\s+)?your\s+(?:money|savings)\s+in(?:to)?"
+            r"|move\s+your\s+(?:savings|pension|money)\s+into)\b[^.!?]{0,40}\b(?:shares|stocks?"
+            r"|bitcoin|crypto\w*|ethereum|gold|bonds|etfs?|funds?)\b"
+            r"|(?:покупайте|продавайте|вложите|вкладывайте|купите)\s[^.!?]{0,30}"
+            r"(?:акци|облигаци|биткоин|крипт|золот|доллар)",
+        ),
+        (
+            "political",
+            r"\b(?:government|president|prime\s+minister|parliament|politicians?|governor|left[- ]wing"
+            r"|right[- ]wing|conservatives|liberals|opposition|brexit)\b[^.!?]{0,60}\b(?:idiot\w*|incompetent"
+            r"|ruin\w*|destroy\w*|disaster|crooks?|clueless|no\s+clue|to\s+blame|fault|corrupt\w*|useless)"
+            r"|\bvote\s+(?:for|them\s+out|against)\b|(?:правительств|президент|депутат|власт)\w*[^.!?]{0,50}"
+            r"(?:развал|ворю|вор[ыа]|ничего\s+не\s+понима|довел|виноват|бездар|дурак)|голосуйте",
+        ),
+        (
+            "internal_disclosure",
+            r"\b(?:between\s+(?:you\s+and\s+me|us)|off\s+the\s+record|confidentially"
+            r"|internal\s+(?:risk|fraud|scor\w+|policy|rating|system|document|rules?)"
+            r"|staff\s+handbook|risk\s+engine|our\s+scoring\s+model)\b"
+            r"|между\s+нами|не\s+для\s+протокола|внутренн\w+\s+(?:скоринг|модел|систем|регламент"
+            r"|инструкци|оценк)",
+        ),
+    )
+)
+
+
+def phrase_rule(sentence: str) -> str | None:
+    if _REFUSAL.search(sentence):
+        return None
+    for category, pattern in _PHRASES:
+        if pattern.search(sentence):
+            return category
+    return None
+
+
+RULES = (profanity_rule, emoji_rule, phrase_rule)
 
 
 def rule_category(sentence: str) -> str | None:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     encoder_cache_size: int = Field(4096, ge=0)
     use_ner: bool = True
     """spaCy / natasha NER for names and merchants; rules alone when off (faster)."""
+    guardrails_enabled: bool = True
+    """Injection screen, grounding check and censor around second-line answers (guardrails/)."""
+    grounding_min_supported_share: float = Field(0.5, ge=0.0, le=1.0)
+    """An answer keeping fewer of its claims than this is rejected (hand-off `ungrounded`)."""
     log_level: str = "INFO"
     log_json: bool = True
 

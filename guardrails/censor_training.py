@@ -39,7 +39,9 @@ STACKER = "stacker.joblib"
 CATEGORY_HEAD = "category_head.joblib"
 TFIDF = "tfidf.joblib"
 DEV_SHARE = 0.25
-STYLE_WEIGHTS = {"bank": 15.0, "demo_responses": 4.0}
+STYLE_WEIGHTS = {"bank": 15.0, "demo_responses": 8.0}
+POLITE_BANK_WEIGHT = 30.0
+"""A polite bank-style row weighs twice an inappropriate one: a false block costs a good answer."""
 TARGET_FALSE_BLOCK = 0.02
 """The threshold is the lowest one that blocks at most this share of the polite dev rows."""
 
@@ -67,7 +69,7 @@ def _fit(
     y = np.array([e.label for e in examples])
     weights = _sample_weights(examples)
     embeddings = encoder.encode(texts)
-    head = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
+    head = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced")
     head.fit(embeddings, y, sample_weight=weights)
     tfidf = tfidf_pipeline()
     tfidf.set_params(classifier__class_weight="balanced")
@@ -81,7 +83,10 @@ def _fit(
 
 
 def _sample_weights(examples: list[ToneExample]) -> np.ndarray:
-    return np.array([STYLE_WEIGHTS.get(e.source, 1.0) for e in examples])
+    return np.array(
+        [POLITE_BANK_WEIGHT if e.source == "bank" and not e.label else STYLE_WEIGHTS.get(e.source, 1.0)
+         for e in examples]
+    )  # fmt: skip
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

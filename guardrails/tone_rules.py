@@ -77,6 +77,38 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?:развал|ворю|вор[ыа]|ничего\s+не\s+понима|довел|виноват|бездар|дурак)|голосуйте",
         ),
         (
+            "threat",
+            r"\b(?:if\s+you\s+(?:keep\s+(?:this\s+up|complaining|disputing|calling)|complain|dispute)"
+            r"|keep\s+(?:this\s+up|disputing|complaining)|one\s+more\s+\w+|say\s+that\s+again|or\s+else"
+            r"|don't\s+make\s+me)\b[^.!?]{0,60}\b(?:we(?:'ll|\s+will)|I(?:'ll|\s+will)|you(?:'ll|\s+will))\b"
+            r"[^.!?]{0,40}\b(?:close|block|freeze|ruin|regret|report\s+you|hand\s+your|make\s+sure|be\s+sorry"
+            r"|gone|lose|visit)"
+            r"|\byou(?:'ll|\s+will)\s+(?:regret|be\s+sorry)|\bwe\s+know\s+where\s+you\s+live\b"
+            r"|пожалеете|(?:ещё|еще)\s+(?:раз|одна)[^.!?]{0,50}(?:закро|заблокир|лишим)",
+        ),
+        (
+            "discrimination",
+            r"\b(?:people|clients|customers|someone|applicants|those)\s+(?:like\s+you|of\s+your\s+"
+            r"(?:age|nationality|religion|background|race|gender|country|kind))\s+(?:\w+\s+){0,2}?"
+            r"(?:usually|always|never|can't|cannot|shouldn't|don't|won't|rarely|tend|are\s+(?:usually|always|often))"
+            r"|\b(?:decline|reject|don't\s+approve|rarely\s+approve|won't\s+qualify)\b[^.!?]{0,40}"
+            r"\b(?:from\s+your|of\s+your|from\s+that)\s+(?:country|nationality|neighbourhood|background|part\s+of\s+town"
+            r"|religion|age\s+group)"
+            r"|\b(?:women|pensioners|immigrants|foreigners|young\s+people|old(?:er)?\s+people"
+            r"|elderly|disabled\s+\w+)\s+(?:usually\s+(?:can't|don't|aren't|get)|always|tend\s+not|can't|cannot"
+            r"|shouldn't|don't\s+understand|never|really\s+shouldn't|are\s+(?:a\s+hassle|bad|worse))"
+            r"|(?:людям|клиентам|таким)\s+(?:вашего|как\s+вы)|(?:женщины|пенсионер\w*|приезж\w*"
+            r"|иностранц\w*|мигрант\w*)\s+(?:обычно|всегда|вообще|не\s+)",
+        ),
+        (
+            "blame",
+            r"\b(?:your\s+(?:own\s+)?fault|you\s+only\s+have\s+yourself\s+to\s+blame|it's\s+on\s+you"
+            r"|you\s+brought\s+this\s+on\s+yourself|you\s+should(?:n't)?\s+have\s+(?:read|checked|clicked"
+            r"|listened|known|been\s+more\s+careful|given|shared|trusted)|had\s+you\s+(?:bothered|listened"
+            r"|read|checked)|you\s+caused\s+this)\b|сами\s+виноваты|ваша\s+вина|надо\s+было\s+(?:думать"
+            r"|читать|внимательн\w+)",
+        ),
+        (
             "internal_disclosure",
             r"\b(?:between\s+(?:you\s+and\s+me|us)|off\s+the\s+record|confidentially"
             r"|internal\s+(?:risk|fraud|scor\w+|policy|rating|system|document|rules?)"
@@ -88,11 +120,14 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+UNGUARDED = frozenset({"threat", "discrimination", "blame"})
+"""Categories whose phrases stay bad even with a negation in the sentence ("you shouldn't have...")."""
+
+
 def phrase_rule(sentence: str) -> str | None:
-    if _REFUSAL.search(sentence):
-        return None
+    refusal = bool(_REFUSAL.search(sentence))
     for category, pattern in _PHRASES:
-        if pattern.search(sentence):
+        if (category in UNGUARDED or not refusal) and pattern.search(sentence):
             return category
     return None
 

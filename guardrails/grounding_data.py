@@ -23,7 +23,7 @@ from pathlib import Path
 from guardrails.facts import _NUMBER
 from guardrails.text import split_sentences
 
-KB_ARTICLES = 500
+KB_ARTICLES = 300
 PASSAGE_CHARS = 1500
 _NEGATABLE = [
     (r"\bcan\b", "cannot"), (r"\bcannot\b", "can"), (r"\bmust\b", "must not"), (r"\bmay\b", "may not"),

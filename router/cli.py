@@ -194,7 +194,7 @@ def train_censor_command(
 
 @train_app.command("grounding")
 def train_grounding_command(
-    seed: int = 13, articles: int = typer.Option(500, help="Ask CFPB articles for synthetic pairs.")
+    seed: int = 13, articles: int = typer.Option(300, help="Ask CFPB articles for synthetic pairs.")
 ) -> None:
     """The grounding verifier (KB synthetic pairs, HaluEval, half of BEGIN dev; ~2 minutes)."""
     from guardrails.training_pipeline import train_grounding_artifact

@@ -1,0 +1,1 @@
+"""Knowledge-base ingestion: load documents, chunk, embed, build and version the FAISS index."""

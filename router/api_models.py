@@ -30,9 +30,18 @@ class MessageRequest(_Request):
     language: Language | None = Field(None, description="The client's language, if the app knows it.")
 
 
+class Citation(BaseModel):
+    """A source of a second-line answer: `[index]` in the reply text points here."""
+
+    index: int
+    title: str
+    url: str | None = None
+
+
 class ReplyBody(BaseModel):
     text: str
     buttons: list[Button] = []
+    citations: list[Citation] = []
 
 
 class DecisionBody(BaseModel):

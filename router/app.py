@@ -148,7 +148,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return MessageResponse(
             dialog_id=result.dialog_id,
             message_id=result.message_id,
-            reply=ReplyBody(text=result.reply, buttons=result.buttons) if result.reply else None,
+            reply=(
+                ReplyBody(text=result.reply, buttons=result.buttons, citations=result.citations)
+                if result.reply
+                else None
+            ),
             reply_message_id=result.reply_message_id,
             decision=DecisionBody(
                 kind=result.kind, reason=result.reason, intent=result.intent, confidence=result.confidence

@@ -26,6 +26,7 @@ from router.policy import Button, Decision, DecisionPolicy, Turn
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
+from second_line.factory import build_second_line
 
 log = logging.getLogger("twoline.assistant")
 
@@ -42,6 +43,8 @@ class TurnResult(BaseModel):
     reply_message_id: int | None
     ticket_id: int | None
     retry: bool = False
+    citations: list[dict] = []
+    """Second-line answers: [{index, title, url}] for the [n] markers in `reply`."""
 
 
 def load_thresholds(intent_model: IntentModel, domain: Domain) -> Thresholds:
@@ -106,6 +109,13 @@ class Assistant:
             pools=pools,
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
+            second_line=build_second_line(
+                settings.second_line,
+                settings.artifacts_dir,
+                domain,
+                settings.domain_dir,
+                use_ner=settings.use_ner,
+            ),
         )
         return cls(settings, domain, DialogStore(engine), policy)
 
@@ -158,6 +168,7 @@ class Assistant:
             confidence=decision.confidence,
             reply_message_id=recorded.reply_message_id,
             ticket_id=recorded.ticket_id,
+            citations=decision.scores.get("citations", []),
         )
 
     def _decide(
@@ -200,4 +211,5 @@ class Assistant:
             reply_message_id=row.reply_message_id,
             ticket_id=ticket_id,
             retry=True,
+            citations=(row.scores or {}).get("citations", []),
         )

@@ -1,4 +1,4 @@
-"""`twoline`: serve, chat, train, eval."""
+"""`twoline`: serve, chat, ingest, train, eval."""
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ def serve(
         trained += _ensure_guardrails(settings)
         if trained:
             typer.echo(f"trained: {', '.join(trained)}")
+        from second_line.factory import ensure_index
+
+        if ensure_index(settings.second_line, settings.artifacts_dir, settings.data_dir):
+            typer.echo("ingested the knowledge base")
     try:  # check once here, so that a bad artifact or config stops start-up with its message
         Assistant.load(settings)
     except (ArtifactError, ValueError) as exc:
@@ -130,6 +134,39 @@ def chat(
         )
         for index, button in enumerate(buttons, 1):
             typer.echo(f"  {index}. {button.label}")
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders: .jsonl Q&A, .md, .html, .pdf, .txt"),
+    index: Path | None = typer.Option(None, help="Index folder (default: <artifacts>/knowledge_base)."),
+    titles: bool = typer.Option(True, help="Embed article titles with their text (--no-titles: text only)."),
+    prune: bool = typer.Option(True, help="Delete documents the sources no longer have."),
+    json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Load, chunk, embed and index documents; incremental (only new and changed documents are embedded)."""
+    from first_line.artifacts import ArtifactError
+    from knowledge_base.ingest import ingest as run_ingest
+    from second_line.factory import index_dir
+
+    settings = _settings()
+    target = index or index_dir(settings.second_line, settings.artifacts_dir)
+    try:
+        report = run_ingest(paths, target, include_titles=titles, prune=prune, progress=not json_output)
+    except (ArtifactError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    typer.echo(
+        f"{target}: version {report.version} ({'written' if report.written else 'unchanged'}), "
+        f"{report.documents} documents, {report.chunks} chunks; added {len(report.added)}, "
+        f"updated {len(report.updated)}, deleted {len(report.deleted)}, unchanged {report.unchanged}; "
+        f"embedded {report.embedded_chunks} chunks in {report.seconds:.1f} s "
+        f"({report.chunks_per_s} chunks/s); {report.index_bytes / 1e6:.1f} MB"
+    )
+    for source, why in report.skipped:
+        typer.secho(f"skipped {source}: {why}", fg=typer.colors.YELLOW, err=True)
 
 
 @train_app.command("intents")
@@ -298,6 +335,36 @@ def eval_grounding(
                 f"{row['baseline']['f1_unsupported']:.4f}  balanced accuracy "
                 f"{row['baseline']['balanced_accuracy']:.4f}  (n={row['rows']})"
             )
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    questions: Path = typer.Option(..., help='JSONL: {"question": ..., "ask_ids": [...]} a line.'),
+    index: Path | None = typer.Option(None, help="Index folder (default: <artifacts>/knowledge_base)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Recall@1/5/10 and MRR of dense, BM25 and fused retrieval, and retrieval latency p50/p95."""
+    from evals.retrieval_eval import dump, evaluate_retrieval, format_report
+    from first_line.artifacts import ArtifactError
+    from knowledge_base.encoder import PassageEncoder
+    from second_line.factory import index_dir
+    from second_line.retrieval import HybridRetriever
+
+    settings = _settings()
+    config = settings.second_line
+    retriever = HybridRetriever(
+        index or index_dir(config, settings.artifacts_dir),
+        PassageEncoder(threads=config.encoder_threads),
+        config.candidates,
+        config.rrf_k,
+        config.dense_weight,
+        config.bm25_weight,
+    )
+    try:
+        report = evaluate_retrieval(retriever, questions)
+    except ArtifactError as exc:
+        _fail(str(exc))
+    typer.echo(dump(report) if json_output else format_report(report))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@
                                                    → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
    - else                                          → hand-off `unsure`.
-Second line: until it is plugged in, it is a hand-off `second_line_unavailable`.
+Second line: `SecondLine.answer` (second_line/answerer.py): a cited answer or a hand-off with its reason;
+without a knowledge-base index it is a hand-off `second_line_unavailable`.
 
 Every decision carries its reason and the scores behind it; the router stores them.
 """
@@ -213,7 +214,11 @@ class DecisionPolicy:
     def _escalate(self, turn: Turn, intent: str) -> Decision:
         if self.second_line is None:
             return self.handoff(turn, "second_line_unavailable", intent=intent)
-        return self.second_line.answer(turn)
+        decision = self.second_line.answer(turn)
+        if decision.kind == "handoff":  # through `handoff`, so the ticket gets the entities too
+            handoff = self.handoff(turn, decision.reason, intent=intent)
+            return handoff.model_copy(update={"scores": decision.scores | handoff.scores})
+        return decision.model_copy(update={"intent": decision.intent or intent})
 
     def handoff(self, turn: Turn, reason: str, intent: str | None = None) -> Decision:
         """Pass the dialog to an operator; the entities of the message go into the ticket's summary."""

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from second_line.config import SecondLineSettings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CLIENT_KEY = "demo-client-key"
 DEMO_OPERATOR_KEY = "demo-operator-key"
@@ -38,6 +40,8 @@ class Settings(BaseSettings):
     encoder_cache_size: int = Field(4096, ge=0)
     use_ner: bool = True
     """spaCy / natasha NER for names and merchants; rules alone when off (faster)."""
+    second_line: SecondLineSettings = Field(default_factory=SecondLineSettings)
+    """RAG over the knowledge base: TWOLINE_SECOND_LINE_* variables (second_line/config.py)."""
     guardrails_enabled: bool = True
     """Injection screen, grounding check and censor around second-line answers (guardrails/)."""
     grounding_min_supported_share: float = Field(0.5, ge=0.0, le=1.0)

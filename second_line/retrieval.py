@@ -1,0 +1,180 @@
+"""Hybrid retrieval over the knowledge-base index: dense (FAISS) + lexical (BM25), fused with RRF.
+
+Dense finds paraphrases ("contest a purchase" ↔ "dispute a charge"); BM25 finds rare exact words
+(product names, form numbers). Reciprocal rank fusion adds 1/(k + rank) from each list, which
+needs no score calibration between the two. The relevance floor uses the dense cosine of the
+best passages, the one score with a meaning across questions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.chunking import ChunkingSettings
+from knowledge_base.encoder import PassageEncoder
+from knowledge_base.index_store import KnowledgeIndex, load_index
+from second_line.types import Passage
+
+
+@lru_cache(maxsize=50_000)
+def _stem(word: str) -> str:
+    from nltk.stem.porter import PorterStemmer
+
+    return _porter(PorterStemmer)(word)
+
+
+@lru_cache(maxsize=1)
+def _porter(cls):
+    return cls().stem
+
+
+def bm25_tokens(texts: list[str]) -> list[list[str]]:
+    """Lower-cased words, English stop words removed, Porter-stemmed (no data files needed)."""
+    import bm25s
+
+    tokens = bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    return [[_stem(w) for w in words] for words in tokens]
+
+
+@dataclass
+class Ranked:
+    """One retriever's ranking: chunk rows, best first, with that retriever's scores."""
+
+    rows: list[int]
+    scores: list[float]
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]
+    best_cosine: float
+    """The highest dense cosine among the returned passages (what the relevance floor reads)."""
+    dense: Ranked
+    bm25: Ranked
+    fused: Ranked
+    latency_ms: float
+
+
+def reciprocal_rank_fusion(
+    rankings: list[tuple[Ranked, float]], doc_ids: list[str], k: int, limit: int
+) -> Ranked:
+    """Per document: Σ weight / (k + rank of the document in that list); each document is
+    represented by its best chunk of the first ranking that has it (dense first).
+
+    Fusing documents, not chunks, lets a document found by both lists through different chunks
+    count twice; with a weight > 1 on the dense list, BM25 reorders close calls and rescues
+    documents that dense misses, without pushing dense's clear winners down.
+    """
+    scores: dict[str, float] = {}
+    best_row: dict[str, int] = {}
+    for ranked, weight in rankings:
+        seen: set[str] = set()
+        for row in ranked.rows:
+            doc = doc_ids[row]
+            if doc in seen:
+                continue
+            seen.add(doc)
+            best_row.setdefault(doc, row)
+            scores[doc] = scores.get(doc, 0.0) + weight / (k + len(seen))
+    order = sorted(scores, key=lambda d: -scores[d])[:limit]
+    return Ranked([best_row[d] for d in order], [scores[d] for d in order])
+
+
+class HybridRetriever:
+    """Loads the index (refusing a mismatched one) in `warm_up()`; `run(question)` retrieves."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        encoder: PassageEncoder | None = None,
+        candidates: int = 30,
+        rrf_k: int = 1,
+        dense_weight: float = 3.0,
+        bm25_weight: float = 1.0,
+        chunking: ChunkingSettings | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self.encoder = encoder or PassageEncoder(threads=1)
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.bm25_weight = bm25_weight
+        self.chunking = chunking or ChunkingSettings()
+        self.index: KnowledgeIndex | None = None
+        self._bm25 = None
+        self._doc_ids: list[str] = []
+
+    def warm_up(self) -> None:
+        if self.index is not None:
+            return
+        import bm25s
+
+        index = load_index(self.index_dir, self.encoder.model_id, self.chunking)
+        self.encoder.warm_up()
+        bm25 = bm25s.BM25()
+        bm25.index(bm25_tokens([c.indexed_text for c in index.chunks]), show_progress=False)
+        self._bm25 = bm25
+        self._doc_ids = [c.doc_id for c in index.chunks]
+        self.index = index
+
+    def dense(self, question: str, limit: int, query: np.ndarray | None = None) -> Ranked:
+        self.warm_up()
+        query = self.encoder.encode([question]) if query is None else query
+        limit = min(limit, self.index.faiss_index.ntotal)
+        scores, rows = self.index.faiss_index.search(query, limit)
+        keep = rows[0] >= 0
+        return Ranked(rows[0][keep].tolist(), scores[0][keep].tolist())
+
+    def bm25(self, question: str, limit: int) -> Ranked:
+        self.warm_up()
+        tokens = bm25_tokens([question])
+        if not tokens[0]:
+            return Ranked([], [])
+        limit = min(limit, len(self.index.chunks))
+        rows, scores = self._bm25.retrieve(tokens, k=limit, show_progress=False, n_threads=1)
+        keep = scores[0] > 0
+        return Ranked(rows[0][keep].tolist(), scores[0][keep].tolist())
+
+    def run(self, question: str, top_k: int = 5) -> RetrievalResult:
+        started = time.perf_counter()
+        self.warm_up()
+        query = self.encoder.encode([question])
+        dense = self.dense(question, self.candidates, query)
+        lexical = self.bm25(question, self.candidates)
+        fused = reciprocal_rank_fusion(
+            [(dense, self.dense_weight), (lexical, self.bm25_weight)],
+            self._doc_ids,
+            self.rrf_k,
+            self.candidates,
+        )
+        cosine = dict(zip(dense.rows, dense.scores, strict=True))
+        top = fused.rows[:top_k]
+        missing = [r for r in top if r not in cosine]
+        if missing:  # lexical-only hits: their cosine, for the floor and for the record
+            vectors = self.index.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
+            cosine.update(zip(missing, (vectors @ query[0]).tolist(), strict=True))
+        passages = [self._passage(row, score) for row, score in zip(top, fused.scores, strict=False)]
+        return RetrievalResult(
+            passages=passages,
+            best_cosine=max((cosine[r] for r in top), default=-1.0),
+            dense=dense,
+            bm25=lexical,
+            fused=fused,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _passage(self, row: int, score: float) -> Passage:
+        chunk = self.index.chunks[row]
+        return Passage(
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            url=chunk.url,
+            text=chunk.text,
+            score=round(float(score), 6),
+        )

@@ -1,0 +1,1 @@
+from tests.kb_fixtures import kb_index, kb_sources  # noqa: F401

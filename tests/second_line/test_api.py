@@ -1,0 +1,64 @@
+"""The chat API with the second line plugged in: a knowledge question gets a cited answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from second_line.config import SecondLineSettings
+
+
+@pytest.fixture
+def rag_api(settings, kb_index):
+    from fastapi.testclient import TestClient
+
+    from router.app import create_app
+    from router.assistant import Assistant
+
+    settings = settings.model_copy(
+        update={"second_line": SecondLineSettings(index_dir=kb_index, backend="extractive")}
+    )
+    assistant = Assistant.load(settings)
+    assert assistant.policy.second_line is not None
+    with TestClient(create_app(settings, assistant)) as client:
+        client.headers["Authorization"] = "Bearer test-client-key"
+        yield client
+
+
+def _send(api, text: str, **extra) -> dict:
+    response = api.post("/v1/messages", json={"client_id": "c-rag", "text": text, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_knowledge_question_gets_a_cited_answer_and_the_decision_records_the_passages(rag_api):
+    body = _send(rag_api, "What is a jumbo loan?", button="intent:knowledge_question")
+    assert body["decision"]["kind"] == "answer" and body["decision"]["reason"] == "second_line_answer"
+    assert body["decision"]["intent"] == "knowledge_question"
+    citations = body["reply"]["citations"]
+    assert citations and citations[0]["url"].startswith("https://www.consumerfinance.gov/askcfpb/116/")
+    assert f"[{citations[0]['index']}]" in body["reply"]["text"]
+    dialog = rag_api.get(f"/v1/dialogs/{body['dialog_id']}").json()
+    scores = dialog["decisions"][-1]["scores"]
+    assert scores["second_line"]["backend"] == "extractive"
+    assert scores["second_line"]["passages"][0]["chunk_id"].startswith("askcfpb:116#")
+    retry = _send(
+        rag_api,
+        "What is a jumbo loan?",
+        button="intent:knowledge_question",
+        dialog_id=body["dialog_id"],
+        client_message_id="m-1",
+    )
+    again = _send(
+        rag_api,
+        "What is a jumbo loan?",
+        button="intent:knowledge_question",
+        dialog_id=body["dialog_id"],
+        client_message_id="m-1",
+    )
+    assert again["retry"] and again["reply"]["citations"] == retry["reply"]["citations"]
+
+
+def test_a_knowledge_question_outside_the_knowledge_base_is_handed_off(rag_api):
+    body = _send(rag_api, "what is the best banana bread recipe", button="intent:knowledge_question")
+    assert body["decision"]["kind"] == "handoff" and body["decision"]["reason"] == "no_relevant_passage"
+    assert body["handoff_ticket_id"] is not None

@@ -367,5 +367,25 @@ def eval_retrieval(
     typer.echo(dump(report) if json_output else format_report(report))
 
 
+@eval_app.command("hallucination")
+def eval_hallucination(
+    questions: Path = typer.Option(..., help="JSONL: question, ask_ids, answerable?, facts? a line."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The whole second line: answered / handed-off shares, citation accuracy, unsupported sentences."""
+    from evals.hallucination_eval import evaluate_hallucination
+    from second_line.factory import build_second_line
+
+    settings = _settings()
+    domain = _domain(settings)
+    answerer = build_second_line(
+        settings.second_line, settings.artifacts_dir, domain, settings.domain_dir, use_ner=settings.use_ner
+    )
+    if answerer is None:
+        _fail("the second line is off or has no index; run `twoline serve` once or `twoline ingest`")
+    report = evaluate_hallucination(answerer, questions)
+    typer.echo(json.dumps(report, indent=2 if json_output else None))
+
+
 if __name__ == "__main__":
     app()

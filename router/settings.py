@@ -42,10 +42,6 @@ class Settings(BaseSettings):
     """spaCy / natasha NER for names and merchants; rules alone when off (faster)."""
     second_line: SecondLineSettings = Field(default_factory=SecondLineSettings)
     """RAG over the knowledge base: TWOLINE_SECOND_LINE_* variables (second_line/config.py)."""
-    guardrails_enabled: bool = True
-    """Injection screen, grounding check and censor around second-line answers (guardrails/)."""
-    grounding_min_supported_share: float = Field(0.5, ge=0.0, le=1.0)
-    """An answer keeping fewer of its claims than this is rejected (hand-off `ungrounded`)."""
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -82,6 +82,8 @@ def evaluate_hallucination(answerer: Any, path: Path, language: str = "en") -> d
         "citation_accuracy": cited_right / cited_total if cited_total else None,
         "unsupported_sentence_rate": delivered_flagged / delivered_sentences if delivered_sentences else 0.0,
         "raw_unsupported_sentence_rate": raw_flagged / raw_sentences if raw_sentences else 0.0,
+        "sentences_checked": raw_sentences,
+        "sentences_delivered": delivered_sentences,
         "fact_recall": fact_hits / fact_total if fact_total else None,
         "censor_blocks": censor_blocks,
         "handoff_reasons": dict(reasons),

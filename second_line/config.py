@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Backend = Literal["openai", "embedded", "extractive"]
@@ -77,7 +77,9 @@ class SecondLineSettings(BaseSettings):
 
 
 class ToneConfig(BaseModel):
-    tone_rules: list[str] = list(DEFAULT_TONE_RULES)
+    model_config = ConfigDict(extra="forbid")
+
+    tone_rules: list[str] = Field(default_factory=lambda: list(DEFAULT_TONE_RULES), min_length=1)
 
 
 def load_tone_rules(domain_dir: Path, bank_name: str) -> list[str]:

@@ -68,6 +68,7 @@ class OpenAIGenerator:
                 max_retries=0,
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
+                stop_sequences=STOP,
             )
 
     def run(self, question: str, passages: list[Passage], deadline: float | None = None) -> GeneratedAnswer:

@@ -85,7 +85,11 @@ def _free_port() -> int:
 
 def test_a_refused_connection_falls_back_to_extractive_at_once(kb_index, domain):
     answerer = _answerer(
-        kb_index, domain, backend="openai", openai_base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout_s=20
+        kb_index,
+        domain,
+        backend="openai",
+        openai_base_url=f"http://127.0.0.1:{_free_port()}/v1",
+        timeout_s=20,
     )
     started = time.monotonic()
     decision = answerer.answer(_turn("How do I dispute a charge on my credit card bill?"))

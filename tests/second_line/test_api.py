@@ -62,3 +62,11 @@ def test_a_knowledge_question_outside_the_knowledge_base_is_handed_off(rag_api):
     body = _send(rag_api, "what is the best banana bread recipe", button="intent:knowledge_question")
     assert body["decision"]["kind"] == "handoff" and body["decision"]["reason"] == "no_relevant_passage"
     assert body["handoff_ticket_id"] is not None
+
+
+def test_a_typed_knowledge_question_is_escalated_by_the_classifier(rag_api):
+    """No button: the intent classifier places an Ask-CFPB-style question as `knowledge_question`."""
+    body = _send(rag_api, "What is a jumbo loan?")
+    assert body["decision"]["intent"] == "knowledge_question"
+    assert body["decision"]["reason"] == "second_line_answer"
+    assert body["reply"]["citations"]

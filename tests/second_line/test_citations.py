@@ -20,3 +20,19 @@ def test_citations_follow_the_order_of_first_appearance():
     cited = citations_for("A [2]. B [1]. C [2].", _passages(3))
     assert [(c.index, c.title, c.url) for c in cited] == [(2, "T2", "https://x/2"), (1, "T1", "https://x/1")]
     assert citations_for("no markers at all", _passages(3)) == []
+
+
+def test_the_banks_tone_rules_come_from_the_domain_folder(tmp_path):
+    from pathlib import Path
+
+    import pytest
+    from pydantic import ValidationError
+
+    from second_line.config import load_tone_rules
+
+    demo = load_tone_rules(Path(__file__).resolve().parents[2] / "domains" / "demo_bank", "Demo Bank")
+    assert demo[0].startswith("You are the support assistant of Demo Bank.")
+    assert load_tone_rules(tmp_path, "X")[0].startswith("You are the support assistant of X.")  # defaults
+    (tmp_path / "second_line.yaml").write_text("tone_rule: [typo]\n")
+    with pytest.raises(ValidationError):
+        load_tone_rules(tmp_path, "X")

@@ -35,7 +35,7 @@ def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server --model <gguf>` on a free loopback port, stopped afterwards."""
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
     port = _free_port()
-    log_file = open(tmp_path_factory.mktemp("llama") / "server.log", "w+b")  # a pipe would fill and block it
+    log_file = open(tmp_path_factory.mktemp("llama") / "server.log", "w+b")  # noqa: SIM115 (a pipe would fill)
     process = subprocess.Popen(
         [
             sys.executable,

@@ -69,6 +69,7 @@ def serve(
             settings.data_dir, settings.domain_dir, settings.artifacts_dir, domain,
             database_url=settings.database_url,
         )  # fmt: skip
+        trained += _ensure_guardrails(settings)
         if trained:
             typer.echo(f"trained: {', '.join(trained)}")
         from second_line.factory import ensure_index
@@ -92,6 +93,12 @@ def serve(
         access_log=False,
         factory=False,
     )
+
+
+def _ensure_guardrails(settings: Settings) -> list[str]:
+    from guardrails.training_pipeline import ensure_guardrails_trained
+
+    return ensure_guardrails_trained(settings.data_dir, settings.domain_dir, settings.artifacts_dir)
 
 
 def _print_banner(settings: Settings, host: str, port: int) -> None:
@@ -208,7 +215,8 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 
 @train_app.command("all")
 def train_all(variant: Variant = Variant.fast) -> None:
-    """Every first-line model: intents and pools, then client sentiment, likes and VOC risk."""
+    """Every model: intents and pools, client sentiment, likes and VOC risk, the censor and the
+    grounding verifier."""
     from router.gates_training import train_risk_artifact, train_sentiment_artifact
 
     train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
@@ -219,6 +227,35 @@ def train_all(variant: Variant = Variant.fast) -> None:
         settings.data_dir, settings.artifacts_dir, _domain(settings), settings.database_url,
         report_dir=Path("reports/voc_risk"),
     )  # fmt: skip
+    train_censor_command(seed=13, scale=1.0)
+    train_grounding_command(seed=13, articles=300)
+
+
+@train_app.command("censor")
+def train_censor_command(
+    seed: int = 13,
+    scale: float = typer.Option(1.0, help="Sample the public corpora down to this share (quick runs)."),
+) -> None:
+    """The censor's tone classifier (EN + RU; ~2-5 minutes on 2 cores)."""
+    from guardrails.training_pipeline import train_censor_artifact
+
+    settings = _settings()
+    manifest = train_censor_artifact(
+        settings.data_dir, settings.domain_dir, settings.artifacts_dir, seed, scale
+    )
+    typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
+
+
+@train_app.command("grounding")
+def train_grounding_command(
+    seed: int = 13, articles: int = typer.Option(300, help="Ask CFPB articles for synthetic pairs.")
+) -> None:
+    """The grounding verifier (KB synthetic pairs, HaluEval, half of BEGIN dev; ~2 minutes)."""
+    from guardrails.training_pipeline import train_grounding_artifact
+
+    settings = _settings()
+    manifest = train_grounding_artifact(settings.data_dir, settings.artifacts_dir, seed, articles)
+    typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
 
 
 @app.command("suggest-pools")
@@ -363,6 +400,65 @@ def eval_compare(
     if comparison.regressions:
         raise typer.Exit(code=1)
 train_likes = register_gates(app, train_app, eval_app, _settings, _domain)
+
+
+@eval_app.command("tone")
+def eval_tone(
+    data: Path = typer.Option(..., help="CSV with a text column and a 1/0 (or true/false) label; 1 = block."),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col"),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The censor vs alt-profanity-check: ROC-AUC, block rate, false block rate, per category."""
+    from evals.tone_eval import evaluate_tone
+    from guardrails.censor import Censor
+
+    settings = _settings()
+    try:
+        report = evaluate_tone(Censor(settings.artifacts_dir / "censor"), data, text_col, label_col)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for name, row in (("censor", report), ("alt-profanity-check", report["baseline"])):
+        typer.echo(
+            f"{name:>20}: ROC-AUC {row['roc_auc'] if row['roc_auc'] is None else round(row['roc_auc'], 4)}  "
+            f"block rate {row['block_rate']}  false block rate {row['false_block_rate']}"
+        )
+    for category, row in report["per_category"].items():
+        base = report["baseline"]["per_category"].get(category, {}).get("block_rate")
+        typer.echo(f"{category:>19}: blocked {row['block_rate']:.2f} (baseline {base:.2f}, n={row['rows']})")
+    typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
+
+
+@eval_app.command("grounding")
+def eval_grounding(
+    data: Path = typer.Option(..., help="BEGIN TSV or HaluEval QA JSONL."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The grounding check vs token overlap: F1 on unsupported responses, balanced accuracy."""
+    from evals.grounding_eval import evaluate_grounding
+    from guardrails.grounding import GroundingChecker
+
+    settings = _settings()
+    try:
+        report = evaluate_grounding(GroundingChecker(settings.artifacts_dir / "grounding"), data)
+    except (ValueError, OSError, KeyError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for part, row in (("all rows", report), ("held-out half", report.get("heldout_half"))):
+        if row:
+            typer.echo(
+                f"{part}: F1(unsupported) {row['f1_unsupported']:.4f}  balanced accuracy "
+                f"{row['balanced_accuracy']:.4f} | token overlap: F1 "
+                f"{row['baseline']['f1_unsupported']:.4f}  balanced accuracy "
+                f"{row['baseline']['balanced_accuracy']:.4f}  (n={row['rows']})"
+            )
+
+
 @eval_app.command("retrieval")
 def eval_retrieval(
     questions: Path = typer.Option(..., help='JSONL: {"question": ..., "ask_ids": [...]} a line.'),
@@ -391,6 +487,26 @@ def eval_retrieval(
     except ArtifactError as exc:
         _fail(str(exc))
     typer.echo(dump(report) if json_output else format_report(report))
+
+
+@eval_app.command("hallucination")
+def eval_hallucination(
+    questions: Path = typer.Option(..., help="JSONL: question, ask_ids, answerable?, facts? a line."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The whole second line: answered / handed-off shares, citation accuracy, unsupported sentences."""
+    from evals.hallucination_eval import evaluate_hallucination
+    from second_line.factory import build_second_line
+
+    settings = _settings()
+    domain = _domain(settings)
+    answerer = build_second_line(
+        settings.second_line, settings.artifacts_dir, domain, settings.domain_dir, use_ner=settings.use_ner
+    )
+    if answerer is None:
+        _fail("the second line is off or has no index; run `twoline serve` once or `twoline ingest`")
+    report = evaluate_hallucination(answerer, questions)
+    typer.echo(json.dumps(report, indent=2 if json_output else None))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""`twoline eval tone`: the censor against labelled texts, side by side with alt-profanity-check.
+
+Labels may be 1/0 or true/false (1 = the text must be blocked). Reported for the censor and for the
+baseline on the same rows: ROC-AUC of the score, the share of label-1 rows blocked (`block_rate`) and of
+label-0 rows blocked (`false_block_rate`), precision and recall at the operating point, and the same per
+`category` when that column exists. The censor "blocks" a text when its verdict is not `allow` (a
+rewrite also stops the offending sentence); the baseline blocks at probability 0.5. The censor's score
+is its verdict's (its worst sentence); `whole_text_roc_auc` scores each text at once instead, the fairer
+figure for long multi-sentence comments such as Wikipedia's.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from guardrails.censor import Censor
+from guardrails.text import looks_russian
+
+TRUE_LABELS = {"1", "true", "yes", "toxic", "block"}
+FALSE_LABELS = {"0", "false", "no", "ok", "allow", ""}
+BASELINE_THRESHOLD = 0.5
+
+
+def read_rows(path: Path, text_col: str, label_col: str) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {text_col, label_col} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
+        rows = []
+        for row in reader:
+            raw = (row[label_col] or "").strip().lower()
+            if raw not in TRUE_LABELS | FALSE_LABELS:
+                raise ValueError(f"{path}: label {row[label_col]!r} is not 1/0 or true/false")
+            text = (row[text_col] or "").strip()
+            if text:
+                rows.append(
+                    {"text": text, "label": int(raw in TRUE_LABELS), "category": row.get("category") or ""}
+                )
+        return rows
+
+
+def _metrics(labels: np.ndarray, scores: np.ndarray, blocked: np.ndarray) -> dict:
+    positives, negatives = labels == 1, labels == 0
+    report = {
+        "rows": len(labels),
+        "roc_auc": float(roc_auc_score(labels, scores)) if positives.any() and negatives.any() else None,
+        "block_rate": float(blocked[positives].mean()) if positives.any() else None,
+        "false_block_rate": float(blocked[negatives].mean()) if negatives.any() else None,
+    }
+    report["recall"] = report["block_rate"]
+    report["precision"] = float(labels[blocked].mean()) if blocked.any() else None
+    return report
+
+
+def _per_category(rows: list[dict], labels: np.ndarray, blocked: np.ndarray) -> dict[str, dict]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if row["category"] and labels[index] == 1:
+            groups[row["category"]].append(index)
+    return {
+        category: {"rows": len(indices), "block_rate": float(blocked[indices].mean())}
+        for category, indices in sorted(groups.items())
+    }
+
+
+def baseline_scores(texts: list[str]) -> np.ndarray:
+    from profanity_check import predict_prob
+
+    return np.asarray(predict_prob(texts), dtype=float)
+
+
+def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col: str = "label") -> dict:
+    rows = read_rows(path, text_col, label_col)
+    if not rows:
+        raise ValueError(f"{path}: no rows with text")
+    labels = np.array([r["label"] for r in rows])
+    censor.warm_up()
+    scores, blocked, timings, whole = [], [], [], []
+    for row in rows:
+        language = "ru" if looks_russian(row["text"]) else "en"
+        started = time.perf_counter()
+        verdict = censor.run(row["text"], language)
+        timings.append((time.perf_counter() - started) * 1000)
+        scores.append(verdict.score)
+        blocked.append(verdict.action != "allow")
+        whole.append(float(censor.scores([row["text"]], language)[0][0]))
+    ours = np.array(scores), np.array(blocked)
+    base = baseline_scores([r["text"] for r in rows])
+    base_blocked = base >= BASELINE_THRESHOLD
+    report = _metrics(labels, *ours) | {
+        "threshold": censor.threshold,
+        "whole_text_roc_auc": _metrics(labels, np.array(whole), np.array(blocked))["roc_auc"],
+        "latency_ms_p50": float(np.percentile(timings, 50)),
+        "latency_ms_p95": float(np.percentile(timings, 95)),
+        "per_category": _per_category(rows, labels, ours[1]),
+    }
+    report["baseline"] = _metrics(labels, base, base_blocked) | {
+        "name": "alt-profanity-check",
+        "threshold": BASELINE_THRESHOLD,
+        "per_category": _per_category(rows, labels, base_blocked),
+    }
+    return report

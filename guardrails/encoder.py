@@ -1,0 +1,40 @@
+"""The guardrails' own copy of the MiniLM encoder (int8 ONNX), exported into each artifact folder.
+
+The intent model may fine-tune its encoder; the censor and the grounding verifier are trained on the
+packaged MiniLM's embeddings, so each artifact carries the exact encoder it was trained on (23 MB).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from first_line.text_encoder import ONNX_INT8, TextEncoder
+
+ENCODER_FILES = (ONNX_INT8, "tokenizer.json")
+
+
+def export_int8_encoder(out_dir: Path) -> None:
+    """Write the packaged MiniLM as `encoder.int8.onnx` + `tokenizer.json` into `out_dir` (~20 s)."""
+    from first_line.encoder_training import base_encoder_path, export_encoder
+
+    with tempfile.TemporaryDirectory(prefix="guard-encoder-") as work:
+        export_encoder(base_encoder_path(), Path(work))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ENCODER_FILES:
+            shutil.copy(Path(work) / name, out_dir / name)
+
+
+def provide_encoder(out_dir: Path, source: Path | None = None) -> None:
+    """Copy the encoder files from `source` (another guardrail artifact) when it has them, else export."""
+    if source is not None and all((source / name).is_file() for name in ENCODER_FILES):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ENCODER_FILES:
+            shutil.copy(source / name, out_dir / name)
+    else:
+        export_int8_encoder(out_dir)
+
+
+def load_encoder(folder: Path, threads: int = 1, cache_size: int = 2048) -> TextEncoder:
+    return TextEncoder(folder, quantized=True, threads=threads, cache_size=cache_size)

@@ -1,0 +1,71 @@
+"""What `twoline train censor|grounding` does, and training the guardrails' artifacts when missing
+(`twoline serve` / `make run` call `ensure_guardrails_trained` next to the first line's `ensure_trained`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from first_line.artifacts import Manifest, is_trained
+from guardrails.censor_training import train_censor
+from guardrails.grounding_data import KB_ARTICLES, load_grounding_pairs
+from guardrails.grounding_training import train_grounding
+from guardrails.tone_data import load_tone_data
+
+log = logging.getLogger("twoline.train")
+
+CENSOR = "censor"
+GROUNDING = "grounding"
+
+
+def _hash(rows: list[tuple]) -> str:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(repr(row).encode())
+    return digest.hexdigest()[:16]
+
+
+def train_censor_artifact(
+    data_dir: Path,
+    domain_dir: Path,
+    artifacts_dir: Path,
+    seed: int = 13,
+    scale: float = 1.0,
+    encoder_from: Path | None = None,
+) -> Manifest:
+    data = load_tone_data(data_dir, domain_dir, seed, scale)
+    data_hash = _hash([(e.text, e.category) for e in data.train])
+    return train_censor(data, artifacts_dir / CENSOR, seed, data_hash, encoder_from)
+
+
+def train_grounding_artifact(
+    data_dir: Path,
+    artifacts_dir: Path,
+    seed: int = 13,
+    articles: int = KB_ARTICLES,
+    per_source: int | None = None,
+    encoder_from: Path | None = None,
+) -> Manifest:
+    """`encoder_from` defaults to the censor's folder: both use the same packaged MiniLM export."""
+    pairs = load_grounding_pairs(data_dir, seed, articles, per_source)
+    data_hash = _hash([(p.claim, p.passages, p.supported) for p in pairs])
+    source = encoder_from or artifacts_dir / CENSOR
+    return train_grounding(pairs, artifacts_dir / GROUNDING, seed, data_hash, source)
+
+
+def missing_guardrails(artifacts_dir: Path) -> list[str]:
+    return [kind for kind in (CENSOR, GROUNDING) if not is_trained(artifacts_dir / kind, kind)]
+
+
+def ensure_guardrails_trained(data_dir: Path, domain_dir: Path, artifacts_dir: Path) -> list[str]:
+    """Train the censor and the grounding verifier if missing (a few minutes on 2 cores)."""
+    todo = missing_guardrails(artifacts_dir)
+    if CENSOR in todo:
+        log.info("training missing artifact", extra={"artifact": CENSOR})
+        train_censor_artifact(data_dir, domain_dir, artifacts_dir)
+    if GROUNDING in todo:
+        log.info("training missing artifact", extra={"artifact": GROUNDING})
+        train_grounding_artifact(data_dir, artifacts_dir)
+    return todo

@@ -1,0 +1,41 @@
+"""Small real guardrail artifacts, trained once per session on slices of the shared data.
+
+The encoder is exported once and shared by the censor and the grounding verifier (as `make run` does).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+
+@pytest.fixture(scope="session")
+def guard_artifacts(tmp_path_factory) -> Path:
+    """artifacts/censor and artifacts/grounding trained on slices (about a minute on 2 idle cores)."""
+    from guardrails.training_pipeline import train_censor_artifact, train_grounding_artifact
+
+    root = tmp_path_factory.mktemp("guard_artifacts")
+    train_censor_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.08)
+    train_grounding_artifact(DATA_DIR, root, articles=40, per_source=80)
+    return root
+
+
+@pytest.fixture(scope="session")
+def censor(guard_artifacts):
+    from guardrails.censor import Censor
+
+    model = Censor(guard_artifacts / "censor")
+    model.warm_up()
+    return model
+
+
+@pytest.fixture(scope="session")
+def grounding(guard_artifacts):
+    from guardrails.grounding import GroundingChecker
+
+    checker = GroundingChecker(guard_artifacts / "grounding")
+    checker.warm_up()
+    return checker

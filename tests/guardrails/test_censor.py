@@ -1,0 +1,90 @@
+"""The censor on a small real model: hard negatives pass, masked profanity is blocked, a bad sentence
+in a good answer is dropped, `twoline eval tone` prints its JSON contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+pytestmark = pytest.mark.slow
+
+HARD_NEGATIVES = [
+    ("If you think someone has your card, you can kill the card in the app right now.", "en"),
+    ("We have blocked the stolen card and opened a fraud investigation.", "en"),
+    ("A debt collector must tell you the name of the creditor and the amount owed.", "en"),
+    ('You wrote that the fee was "bloody ridiculous", and I am sorry about it.', "en"),
+    ("I'm sorry, but we are not able to reverse a transfer that you authorised.", "en"),
+    ("Мы заблокировали украденную карту и начали расследование.", "ru"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), HARD_NEGATIVES)
+def test_hard_negatives_pass(censor, text, language):
+    verdict = censor.run(text, language)
+    assert verdict.action == "allow", verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["What the f**k do you want now?", "Oh for f*ck's sake, I told you twice.", "Бля, читайте договор."],
+)
+def test_masked_profanity_is_blocked(censor, text):
+    verdict = censor.run(text)
+    assert verdict.action == "block"
+    assert verdict.category == "insult"
+    assert verdict.score == 1.0
+
+
+def test_rewrite_drops_the_offending_sentence(censor):
+    good = "Your new card will be sent to your registered address within 5 working days."
+    bad = "Your loan is guaranteed to be approved."
+    verdict = censor.run(f"{good} {bad} Please never share your PIN with anyone.")
+    assert verdict.action == "rewrite"
+    assert verdict.category == "promise"
+    assert verdict.text == f"{good} Please never share your PIN with anyone."
+
+
+def test_emoji_spam_is_blocked(censor):
+    assert censor.run("Done 😎🔥🔥🔥🎉🎉").category == "emoji_spam"
+
+
+def test_eval_tone_cli_json(tmp_path, guard_artifacts):
+    data = tmp_path / "tone.csv"
+    rows = [(t, "false", "") for t, _ in HARD_NEGATIVES] + [
+        ("What the f**k do you want now?", "true", "insult"),
+        ("Your loan is guaranteed to be approved.", "true", "promise"),
+        ("You are an idiot.", "true", "insult"),
+    ]
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["answer", "bad", "category"])
+        writer.writerows(rows)
+    report = _cli(guard_artifacts, "tone", "--data", str(data), "--text-col", "answer", "--label-col", "bad")
+    for key in ("roc_auc", "block_rate", "false_block_rate", "baseline", "per_category"):
+        assert key in report
+    for key in ("roc_auc", "block_rate", "false_block_rate"):
+        assert key in report["baseline"]
+    assert report["block_rate"] == 1.0
+    assert report["false_block_rate"] == 0.0
+    assert report["per_category"]["promise"]["block_rate"] == 1.0
+
+
+def _cli(artifacts, suite: str, *args: str) -> dict:
+    env = {
+        "TWOLINE_ARTIFACTS_DIR": str(artifacts),
+        "TWOLINE_DATA_DIR": str(DATA_DIR),
+        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "eval", suite, *args, "--json"],
+        env=env, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)

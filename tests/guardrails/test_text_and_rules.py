@@ -1,0 +1,70 @@
+"""Sentence spans, quote masking, the censor's rules and the fast profanity lexicon (no trained model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from guardrails.profanity_lexicon import profanity_lexicon
+from guardrails.text import count_emoji, drop_spans, mask_quotes, split_sentences
+from guardrails.tone_rules import rule_category
+
+
+def test_sentences_keep_citations_decimals_and_trailing_emoji():
+    text = "It costs $3.50 per transfer [1]. Call us, e.g. by phone! Have a nice day! 😊"
+    assert [s.text for s in split_sentences(text)] == [
+        "It costs $3.50 per transfer [1].",
+        "Call us, e.g. by phone!",
+        "Have a nice day! 😊",
+    ]
+
+
+def test_drop_spans_removes_exactly_one_sentence():
+    text = "First sentence. Second one! Third?"
+    second = split_sentences(text)[1]
+    assert drop_spans(text, [second]) == "First sentence. Third?"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "category"),
+    [
+        ("Oh for f**k's sake, read the app.", "insult"),
+        ("This is sh*t.", "insult"),
+        ("Бля, я же объяснял.", "insult"),
+        ("Your card is on its way 🎉🎉🎉🚀", "emoji_spam"),
+        ("Your loan is guaranteed to be approved.", "promise"),
+        ("You should buy Tesla shares now.", "investment_advice"),
+        ("Between you and me, your internal risk rating is high.", "internal_disclosure"),
+        ("The president is clueless, that's why rates are high.", "political"),
+    ],
+)
+def test_rules_catch(sentence, category):
+    assert rule_category(mask_quotes(sentence)) == category
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "If you think someone has your card, we can kill the card right now.",
+        "We have blocked the stolen card and opened a fraud investigation.",
+        "A debt collector must tell you the name of the creditor.",
+        'You wrote "this f***ing bank never answers", and I am sorry about the wait.',
+        "We cannot guarantee approval, as it depends on a credit check.",
+        "I'm sorry, but I can't share our internal risk criteria.",
+        "The government guarantees deposits up to 250,000 dollars.",
+        "Это невозможно употреблять в пищу.",
+        "Have a nice day! 😊",
+    ],
+)
+def test_rules_pass_hard_negatives(sentence):
+    assert rule_category(mask_quotes(sentence)) is None
+
+
+def test_emoji_count():
+    assert count_emoji("ok 👍") == 1
+
+
+def test_profanity_lexicon_matches_the_package():
+    from profanity_check import predict_prob
+
+    texts = ["you are an idiot", "kill the card", "", "Your card will arrive in 5 days."]
+    assert profanity_lexicon().probabilities(texts) == pytest.approx(predict_prob(texts), abs=1e-9)

@@ -224,12 +224,12 @@ def _count_flags(client, operator_headers: dict, dialog_id: str | None, tally: _
         return
     stored = client.get(f"/v1/dialogs/{dialog_id}", headers=operator_headers).json()
     for decision in stored.get("decisions", []):
-        scores = decision.get("scores") or {}
-        grounding = scores.get("grounding") or {}
-        if grounding.get("dropped") or grounding.get("rejected"):
+        record = (decision.get("scores") or {}).get("second_line") or {}
+        grounding = record.get("grounding") or {}
+        dropped = [s for s in grounding.get("sentences", []) if not s.get("supported", True)]
+        if grounding.get("rejected") or dropped:
             tally.grounding_dropped += 1
-        censor = scores.get("censor") or {}
-        if censor.get("action") in ("rewrite", "block"):
+        if (record.get("censor") or {}).get("action") in ("rewrite", "block"):
             tally.censored += 1
 
 

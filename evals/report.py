@@ -76,10 +76,93 @@ def _ab_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return report.model_dump()
 
 
+REPO = Path(__file__).resolve().parent.parent
+RETRIEVAL_QUESTIONS = REPO / "evals" / "data" / "askcfpb_paraphrases_test.jsonl"
+HALLUCINATION_QUESTIONS = REPO / "evals" / "data" / "hallucination_dev.jsonl"
+TONE_SETS = {
+    "bank": REPO / "guardrails" / "data" / "bank_tone_heldout.csv",
+    "bank2": REPO / "guardrails" / "data" / "bank_tone_heldout2.csv",
+}
+QUICK_HALLUCINATION_QUESTIONS = 12
+
+
+def _retrieval_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    from evals.retrieval_eval import evaluate_retrieval
+    from knowledge_base.encoder import PassageEncoder
+    from second_line.factory import index_dir
+    from second_line.retrieval import HybridRetriever
+
+    config = settings.second_line
+    retriever = HybridRetriever(
+        index_dir(config, settings.artifacts_dir),
+        PassageEncoder(threads=config.encoder_threads),
+        config.candidates,
+        config.rrf_k,
+        config.dense_weight,
+        config.bm25_weight,
+    )
+    return evaluate_retrieval(retriever, RETRIEVAL_QUESTIONS)
+
+
+def _hallucination_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    from evals.hallucination_eval import evaluate_hallucination
+    from first_line.domain import load_domain
+    from second_line.factory import build_second_line
+
+    answerer = build_second_line(
+        settings.second_line,
+        settings.artifacts_dir,
+        load_domain(settings.domain_dir),
+        settings.domain_dir,
+        use_ner=settings.use_ner,
+    )
+    if answerer is None:
+        raise RuntimeError("the second line is off or has no index; run `twoline ingest`")
+    questions = HALLUCINATION_QUESTIONS
+    if quick:  # every fourth question: answerable and unanswerable ones alike
+        out.mkdir(parents=True, exist_ok=True)
+        lines = questions.read_text(encoding="utf-8").splitlines()
+        questions = out / "questions_quick.jsonl"
+        questions.write_text("\n".join(lines[::4][:QUICK_HALLUCINATION_QUESTIONS]) + "\n", encoding="utf-8")
+    return evaluate_hallucination(answerer, questions)
+
+
+def _grounding_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    from evals.grounding_eval import evaluate_grounding
+    from guardrails.grounding import GroundingChecker
+
+    checker = GroundingChecker(settings.artifacts_dir / "grounding")
+    return evaluate_grounding(checker, settings.data_dir / "begin_wow" / "begin_dev_wow.tsv")
+
+
+def _tone_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    from evals.tone_eval import evaluate_tone
+    from guardrails.censor import Censor
+
+    censor = Censor(settings.artifacts_dir / "censor")
+    sets = dict(TONE_SETS)
+    held_out_toxicity = settings.artifacts_dir / "censor" / "heldout_toxicity_en.csv"
+    if held_out_toxicity.is_file() and not quick:
+        sets["toxicity_en"] = held_out_toxicity
+    return {name: evaluate_tone(censor, path) for name, path in sets.items()}
+
+
+def _likes_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    from evals.likes_eval import evaluate_likes
+    from first_line.domain import load_domain
+
+    return evaluate_likes(settings, load_domain(settings.domain_dir), out)
+
+
 SUITES: dict[str, Suite] = {
     "intents": _intents_suite,
     "pools": _pools_suite,
     "dialogs": _dialogs_suite,
+    "retrieval": _retrieval_suite,
+    "hallucination": _hallucination_suite,
+    "grounding": _grounding_suite,
+    "tone": _tone_suite,
+    "likes": _likes_suite,
     "ab": _ab_suite,
 }
 """Suite name -> runner, in report order. Other issues' suites register here."""

@@ -61,6 +61,12 @@ class PolicySettings(_Strict):
     context_messages: int = Field(3, ge=0, le=20)
     friendly_register_below_age: int = Field(30, ge=0, le=120)
     """Clients younger than this get the friendly register; older or unknown get formal."""
+    next_intent_buttons: int = Field(3, ge=0, le=3)
+    """Quick buttons after an answer with the likely next intents (0 turns the recommender off)."""
+    next_intent_min_probability: float = Field(0.1, ge=0.0, le=1.0)
+    """A next intent needs at least this probability to get a button."""
+    dialog_end_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
+    """P(the dialog is over) at or above which the reply carries the VOC 1..5 form (null: never)."""
 
 
 SYSTEM_MESSAGES = ("handoff", "with_operator")

@@ -60,9 +60,7 @@ def detect_layout(path: Path) -> str:
     for name, needed in (("multidogo", MULTIDOGO_COLUMNS), ("sgd", SGD_COLUMNS), ("star", STAR_COLUMNS)):
         if needed <= columns:
             return name
-    raise ValueError(
-        f"{path}: not a MultiDoGO TSV, SGD CSV or STAR CSV (columns: {sorted(columns)[:8]})"
-    )
+    raise ValueError(f"{path}: not a MultiDoGO TSV, SGD CSV or STAR CSV (columns: {sorted(columns)[:8]})")
 
 
 def read_dialogs(path: Path | str) -> list[Dialog]:
@@ -133,7 +131,9 @@ def _read_star(path: Path) -> list[Dialog]:
     dialogs = []
     for dialog_id, rows in _grouped(_rows(path, ","), "dialogue_id", "turn_idx").items():
         turns = tuple(
-            ClientTurn(row["text"].strip()) for row in rows if row["speaker"] == "User" and row["text"].strip()
+            ClientTurn(row["text"].strip())
+            for row in rows
+            if row["speaker"] == "User" and row["text"].strip()
         )
         if turns:
             complete = rows[0].get("completion_level", "Complete") == "Complete"

@@ -83,7 +83,12 @@ def load_dialog_intent_map(domain_dir: Path, domain: Domain) -> DialogIntentMap:
     for source, corpus in parsed.corpora.items():
         for label, target in corpus.intents.items():
             if target is not None and target not in domain.intents:
-                raise DomainConfigError(path, f"corpora.{source}.intents.{label}", f"unknown intent '{target}'")
+                raise DomainConfigError(
+                    path, f"corpora.{source}.intents.{label}", f"unknown intent '{target}'"
+                )
     return parsed.model_copy(
-        update={"fingerprint": hashlib.sha256(raw).hexdigest()[:16], "known_intents": frozenset(domain.intents)}
+        update={
+            "fingerprint": hashlib.sha256(raw).hexdigest()[:16],
+            "known_intents": frozenset(domain.intents),
+        }
     )

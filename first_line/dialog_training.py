@@ -75,7 +75,12 @@ def eval_dialogs(files: list[Path], manifest: Manifest) -> list[Dialog]:
 
 
 def train_next_intent(
-    data_dir: Path, domain_dir: Path, out_dir: Path, domain: Domain, files: list[Path] | None = None, seed: int = 13
+    data_dir: Path,
+    domain_dir: Path,
+    out_dir: Path,
+    domain: Domain,
+    files: list[Path] | None = None,
+    seed: int = 13,
 ) -> Manifest:
     intent_map = load_dialog_intent_map(domain_dir, domain)
     train, evaluation, hashes = _training_sets(data_dir, files, "next_intent")

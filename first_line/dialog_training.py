@@ -48,11 +48,14 @@ def default_eval_files(data_dir: Path, kind: str) -> list[Path]:
     return [data_dir / MULTIDOGO_DEV, *default_train_files(data_dir, kind)]
 
 
-def _load(files: list[Path]) -> tuple[list[Dialog], list[Dialog], dict[str, str]]:
-    """(train dialogs, held-out dialogs, file name -> hash) of the training files."""
+def _load(
+    files: list[Path], max_dialogs: int | None = None
+) -> tuple[list[Dialog], list[Dialog], dict[str, str]]:
+    """(train dialogs, held-out dialogs, file name -> hash) of the training files (at most
+    `max_dialogs` of each file, for quick runs)."""
     train, rest, hashes = [], [], {}
     for path in files:
-        dialogs = read_dialogs(path)
+        dialogs = read_dialogs(path)[:max_dialogs]
         hashes[FILE_PREFIX + path.name] = file_hash(path)
         train += [d for d in dialogs if not held_out(d)]
         rest += [d for d in dialogs if held_out(d)]
@@ -81,9 +84,10 @@ def train_next_intent(
     domain: Domain,
     files: list[Path] | None = None,
     seed: int = 13,
+    max_dialogs: int | None = None,
 ) -> Manifest:
     intent_map = load_dialog_intent_map(domain_dir, domain)
-    train, evaluation, hashes = _training_sets(data_dir, files, "next_intent")
+    train, evaluation, hashes = _training_sets(data_dir, files, "next_intent", max_dialogs)
     log.info("training next-intent", extra={"count": len(train)})
     manifest = train_next_intent_model(train, evaluation, intent_map, out_dir, _combined_hash(hashes), seed)
     manifest = manifest.model_copy(update={"depends_on": manifest.depends_on | hashes})
@@ -91,23 +95,28 @@ def train_next_intent(
 
 
 def train_dialog_end(
-    data_dir: Path, out_dir: Path, domain: Domain, files: list[Path] | None = None, seed: int = 13
+    data_dir: Path,
+    out_dir: Path,
+    domain: Domain,
+    files: list[Path] | None = None,
+    seed: int = 13,
+    max_dialogs: int | None = None,
 ) -> Manifest:
-    train, evaluation, hashes = _training_sets(data_dir, files, "dialog_end")
+    train, evaluation, hashes = _training_sets(data_dir, files, "dialog_end", max_dialogs)
     log.info("training dialog-end", extra={"count": len(train)})
-    threshold = domain.settings.policy.dialog_end_threshold
+    threshold = domain.settings.policy.dialog_end_threshold or 0.5
     manifest = train_dialog_end_model(train, evaluation, out_dir, _combined_hash(hashes), threshold, seed)
     manifest = manifest.model_copy(update={"depends_on": manifest.depends_on | hashes})
     return write_manifest(out_dir, manifest)
 
 
 def _training_sets(
-    data_dir: Path, files: list[Path] | None, kind: str
+    data_dir: Path, files: list[Path] | None, kind: str, max_dialogs: int | None = None
 ) -> tuple[list[Dialog], list[Dialog], dict[str, str]]:
     """(train, evaluation, file hashes): a bank's own files, or the shared corpora plus MultiDoGO dev."""
-    train, evaluation, hashes = _load(files or default_train_files(data_dir, kind))
+    train, evaluation, hashes = _load(files or default_train_files(data_dir, kind), max_dialogs)
     if files is None and (data_dir / MULTIDOGO_DEV).is_file():
-        evaluation += read_dialogs(data_dir / MULTIDOGO_DEV)
+        evaluation += read_dialogs(data_dir / MULTIDOGO_DEV)[:max_dialogs]
     return train, evaluation, hashes
 
 

@@ -79,14 +79,15 @@ def ensure_trained(
     data_dir: Path, domain_dir: Path, artifacts_dir: Path, domain: Domain, variant: str = "fast"
 ) -> list[str]:
     """Train whatever is missing or stale (what `make run` does on a fresh machine)."""
+    from first_line.dialog_training import ensure_dialog_models
+
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    if not todo:
-        return []
-    splits = load_splits(data_dir, domain_dir)
-    if "intents" in todo:
-        train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
-    train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    return todo
+    if todo:
+        splits = load_splits(data_dir, domain_dir)
+        if "intents" in todo:
+            train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
+        train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+    return todo + ensure_dialog_models(data_dir, domain_dir, artifacts_dir, domain)
 
 
 __all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]

@@ -30,6 +30,7 @@ from router.api_models import (
 )
 from router.assistant import Assistant
 from router.errors import ApiError, error_response, install_error_handlers
+from router.image_upload import decode_upload
 from router.metrics import render_metrics
 from router.policy import button_intent
 from router.settings import Settings, get_settings
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         lifespan=lifespan,
     )
     app.state.assistant = assistant
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
 
     def the_assistant(request: Request) -> Assistant:
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.post("/v1/messages", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
         _check_message(body, bot, settings)
+        image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
         try:
             result = bot.handle(
                 client_id=body.client_id,
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 button_payload=body.button,
                 client_message_id=body.client_message_id,
                 language=body.language,
+                image=image,
             )
         except DialogNotFoundError as exc:
             raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
@@ -155,6 +158,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             ),
             handoff_ticket_id=result.ticket_id,
             retry=result.retry,
+            feedback_form=result.feedback_form,
         )
 
     @app.post("/v1/feedback", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
@@ -206,6 +210,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                     button=m.button_payload,
                     buttons=m.buttons,
                     created_at=m.created_at.isoformat(),
+                    ocr_text=m.ocr_text,
                 )
                 for m in messages
             ],
@@ -254,7 +259,7 @@ def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> 
     if body.button is not None:
         if button_intent(body.button, bot.domain) is None:
             raise ApiError(422, "unknown_button", "unknown button payload")
-    elif not body.text.strip():
+    elif not body.text.strip() and body.image_base64 is None:
         raise ApiError(422, "empty_message", "the message is empty")
     if len(body.text) > settings.max_message_chars:
         raise ApiError(

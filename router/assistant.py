@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
@@ -20,12 +21,17 @@ from first_line.intent_model import IntentModel
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
+from router.dialog_gates import load_dialog_gates
 from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
 from router.policy import Button, Decision, DecisionPolicy, Turn
+from router.screenshots import load_screenshot_reader, read_screenshot
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
+
+if TYPE_CHECKING:
+    from first_line.ocr import ScreenshotReader
 
 log = logging.getLogger("twoline.assistant")
 
@@ -42,6 +48,7 @@ class TurnResult(BaseModel):
     reply_message_id: int | None
     ticket_id: int | None
     retry: bool = False
+    feedback_form: bool = False
 
 
 def load_thresholds(intent_model: IntentModel, domain: Domain) -> Thresholds:
@@ -72,12 +79,19 @@ def check_intents_match(intent_model: IntentModel, domain: Domain) -> None:
 
 class Assistant:
     def __init__(
-        self, settings: Settings, domain: Domain, store: DialogStore, policy: DecisionPolicy
+        self,
+        settings: Settings,
+        domain: Domain,
+        store: DialogStore,
+        policy: DecisionPolicy,
+        ocr: ScreenshotReader | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
         self.store = store
         self.policy = policy
+        self.ocr = ocr
+        """Reads screenshots; None when OCR is off or not installed (images are then refused)."""
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
@@ -106,8 +120,9 @@ class Assistant:
             pools=pools,
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
+            dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
         )
-        return cls(settings, domain, DialogStore(engine), policy)
+        return cls(settings, domain, DialogStore(engine), policy, load_screenshot_reader(settings))
 
     def handle(
         self,
@@ -117,6 +132,7 @@ class Assistant:
         button_payload: str | None = None,
         client_message_id: str | None = None,
         language: str | None = None,
+        image: np.ndarray | None = None,
     ) -> TurnResult:
         accepted = self.store.accept_message(
             client_id, dialog_id, text, button_payload, client_message_id, language
@@ -126,7 +142,7 @@ class Assistant:
             if earlier is not None:
                 return earlier
         started = time.perf_counter()
-        decision = self._decide(client_id, accepted, text, button_payload)
+        decision = self._decide(client_id, accepted, text, button_payload, image)
         latency = time.perf_counter() - started
         summary = None
         if decision.kind == "handoff":
@@ -158,13 +174,27 @@ class Assistant:
             confidence=decision.confidence,
             reply_message_id=recorded.reply_message_id,
             ticket_id=recorded.ticket_id,
+            feedback_form=decision.feedback_form,
         )
 
     def _decide(
-        self, client_id: str, accepted: AcceptedMessage, text: str, button_payload: str | None
+        self,
+        client_id: str,
+        accepted: AcceptedMessage,
+        text: str,
+        button_payload: str | None,
+        image: np.ndarray | None = None,
     ) -> Decision:
         policy = self.domain.settings.policy
         try:
+            ocr_scores = {}
+            if image is not None:  # the message is stored; now read the screenshot (step 4)
+                text, ocr_scores = read_screenshot(self.ocr, self.store, accepted.message_id, text, image)
+                if not text.strip() and accepted.dialog_status != "handed_off":  # nothing legible
+                    unreadable = self.policy.handoff(
+                        Turn(dialog_key=accepted.dialog_id, text=""), "image_unreadable"
+                    )
+                    return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
             context = self.store.recent_client_texts(
                 client_id, since, policy.context_messages, accepted.message_id
@@ -177,8 +207,10 @@ class Assistant:
                 profile=self.store.client_profile(client_id),
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
+                dialog_turns=self.store.dialog_client_turns(accepted.dialog_id, accepted.message_id),
             )
-            return self.policy.decide(turn)
+            decision = self.policy.decide(turn)
+            return decision.model_copy(update={"scores": decision.scores | ocr_scores})
         except Exception:  # the message is stored; the client gets a person, not an error
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             return self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
@@ -200,4 +232,5 @@ class Assistant:
             reply_message_id=row.reply_message_id,
             ticket_id=ticket_id,
             retry=True,
+            feedback_form=bool((row.scores or {}).get("dialog_end", {}).get("feedback_form")),
         )

@@ -10,12 +10,14 @@
    - escalated intent                              → second line;
    - else the scripted answer for this client       → answer `scripted_answer`.
      (likes gate: predicted dislike → hand-off; plugs in here)
+     + up to three next-intent buttons (the intents the client likely asks for next).
 6. Unsure:
    - the pools model is sure of a pool with ≥ 2 likely intents in it
                                                    → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
    - else                                          → hand-off `unsure`.
 Second line: until it is plugged in, it is a hand-off `second_line_unavailable`.
+Every turn the bot answers: the end-of-dialog detector → `feedback_form` (VOC 1..5).
 
 Every decision carries its reason and the scores behind it; the router stores them.
 """
@@ -55,6 +57,8 @@ class Decision(BaseModel):
     threshold: float | None = None
     pool: str | None = None
     scores: dict = {}
+    feedback_form: bool = False
+    """The end-of-dialog detector fired: the client app shows the VOC 1..5 form."""
 
 
 class Turn(BaseModel):
@@ -68,6 +72,8 @@ class Turn(BaseModel):
     profile: ClientProfile = ClientProfile()
     dialog_status: str = "open"
     today: date | None = None
+    dialog_turns: list[tuple[str, str | None]] = []
+    """This dialog's earlier client messages with the intent decided for each, oldest first."""
 
 
 class IntentClassifier(Protocol):
@@ -80,6 +86,12 @@ class PoolClassifier(Protocol):
 
 class SecondLine(Protocol):
     def answer(self, turn: Turn) -> Decision: ...
+
+
+class DialogGates(Protocol):
+    """Next-intent buttons after an answer, the end-of-dialog form (router/dialog_gates.py)."""
+
+    def apply(self, turn: Turn, decision: Decision) -> Decision: ...
 
 
 EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
@@ -102,6 +114,7 @@ class DecisionPolicy:
         thresholds: Thresholds,
         extract_entities: EntityExtractor,
         second_line: SecondLine | None = None,
+        dialog_gates: DialogGates | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -109,9 +122,14 @@ class DecisionPolicy:
         self.thresholds = thresholds
         self.extract_entities = extract_entities
         self.second_line = second_line
+        self.dialog_gates = dialog_gates
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
+        decision = self._decide(turn)
+        return self.dialog_gates.apply(turn, decision) if self.dialog_gates else decision
+
+    def _decide(self, turn: Turn) -> Decision:
         if turn.dialog_status == "handed_off":
             return Decision(kind="none", reason="with_operator")
         if turn.button_payload:

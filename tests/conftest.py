@@ -43,7 +43,19 @@ def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
     root = tmp_path_factory.mktemp("artifacts")
     train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
     train_pools(splits, root / "intents", root / "pools", domain)
+    train_dialog_models(root, domain)
     return root
+
+
+DIALOGS_PER_FILE = 400
+
+
+def train_dialog_models(root: Path, domain) -> None:
+    """next-intent and dialog-end artifacts on the first dialogs of each shared corpus (seconds)."""
+    from first_line.dialog_training import train_dialog_end, train_next_intent
+
+    train_next_intent(DATA_DIR, DOMAIN_DIR, root / "next_intent", domain, max_dialogs=DIALOGS_PER_FILE)
+    train_dialog_end(DATA_DIR, root / "dialog_end", domain, max_dialogs=DIALOGS_PER_FILE)
 
 
 @pytest.fixture

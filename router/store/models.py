@@ -58,6 +58,8 @@ class Message(Base):
     """The client's own id for the message: a retry with the same id is answered, not stored twice."""
     buttons: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    """The text read from the screenshot the client sent with this message (stored after OCR)."""
 
 
 class Decision(Base):

@@ -96,7 +96,8 @@ def train_dialog_end_model(
     c: float = 4.0,
 ) -> Manifest:
     train = build_samples(train_dialogs)
-    featurizer = DialogFeaturizer(char_ngrams=True, use_labels=False).fit([s.so_far for s in train])
+    featurizer = DialogFeaturizer(char_ngrams=True, use_labels=False, use_length=False)
+    featurizer.fit([s.so_far for s in train])
     classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
     classifier.fit(featurizer.transform([s.so_far for s in train]), [s.is_last for s in train])
     evaluation = build_samples(eval_dialogs)

@@ -8,7 +8,8 @@ message; in the corpora: the mapped corpus labels). Sparse features, a linear mo
 - the previous client text (word 1-2 grams),
 - the whole history (words),
 - label tokens: every label seen, the labels of the last turn, the last request,
-- the number of client turns so far (log).
+- the number of client turns so far (log), unless `use_length=False` (the end-of-dialog detector:
+  the corpora's dialogs run 7-12 client turns, a bot's far fewer, so length would not transfer).
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class DialogSoFar:
 class DialogFeaturizer:
     """Fits sparse vectorizers on a list of `DialogSoFar`; picklable (lives inside the artifact)."""
 
-    def __init__(self, char_ngrams: bool = False, use_labels: bool = True) -> None:
+    def __init__(self, char_ngrams: bool = False, use_labels: bool = True, use_length: bool = True) -> None:
         self.char_ngrams = char_ngrams
         self.use_labels = use_labels
+        self.use_length = use_length
         self.last_words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, lowercase=True)
         self.last_chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=3)
         self.previous_words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
@@ -47,7 +49,7 @@ class DialogFeaturizer:
         self.tokens = DictVectorizer()
 
     def fit(self, dialogs: list[DialogSoFar]) -> DialogFeaturizer:
-        last, previous, history, tokens = _columns(dialogs, self.use_labels)
+        last, previous, history, tokens = _columns(dialogs, self.use_labels, self.use_length)
         self.last_words.fit(last)
         if self.char_ngrams:
             self.last_chars.fit(last)
@@ -57,7 +59,7 @@ class DialogFeaturizer:
         return self
 
     def transform(self, dialogs: list[DialogSoFar]) -> sp.csr_matrix:
-        last, previous, history, tokens = _columns(dialogs, self.use_labels)
+        last, previous, history, tokens = _columns(dialogs, self.use_labels, self.use_length)
         blocks = [self.last_words.transform(last)]
         if self.char_ngrams:
             blocks.append(self.last_chars.transform(last))
@@ -69,7 +71,7 @@ class DialogFeaturizer:
         return sp.hstack(blocks, format="csr")
 
 
-def _columns(dialogs: list[DialogSoFar], use_labels: bool):
+def _columns(dialogs: list[DialogSoFar], use_labels: bool, use_length: bool):
     last, previous, history, tokens = [], [], [], []
     for dialog in dialogs:
         texts = dialog.texts or ("",)
@@ -77,6 +79,8 @@ def _columns(dialogs: list[DialogSoFar], use_labels: bool):
         previous.append(texts[-2] if len(texts) > 1 else "")
         history.append(" ".join(texts[:-1]))
         row = {"turns": math.log1p(len(dialog.texts)), "first_turn": float(len(dialog.texts) <= 1)}
+        if not use_length:
+            row = {"bias": 1.0}
         if use_labels:
             for turn_labels in dialog.labels:
                 for label in turn_labels:

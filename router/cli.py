@@ -299,5 +299,28 @@ def eval_dialog_end(
         )
 
 
+@eval_app.command("ocr")
+def eval_ocr(
+    count: int = typer.Option(60, help="How many screenshots to render and read."),
+    seed: int = typer.Option(1000, help="Seed of the first screenshot (each image has its own)."),
+    save: Path | None = typer.Option(None, help="Folder to save the rendered screenshots into."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """EasyOCR on rendered screenshots: character accuracy, topic (intent) accuracy, latency per image."""
+    from evals.ocr_eval import evaluate_ocr
+
+    settings = _settings()
+    report = evaluate_ocr(settings.intents_dir, count, seed, save)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"{count} images: character accuracy {report['char_accuracy']:.4f}  "
+            f"topic accuracy {report['topic_accuracy']:.4f} (on the true text "
+            f"{report['topic_accuracy_on_true_text']:.4f})  latency p50 {report['latency_ms_p50']:.0f} ms "
+            f"p95 {report['latency_ms_p95']:.0f} ms  (load average {report['load_average']})"
+        )
+
+
 if __name__ == "__main__":
     app()

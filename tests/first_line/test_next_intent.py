@@ -72,7 +72,7 @@ def test_mapping_to_an_unknown_intent_is_refused(tmp_path, domain):
     (tmp_path / "dialog_intents.yaml").write_text(
         "corpora:\n  multidogo:\n    intents:\n      reportlostcard: lost_cards\n", encoding="utf-8"
     )
-    with pytest.raises(DomainConfigError, match="corpora.multidogo.intents.reportlostcard"):
+    with pytest.raises(DomainConfigError, match=r"corpora\.multidogo\.intents\.reportlostcard"):
         load_dialog_intent_map(tmp_path, domain)
 
 

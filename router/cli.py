@@ -250,6 +250,19 @@ def eval_intents(
         typer.echo(f"report and plot in {out}")
 
 
+@app.command("export-dialogs")
+def export_dialogs_command(out: Path = typer.Option(Path("dialogs.tsv"), help="TSV file to write.")) -> None:
+    """The service's logged dialogs as a MultiDoGO-layout TSV, to train next-intent / dialog-end on."""
+    from router.dialog_export import export_dialogs
+    from router.store.database import create_store_engine, migrate
+    from router.store.dialog_store import DialogStore
+
+    settings = _settings()
+    engine = create_store_engine(settings.database_url)
+    migrate(engine)
+    typer.echo(f"{export_dialogs(DialogStore(engine), out)} client messages written to {out}")
+
+
 @eval_app.command("next-intent")
 def eval_next_intent(
     data: list[Path] | None = typer.Option(

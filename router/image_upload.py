@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 def decode_upload(image_base64: str, bot: Assistant, settings: Settings) -> np.ndarray:
     """RGB pixels of the upload, or ApiError: 413 `image_too_large`, 422 `invalid_image`, 503
     `ocr_unavailable` (this deployment reads no images)."""
-    if bot.ocr is None:
-        raise ApiError(503, "ocr_unavailable", "this service does not read images (OCR is off)")
     try:
-        return decode_image(image_base64, settings.max_image_bytes, settings.max_image_pixels).pixels
+        pixels = decode_image(image_base64, settings.max_image_bytes, settings.max_image_pixels).pixels
     except ImageRejected as exc:
         raise ApiError(exc.status, exc.code, exc.message) from exc
+    if bot.ocr is None:
+        raise ApiError(503, "ocr_unavailable", "this service does not read images (OCR is off)")
+    return pixels

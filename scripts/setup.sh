@@ -12,7 +12,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 # Debian packages the code and the tests need:
 #   postgresql  - the integration tests run the dialog store against a real PostgreSQL server
 #   libgomp1    - OpenMP runtime used by onnxruntime / scikit-learn
-DEB_PACKAGES=(postgresql libgomp1)
+#   fonts-dejavu-core fonts-liberation - fonts for the rendered screenshots of `twoline eval ocr`
+DEB_PACKAGES=(postgresql libgomp1 fonts-dejavu-core fonts-liberation)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -127,3 +127,19 @@ def test_buttons_after_an_answer(api):
         json={"client_id": "next-1", "dialog_id": body["dialog_id"], "button": buttons[0]["payload"]},
     ).json()
     assert click["decision"]["intent"] == buttons[0]["payload"].removeprefix("intent:")
+
+
+def test_logged_dialogs_export_in_the_multidogo_layout(api, assistant, tmp_path, intent_map):
+    from router.dialog_export import export_dialogs
+
+    first = api.post("/v1/messages", json={"client_id": "log-1", "text": "I lost my card"}).json()
+    api.post("/v1/messages", json={"client_id": "log-1", "dialog_id": first["dialog_id"], "text": "thanks"})
+    out = tmp_path / "dialogs.tsv"
+    assert export_dialogs(assistant.store, out) == 2
+    (dialog,) = read_dialogs(out)
+    assert [t.text for t in dialog.turns] == ["I lost my card", "thanks"]
+    assert dialog.turns[0].labels == (
+        (first["decision"]["intent"],) if first["decision"]["kind"] == "answer" else ()
+    )
+    # the bank's own intent names pass through the mapping unchanged
+    assert intent_map.label(dialog.source, "lost_or_stolen_card") == "lost_or_stolen_card"

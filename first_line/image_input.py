@@ -82,7 +82,7 @@ def _pixels(raw: bytes, kind: str, max_pixels: int) -> np.ndarray:
             return np.asarray(image.convert("RGB"))
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageRejected(422, "invalid_image", "the image is broken or not a PNG/JPEG") from exc
-    except Image.DecompressionBombWarning as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(422, "invalid_image", "the image decompresses to too many pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(422, "invalid_image", "the image is broken or not a PNG/JPEG") from exc

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import first_line  # noqa: F401  (first: torchvision_compat, before any test imports transformers)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -156,17 +156,21 @@ def test_screenshot_upload_is_answered_stored_and_summarised(api):
     assert "PIN" in ticket["summary"]["last_messages"][0]["ocr_text"]
 
 
-def test_images_are_refused_with_503_when_ocr_is_off(settings):
+def test_too_large_is_413_and_without_ocr_images_get_503(settings):
     from fastapi.testclient import TestClient
 
     from router.app import create_app
     from router.assistant import Assistant
 
-    off = settings.model_copy(update={"ocr_enabled": False})
+    off = settings.model_copy(update={"ocr_enabled": False, "max_image_bytes": 4096})
+    noise = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     with TestClient(create_app(off, Assistant.load(off))) as client:
         client.headers["Authorization"] = "Bearer test-client-key"
-        response = client.post(
-            "/v1/messages",
-            json={"client_id": "img-off", "image_base64": encoded(Image.new("RGB", (8, 8)), "PNG")},
-        )
-    assert response.status_code == 503 and response.json()["error"]["code"] == "ocr_unavailable"
+
+        def post(image_base64: str):
+            return client.post("/v1/messages", json={"client_id": "img-off", "image_base64": image_base64})
+
+        too_large = post(encoded(Image.fromarray(noise), "PNG"))
+        small = post(encoded(Image.new("RGB", (8, 8)), "PNG"))
+    assert too_large.status_code == 413 and too_large.json()["error"]["code"] == "image_too_large"
+    assert small.status_code == 503 and small.json()["error"]["code"] == "ocr_unavailable"

@@ -123,6 +123,8 @@ def chat(
         )
         for index, button in enumerate(buttons, 1):
             typer.echo(f"  {index}. {button.label}")
+        if result.feedback_form:
+            typer.echo("  [feedback form: how satisfied are you with this dialog, 1..5?]")
 
 
 @train_app.command("intents")

@@ -12,12 +12,15 @@ schemas are defined here with `torch.library`, and torchvision's import goes thr
 `torchvision.ops.nms` then raises a clear "no kernel" error instead of breaking every import.
 
 Every top-level package (`first_line`, `router`, ...) imports this module first, so that any
-import path into the project is safe; it costs nothing where torchvision is not installed.
+import path into the project is safe. Importing it only installs an import hook: the check (and
+the import of torch it needs) runs the moment something imports torchvision, so a process that
+never touches torchvision pays nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
 import importlib.util
 import sys
 from pathlib import Path
@@ -71,4 +74,21 @@ def _define_schemas() -> None:
             _library.define(schema)
 
 
-ensure_torchvision_importable()
+class _BeforeTorchvision(importlib.abc.MetaPathFinder):
+    """Runs `ensure_torchvision_importable` just before the first `import torchvision`, then steps aside."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision":
+            _remove_hook()
+            ensure_torchvision_importable()
+        return None  # the regular finders import it
+
+
+def _remove_hook() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _BeforeTorchvision)]
+
+
+if "torchvision" in sys.modules:
+    _state = "imported"
+elif not any(isinstance(f, _BeforeTorchvision) for f in sys.meta_path):
+    sys.meta_path.insert(0, _BeforeTorchvision())

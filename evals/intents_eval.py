@@ -72,6 +72,14 @@ def evaluate_intents(
         return _score_schemes(probabilities, labels, pool_probabilities, thresholds, model, pools, domain)
 
     operating = schemes_at(policy.target_precision)
+    operating_thresholds = tune_thresholds(
+        dev["probabilities"],
+        dev["labels"],
+        model.intents,
+        policy.target_precision,
+        policy.threshold_prior_strength,
+        overrides,
+    )
     predicted = probabilities.argmax(1)
     report = {
         "rows": len(rows),
@@ -94,6 +102,7 @@ def evaluate_intents(
             "created_at": model.manifest.created_at,
         },
         "curve": {str(t): schemes_at(t) for t in TARGETS},
+        "costliest_intents": costliest_intents(probabilities, labels, operating_thresholds, model.intents),
     }
     if with_baseline and splits is not None:
         report["baseline"] = frozen_encoder_baseline(splits, known, policy.target_precision)
@@ -101,6 +110,31 @@ def evaluate_intents(
     report["plot"] = str(plot_tradeoff(report, out_dir / "automation_vs_precision.png"))
     (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
+
+
+def costliest_intents(
+    probabilities: np.ndarray, labels: np.ndarray, thresholds: Thresholds, intents: list[str], top: int = 10
+) -> list[dict]:
+    """The intents whose messages the bot most often does not answer at the operating point: where a
+    threshold override, more training examples or a pool would buy the most automation."""
+    predicted = probabilities.argmax(1)
+    answered = probabilities.max(1) >= np.array([thresholds.for_intent(intents[i]) for i in predicted])
+    rows = []
+    for index, intent in enumerate(intents):
+        mine = labels == index
+        if mine.any():
+            missed = int((mine & ~answered).sum())
+            rows.append(
+                {
+                    "intent": intent,
+                    "messages": int(mine.sum()),
+                    "unanswered": missed,
+                    "automation_lost": missed / len(labels),
+                    "threshold": round(thresholds.for_intent(intent), 4),
+                    "accuracy": float((predicted[mine] == index).mean()),
+                }
+            )
+    return sorted(rows, key=lambda r: -r["unanswered"])[:top]
 
 
 def _predict_one_by_one(model: IntentModel, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:

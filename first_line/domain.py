@@ -69,6 +69,44 @@ class PolicySettings(_Strict):
     """P(the dialog is over) at or above which the reply carries the VOC 1..5 form (null: never)."""
 
 
+class ExperimentVariant(_Strict):
+    """One arm of an A/B experiment: what it changes against the domain's own settings."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    weight: int = Field(1, ge=0)
+    """Share of clients, relative to the other variants' weights."""
+    target_precision: float | None = Field(None, gt=0.5, lt=1.0)
+    """Another threshold set: per-intent thresholds tuned to this precision instead."""
+    thresholds: dict[str, float] = {}
+    """Per-intent threshold overrides on top of the tuned ones."""
+    artifacts_dir: Path | None = None
+    """Another model version: an artifacts folder (intents + pools) trained separately."""
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_are_probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        for intent, threshold in value.items():
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError(f"threshold of {intent} must be in (0, 1]")
+        return value
+
+
+class Experiment(_Strict):
+    """An A/B experiment: every client is assigned to one variant, deterministically by client id."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,32}$")
+    variants: tuple[ExperimentVariant, ...] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _variants_are_distinct_and_reachable(self) -> Experiment:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variant names must be unique")
+        if sum(v.weight for v in self.variants) == 0:
+            raise ValueError("at least one variant needs a weight above 0")
+        return self
+
+
 SYSTEM_MESSAGES = ("handoff", "with_operator")
 
 
@@ -78,6 +116,8 @@ class DomainSettings(_Strict):
     languages: tuple[Language, ...] = ("en", "ru")
     default_language: Language = "en"
     policy: PolicySettings = PolicySettings()
+    experiment: Experiment | None = None
+    """The running A/B experiment, if any (`twoline eval ab` reports it)."""
     messages: dict[str, dict[Language, str]]
     """What the bot says outside scripted answers: `handoff` (passing the dialog to an operator), ..."""
 
@@ -181,6 +221,7 @@ def load_domain(folder: Path | str) -> Domain:
     responses = {lang: _load_responses(folder / "responses" / f"{lang}.yaml") for lang in settings.languages}
     _check_labels(folder / "intents.yaml", intents, settings.languages)
     _check_pools(folder / "pools.yaml", pools, intents, settings.languages)
+    _check_experiment(folder / "domain.yaml", settings.experiment, intents)
     for lang, by_intent in responses.items():
         _check_responses(folder / "responses" / f"{lang}.yaml", by_intent, intents, lang)
     return Domain(
@@ -275,6 +316,15 @@ def _check_pools(
     for intent in intents:
         if intent not in seen:
             raise DomainConfigError(path, "pools", f"intent '{intent}' belongs to no pool")
+
+
+def _check_experiment(path: Path, experiment: Experiment | None, intents: dict[str, Intent]) -> None:
+    for index, variant in enumerate(experiment.variants if experiment else ()):
+        for intent in variant.thresholds:
+            if intent not in intents:
+                raise DomainConfigError(
+                    path, f"experiment.variants.{index}.thresholds", f"unknown intent '{intent}'"
+                )
 
 
 def _check_responses(

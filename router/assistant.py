@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
 from first_line.artifacts import ArtifactError
-from first_line.domain import Domain, load_domain
+from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.entities import EntityExtractor
 from first_line.intent_model import IntentModel
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from router.dialog_gates import load_dialog_gates
+from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
 from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
 from router.policy import Button, Decision, DecisionPolicy, Turn
@@ -51,19 +53,59 @@ class TurnResult(BaseModel):
     feedback_form: bool = False
 
 
-def load_thresholds(intent_model: IntentModel, domain: Domain) -> Thresholds:
-    """Per-intent thresholds from the artifact's dev probabilities, at the domain's target precision."""
+def load_thresholds(
+    intent_model: IntentModel, domain: Domain, variant: ExperimentVariant | None = None
+) -> Thresholds:
+    """Per-intent thresholds from the artifact's dev probabilities, at the domain's target precision
+    (or an experiment variant's), with the configured overrides winning."""
     dev = np.load(intent_model.artifact_dir / DEV_PROBABILITIES)
     overrides = {name: i.threshold for name, i in domain.intents.items() if i.threshold is not None}
     policy = domain.settings.policy
+    target = policy.target_precision
+    if variant is not None:
+        overrides |= variant.thresholds
+        target = variant.target_precision or target
     return tune_thresholds(
         dev["probabilities"],
         dev["labels"],
         intent_model.intents,
-        policy.target_precision,
+        target,
         policy.threshold_prior_strength,
         overrides,
     )
+
+
+def load_first_line_models(
+    intents_dir: Path, pools_dir: Path, settings: Settings, domain: Domain
+) -> tuple[IntentModel, PoolsModel]:
+    """The intent classifier and the pools model of one artifacts folder, checked against the domain."""
+    intent_model = IntentModel(
+        intents_dir, threads=settings.intent_model_threads, cache_size=settings.encoder_cache_size
+    )
+    check_intents_match(intent_model, domain)
+    intent_model.warm_up()
+    pools = PoolsModel(pools_dir, intent_model.encoder, domain.pool_by_intent)
+    encoder_hash = intent_model.manifest.files.get("encoder.int8.onnx")
+    if pools.manifest.depends_on.get("intents") != encoder_hash:
+        raise ArtifactError(f"{pools_dir}: trained on another intent model; run `twoline train pools`")
+    return intent_model, pools
+
+
+def load_variant_policies(
+    base: DecisionPolicy, intent_model: IntentModel, settings: Settings, domain: Domain
+) -> VariantPolicies:
+    """One policy per variant of the running A/B experiment (none: everybody gets the base policy)."""
+    experiment = domain.settings.experiment
+    by_variant = {}
+    for variant in experiment.variants if experiment else ():
+        folder = resolve_artifacts_dir(variant, settings.artifacts_dir)
+        if folder == settings.artifacts_dir:
+            by_variant[variant.name] = variant_policy(base, load_thresholds(intent_model, domain, variant))
+            continue
+        intents, pools = load_first_line_models(folder / "intents", folder / "pools", settings, domain)
+        thresholds = load_thresholds(intents, domain, variant)
+        by_variant[variant.name] = variant_policy(base, thresholds, intents, pools)
+    return VariantPolicies(base, experiment, by_variant)
 
 
 def check_intents_match(intent_model: IntentModel, domain: Domain) -> None:
@@ -85,6 +127,7 @@ class Assistant:
         store: DialogStore,
         policy: DecisionPolicy,
         ocr: ScreenshotReader | None = None,
+        variants: VariantPolicies | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
@@ -92,24 +135,15 @@ class Assistant:
         self.policy = policy
         self.ocr = ocr
         """Reads screenshots; None when OCR is off or not installed (images are then refused)."""
+        self.variants = variants or VariantPolicies(policy, None, {})
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
         """Load and check everything; raises DomainConfigError / ArtifactError with a clear message."""
         domain = load_domain(settings.domain_dir)
-        intent_model = IntentModel(
-            settings.intents_dir,
-            threads=settings.intent_model_threads,
-            cache_size=settings.encoder_cache_size,
+        intent_model, pools = load_first_line_models(
+            settings.intents_dir, settings.pools_dir, settings, domain
         )
-        check_intents_match(intent_model, domain)
-        intent_model.warm_up()
-        pools = PoolsModel(settings.pools_dir, intent_model.encoder, domain.pool_by_intent)
-        encoder_hash = intent_model.manifest.files.get("encoder.int8.onnx")
-        if pools.manifest.depends_on.get("intents") != encoder_hash:
-            raise ArtifactError(
-                f"{settings.pools_dir}: trained on another intent model; run `twoline train pools`"
-            )
         extractor = EntityExtractor(use_ner=settings.use_ner)
         extractor.warm_up()
         engine = create_store_engine(settings.database_url)
@@ -122,7 +156,8 @@ class Assistant:
             extract_entities=extractor.run,
             dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
         )
-        return cls(settings, domain, DialogStore(engine), policy, load_screenshot_reader(settings))
+        variants = load_variant_policies(policy, intent_model, settings, domain)
+        return cls(settings, domain, DialogStore(engine), policy, load_screenshot_reader(settings), variants)
 
     def handle(
         self,
@@ -186,6 +221,7 @@ class Assistant:
         image: np.ndarray | None = None,
     ) -> Decision:
         policy = self.domain.settings.policy
+        decision_policy, variant = self.variants.for_client(client_id)
         try:
             ocr_scores = {}
             if image is not None:  # the message is stored; now read the screenshot (step 4)
@@ -209,11 +245,12 @@ class Assistant:
                 today=date.today(),
                 dialog_turns=self.store.dialog_client_turns(accepted.dialog_id, accepted.message_id),
             )
-            decision = self.policy.decide(turn)
-            return decision.model_copy(update={"scores": decision.scores | ocr_scores})
+            decision = decision_policy.decide(turn)
+            return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})
         except Exception:  # the message is stored; the client gets a person, not an error
             log.exception("decision failed", extra={"message_id": accepted.message_id})
-            return self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
+            failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
+            return failed.model_copy(update={"variant": variant})
 
     def _earlier_result(self, accepted: AcceptedMessage) -> TurnResult | None:
         recorded = self.store.recorded_turn(accepted.message_id)

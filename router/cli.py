@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -335,6 +336,112 @@ def eval_ocr(
             f"{report['topic_accuracy_on_true_text']:.4f})  latency p50 {report['latency_ms_p50']:.0f} ms "
             f"p95 {report['latency_ms_p95']:.0f} ms  (load average {report['load_average']})"
         )
+
+
+@eval_app.command("all")
+def eval_all(
+    out: Path = typer.Option(Path("reports/all"), help="Folder for report.html and report.json."),
+    quick: bool = typer.Option(False, help="Smaller sets and no baselines (under 5 minutes)."),
+    only: list[str] = typer.Option([], help="Run only these suites (repeatable)."),
+) -> None:
+    """Every eval suite, one self-contained HTML report and one JSON report (for `eval compare`)."""
+    from evals.report import SUITES, run_all
+
+    unknown = sorted(set(only) - set(SUITES))
+    if unknown:
+        _fail(f"unknown suite(s) {unknown}; known: {list(SUITES)}")
+    report = run_all(_settings(), out, quick, only or None)
+    for name, seconds in report["wall_time_s"].items():
+        status = "FAILED " + report["errors"][name] if name in report["errors"] else "ok"
+        typer.echo(f"{name:14} {seconds:8.1f} s  {status}")
+    typer.echo(f"report: {out / 'report.html'}  json: {out / 'report.json'}")
+    if report["errors"]:
+        raise typer.Exit(code=1)
+
+
+@eval_app.command("pools")
+def eval_pools(
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path = typer.Option(Path("reports/pools"), help="Folder for the plot."),
+) -> None:
+    """Clarifying questions on the held-out split: pools recovery, automation and precision with them."""
+    from evals.report import SUITES
+
+    report = SUITES["pools"](_settings(), False, out)
+    lines = [json.dumps(report, indent=2)] if json_output else [f"{k}: {v}" for k, v in report.items()]
+    typer.echo("\n".join(lines))
+
+
+@eval_app.command("dialogs")
+def eval_dialogs(
+    data: Path | None = typer.Option(None, help="JSONL dialogs or a text,category CSV (default: held out)."),
+    quick: bool = typer.Option(False, help="A smaller default set (200 dialogs instead of 1,100)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    out: Path = typer.Option(Path("reports/dialogs"), help="Folder for the JSON report."),
+) -> None:
+    """Replay dialogs through the real router: automation, hand-offs, clarifications, latency."""
+    from evals.dialog_replay import default_dialogs, read_dialogs, replay_dialogs
+
+    settings = _settings()
+    try:
+        dialogs = read_dialogs(data) if data else default_dialogs(settings, quick)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    report = replay_dialogs(settings, dialogs, progress=not json_output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"{report['dialogs']} dialogs, {report['turns']} turns: automation {report['automation']:.1%}, "
+            f"precision of answers {report['precision_answered']}, hand-offs {report['handoffs_by_reason']}, "
+            f"clarifications {report['clarifications']} "
+            f"({report['clarifications_resolved_by_click']} resolved by a click), "
+            f"latency p50 {report['latency_ms_p50']:.1f} ms"
+        )
+
+
+@eval_app.command("ab")
+def eval_ab(
+    since: datetime | None = typer.Option(None, help="Only dialogs started on or after this date."),
+    database_url: str | None = typer.Option(None, help="The dialog store (default: TWOLINE_DATABASE_URL)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The running A/B experiment from the stored dialogs: automation, hand-offs, dislikes, VOC."""
+    from evals.ab_report import ab_report, format_ab
+    from router.store.database import create_store_engine, migrate
+
+    settings = _settings()
+    experiment = _domain(settings).settings.experiment
+    engine = create_store_engine(database_url or settings.database_url)
+    migrate(engine)
+    order = [v.name for v in experiment.variants] if experiment else []
+    report = ab_report(engine, experiment.name if experiment else None, order, since)
+    typer.echo(report.model_dump_json(indent=2) if json_output else format_ab(report))
+
+
+@eval_app.command("compare")
+def eval_compare(
+    old: Path = typer.Argument(..., help="The report of what runs now (report.json or a suite's --json)."),
+    new: Path = typer.Argument(..., help="The report of the candidate change."),
+    tolerance: float = typer.Option(0.01, help="How far a quality metric may drop (absolute)."),
+    latency_tolerance: float = typer.Option(0.25, help="How far a latency may grow (relative)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+) -> None:
+    """The regression gate: what got worse from OLD to NEW; exits 1 if anything did."""
+    from evals.compare import compare_reports, format_comparison, load_report
+
+    try:
+        comparison = compare_reports(load_report(old), load_report(new), tolerance, latency_tolerance)
+    except ValueError as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(comparison.model_dump_json(indent=2))
+    else:
+        typer.echo(format_comparison(comparison))
+    if comparison.regressions:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ class Decision(BaseModel):
     scores: dict = {}
     feedback_form: bool = False
     """The end-of-dialog detector fired: the client app shows the VOC 1..5 form."""
+    variant: str | None = None
+    """The A/B experiment variant whose policy decided (None outside experiments)."""
 
 
 class Turn(BaseModel):

@@ -216,6 +216,7 @@ class DialogStore:
                 pool=decision.pool,
                 scores=decision.scores,
                 latency_ms=latency_ms,
+                variant=decision.variant,
             )
             session.add(row)
             ticket_id = None

@@ -79,6 +79,8 @@ class Decision(Base):
     scores: Mapped[dict] = mapped_column(JSON, default=dict)
     """Top intents and pools with probabilities, entities kinds, response variant, model versions."""
     latency_ms: Mapped[float | None] = mapped_column(Float)
+    variant: Mapped[str | None] = mapped_column(String(32), index=True)
+    """The A/B experiment variant the client was in (router/experiments.py)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -72,3 +72,12 @@ def test_feedback_form_after_thanks_bye(api):
     # the form is answered with the VOC score
     voc = api.post("/v1/feedback", json={"dialog_id": first["dialog_id"], "voc": 5})
     assert voc.status_code == 200
+
+
+def test_suites_are_in_eval_all(settings, tmp_path):
+    from evals.report import SUITES
+
+    report = SUITES["dialog_end"](settings, True, tmp_path)
+    assert report["f1"] > report["baseline_f1"]
+    assert set(report["by_source"]) == {"multidogo", "sgd", "star"}
+    assert {"next_intent", "ocr"} <= set(SUITES)

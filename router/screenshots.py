@@ -18,12 +18,12 @@ log = logging.getLogger("twoline.ocr")
 
 
 @lru_cache(maxsize=1)
-def _shared_reader() -> ScreenshotReader:
+def _shared_reader(threads: int = 1) -> ScreenshotReader:
     """One EasyOCR reader per process (~20 s and ~300 MB to load), loading in the background from
     start-up on: text messages do not wait for it, the first image does."""
     from first_line.ocr import ScreenshotReader
 
-    reader = ScreenshotReader()
+    reader = ScreenshotReader(threads)
     reader.start_warm_up()
     return reader
 
@@ -37,7 +37,7 @@ def load_screenshot_reader(settings: Settings) -> ScreenshotReader | None:
     if not ocr_available():
         log.warning("easyocr is not installed: screenshots will be refused")
         return None
-    return _shared_reader()
+    return _shared_reader(settings.ocr_threads)
 
 
 def read_screenshot(

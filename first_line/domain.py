@@ -75,6 +75,12 @@ class PolicySettings(_Strict):
     first message of a dialog."""
     voc_risk_max_age_days: int = Field(3, ge=1, le=365)
     """Risk scores older than this are ignored (the daily batch did not run)."""
+    next_intent_buttons: int = Field(3, ge=0, le=3)
+    """Quick buttons after an answer with the likely next intents (0 turns the recommender off)."""
+    next_intent_min_probability: float = Field(0.1, ge=0.0, le=1.0)
+    """A next intent needs at least this probability to get a button."""
+    dialog_end_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
+    """P(the dialog is over) at or above which the reply carries the VOC 1..5 form (null: never)."""
 
 
 class ExperimentVariant(_Strict):

@@ -84,20 +84,21 @@ def ensure_trained(
     database_url: str | None = None,
 ) -> list[str]:
     """Train whatever is missing or stale (what `make run` does on a fresh machine)."""
+    from first_line.dialog_training import ensure_dialog_models  # next intent, end of dialog
     from router.gates_training import ensure_gates_trained, missing_gates  # sentiment, likes, VOC risk
 
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    if not todo and not missing_gates(artifacts_dir, intents_retrained=False):
-        return []
-    splits = load_splits(data_dir, domain_dir)
-    if "intents" in todo:
-        train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
-    if todo:
-        train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
-    gates = ensure_gates_trained(
-        data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
-    )
-    return todo + gates
+    gates: list[str] = []
+    if todo or missing_gates(artifacts_dir, intents_retrained=False):
+        splits = load_splits(data_dir, domain_dir)
+        if "intents" in todo:
+            train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
+        if todo:
+            train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+        gates = ensure_gates_trained(
+            data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
+        )
+    return todo + gates + ensure_dialog_models(data_dir, domain_dir, artifacts_dir, domain)
 
 
 __all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]

@@ -28,6 +28,11 @@ class MessageRequest(_Request):
         description="Retries with the same id are answered, not stored twice.",
     )
     language: Language | None = Field(None, description="The client's language, if the app knows it.")
+    image_base64: str | None = Field(
+        None,
+        description="A PNG or JPEG screenshot, base64 (TWOLINE_MAX_IMAGE_BYTES decoded); its text is read "
+        "by OCR and classified with the message.",
+    )
 
 
 class Citation(BaseModel):
@@ -59,6 +64,8 @@ class MessageResponse(BaseModel):
     decision: DecisionBody
     handoff_ticket_id: int | None
     retry: bool = False
+    feedback_form: bool = False
+    """The dialog looks over: show the VOC 1..5 form (answer with POST /v1/feedback `voc`)."""
 
 
 class FeedbackRequest(_Request):
@@ -85,6 +92,7 @@ class MessageView(BaseModel):
     created_at: str
     sentiment: float | None = None
     """P(negative) of a client message (the sentiment model)."""
+    ocr_text: str | None = None
 
 
 class DecisionView(BaseModel):

@@ -30,6 +30,7 @@ from router.api_models import (
 )
 from router.assistant import Assistant
 from router.errors import ApiError, error_response, install_error_handlers
+from router.image_upload import decode_upload
 from router.metrics import render_metrics
 from router.operator_api import build_operator_router, handoff_view, ticket_store
 from router.operator_metrics import OperatorCollector
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         lifespan=lifespan,
     )
     app.state.assistant = assistant
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
 
     def the_assistant(request: Request) -> Assistant:
@@ -119,7 +120,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def readyz(request: Request) -> JSONResponse:
         if request.app.state.assistant is None:
             return error_response(503, "not_ready", "models are still loading")
-        return JSONResponse({"status": "ready", "domain": request.app.state.assistant.domain.settings.name})
+        loaded = request.app.state.assistant
+        ocr = "off" if loaded.ocr is None else ("ready" if loaded.ocr.ready else "loading")
+        return JSONResponse({"status": "ready", "domain": loaded.domain.settings.name, "ocr": ocr})
 
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request) -> Response:
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.post("/v1/messages", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
         _check_message(body, bot, settings)
+        image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
         try:
             result = bot.handle(
                 client_id=body.client_id,
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                 button_payload=body.button,
                 client_message_id=body.client_message_id,
                 language=body.language,
+                image=image,
             )
         except DialogNotFoundError as exc:
             raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
@@ -163,6 +168,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             ),
             handoff_ticket_id=result.ticket_id,
             retry=result.retry,
+            feedback_form=result.feedback_form,
         )
 
     @app.post("/v1/feedback", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
@@ -215,6 +221,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
                     buttons=m.buttons,
                     created_at=m.created_at.isoformat(),
                     sentiment=m.sentiment,
+                    ocr_text=m.ocr_text,
                 )
                 for m in messages
             ],
@@ -254,7 +261,7 @@ def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> 
     if body.button is not None:
         if button_intent(body.button, bot.domain) is None:
             raise ApiError(422, "unknown_button", "unknown button payload")
-    elif not body.text.strip():
+    elif not body.text.strip() and body.image_base64 is None:
         raise ApiError(422, "empty_message", "the message is empty")
     if len(body.text) > settings.max_message_chars:
         raise ApiError(

@@ -10,6 +10,7 @@ import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
@@ -22,14 +23,19 @@ from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from router.client_signals import ClientSignals, load_likes_model
+from router.dialog_gates import load_dialog_gates
 from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
 from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
 from router.policy import Button, Decision, DecisionPolicy, Turn
+from router.screenshots import load_screenshot_reader, read_screenshot
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
 from second_line.factory import build_second_line
+
+if TYPE_CHECKING:
+    from first_line.ocr import ScreenshotReader
 
 log = logging.getLogger("twoline.assistant")
 
@@ -48,6 +54,7 @@ class TurnResult(BaseModel):
     retry: bool = False
     citations: list[dict] = []
     """Second-line answers: [{index, title, url}] for the [n] markers in `reply`."""
+    feedback_form: bool = False
 
 
 def load_thresholds(
@@ -123,6 +130,7 @@ class Assistant:
         domain: Domain,
         store: DialogStore,
         policy: DecisionPolicy,
+        ocr: ScreenshotReader | None = None,
         signals: ClientSignals | None = None,
         variants: VariantPolicies | None = None,
     ) -> None:
@@ -131,6 +139,8 @@ class Assistant:
         self.store = store
         self.policy = policy
         self.signals = signals
+        self.ocr = ocr
+        """Reads screenshots; None when OCR is off or not installed (images are then refused)."""
         self.variants = variants or VariantPolicies(policy, None, {})
 
     @classmethod
@@ -162,9 +172,11 @@ class Assistant:
                 settings.domain_dir,
                 use_ner=settings.use_ner,
             ),
+            dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
-        return cls(settings, domain, DialogStore(engine), policy, signals, variants)
+        store = DialogStore(engine)
+        return cls(settings, domain, store, policy, load_screenshot_reader(settings), signals, variants)
 
     def handle(
         self,
@@ -174,6 +186,7 @@ class Assistant:
         button_payload: str | None = None,
         client_message_id: str | None = None,
         language: str | None = None,
+        image: np.ndarray | None = None,
     ) -> TurnResult:
         accepted = self.store.accept_message(
             client_id, dialog_id, text, button_payload, client_message_id, language
@@ -183,9 +196,9 @@ class Assistant:
             if earlier is not None:
                 return earlier
         started = time.perf_counter()
-        negativity = self.signals.negativity(text) if self.signals and not button_payload else None
+        negativity = self._negativity(text) if not button_payload else None
         first_message = dialog_id is None
-        decision = self._decide(client_id, accepted, text, button_payload, negativity, first_message)
+        decision = self._decide(client_id, accepted, text, button_payload, image, negativity, first_message)
         latency = time.perf_counter() - started
         summary = None
         if decision.kind == "handoff":
@@ -218,6 +231,7 @@ class Assistant:
             reply_message_id=recorded.reply_message_id,
             ticket_id=recorded.ticket_id,
             citations=decision.scores.get("citations", []),
+            feedback_form=decision.feedback_form,
         )
 
     def _decide(
@@ -226,12 +240,21 @@ class Assistant:
         accepted: AcceptedMessage,
         text: str,
         button_payload: str | None,
+        image: np.ndarray | None = None,
         negativity: float | None = None,
         first_message: bool = False,
     ) -> Decision:
         policy = self.domain.settings.policy
         decision_policy, variant = self.variants.for_client(client_id)
         try:
+            ocr_scores = {}
+            if image is not None:  # the message is stored; now read the screenshot (step 4)
+                text, ocr_scores = read_screenshot(self.ocr, self.store, accepted.message_id, text, image)
+                if not text.strip() and accepted.dialog_status != "handed_off":  # nothing legible
+                    unreadable = self.policy.handoff(
+                        Turn(dialog_key=accepted.dialog_id, text=""), "image_unreadable"
+                    )
+                    return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
             context = self.store.recent_client_texts(
                 client_id, since, policy.context_messages, accepted.message_id
@@ -247,12 +270,24 @@ class Assistant:
                 negativity=negativity,
                 first_message=first_message,
                 voc_risk=self._voc_risk(client_id) if first_message else None,
+                dialog_turns=self.store.dialog_client_turns(accepted.dialog_id, accepted.message_id),
             )
-            return decision_policy.decide(turn).model_copy(update={"variant": variant})
+            decision = decision_policy.decide(turn)
+            return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})
         except Exception:  # the message is stored; the client gets a person, not an error
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
+
+    def _negativity(self, text: str) -> float | None:
+        """The sentiment model's P(negative); None (and a logged error) if it fails: the turn goes on."""
+        if self.signals is None or not text.strip():
+            return None
+        try:
+            return self.signals.negativity(text)
+        except Exception:
+            log.exception("sentiment failed")
+            return None
 
     def _voc_risk(self, client_id: str) -> float | None:
         return self.signals.voc_risk(client_id, date.today()) if self.signals else None
@@ -275,4 +310,5 @@ class Assistant:
             ticket_id=ticket_id,
             retry=True,
             citations=(row.scores or {}).get("citations", []),
+            feedback_form=bool((row.scores or {}).get("dialog_end", {}).get("feedback_form")),
         )

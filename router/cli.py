@@ -139,6 +139,8 @@ def chat(
         )
         for index, button in enumerate(buttons, 1):
             typer.echo(f"  {index}. {button.label}")
+        if result.feedback_form:
+            typer.echo("  [feedback form: how satisfied are you with this dialog, 1..5?]")
 
 
 @app.command()
@@ -215,8 +217,8 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 
 @train_app.command("all")
 def train_all(variant: Variant = Variant.fast) -> None:
-    """Every model: intents and pools, client sentiment, likes and VOC risk, the censor and the
-    grounding verifier."""
+    """Every model: intents and pools, client sentiment, likes and VOC risk, next intent and end of
+    dialog, the censor and the grounding verifier."""
     from router.gates_training import train_risk_artifact, train_sentiment_artifact
 
     train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
@@ -227,6 +229,8 @@ def train_all(variant: Variant = Variant.fast) -> None:
         settings.data_dir, settings.artifacts_dir, _domain(settings), settings.database_url,
         report_dir=Path("reports/voc_risk"),
     )  # fmt: skip
+    train_next_intent_command(data=None, seed=13)
+    train_dialog_end_command(data=None, seed=13)
     train_censor_command(seed=13, scale=1.0)
     train_grounding_command(seed=13, articles=300)
 
@@ -256,6 +260,47 @@ def train_grounding_command(
     settings = _settings()
     manifest = train_grounding_artifact(settings.data_dir, settings.artifacts_dir, seed, articles)
     typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
+
+
+@train_app.command("next-intent")
+def train_next_intent_command(
+    data: list[Path] | None = typer.Option(
+        None, help="Dialog files (MultiDoGO TSV / SGD CSV layout); default: the shared corpora."
+    ),
+    seed: int = 13,
+) -> None:
+    """The next-intent recommender (quick buttons after an answer)."""
+    from first_line.dialog_training import train_next_intent
+
+    settings = _settings()
+    domain = _domain(settings)
+    manifest = train_next_intent(
+        settings.data_dir,
+        settings.domain_dir,
+        settings.artifacts_dir / "next_intent",
+        domain,
+        data or None,
+        seed,
+    )
+    typer.echo(json.dumps(manifest.metrics | {"samples": manifest.data_sizes}, indent=2))
+
+
+@train_app.command("dialog-end")
+def train_dialog_end_command(
+    data: list[Path] | None = typer.Option(
+        None, help="Dialog files (MultiDoGO TSV / SGD CSV / STAR CSV layout); default: the shared corpora."
+    ),
+    seed: int = 13,
+) -> None:
+    """The end-of-dialog detector (the VOC feedback form)."""
+    from first_line.dialog_training import train_dialog_end
+
+    settings = _settings()
+    domain = _domain(settings)
+    manifest = train_dialog_end(
+        settings.data_dir, settings.artifacts_dir / "dialog_end", domain, data or None, seed
+    )
+    typer.echo(json.dumps(manifest.metrics | {"samples": manifest.data_sizes}, indent=2))
 
 
 @app.command("suggest-pools")
@@ -293,6 +338,91 @@ def eval_intents(
         )
         typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
         typer.echo(f"report and plot in {out}")
+
+
+@app.command("export-dialogs")
+def export_dialogs_command(out: Path = typer.Option(Path("dialogs.tsv"), help="TSV file to write.")) -> None:
+    """The service's logged dialogs as a MultiDoGO-layout TSV, to train next-intent / dialog-end on."""
+    from router.dialog_export import export_dialogs
+    from router.store.database import create_store_engine, migrate
+    from router.store.dialog_store import DialogStore
+
+    settings = _settings()
+    engine = create_store_engine(settings.database_url)
+    migrate(engine)
+    typer.echo(f"{export_dialogs(DialogStore(engine), out)} client messages written to {out}")
+
+
+@eval_app.command("next-intent")
+def eval_next_intent(
+    data: list[Path] | None = typer.Option(
+        None, help="MultiDoGO TSV / SGD CSV files (default: MultiDoGO dev + the held-out dialogs)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """hit@3 of the next-intent recommender against the most-frequent-next-intent baseline."""
+    from first_line.dialog_intent_map import load_dialog_intent_map
+    from first_line.dialog_training import default_eval_files, evaluate_next_intent
+
+    settings = _settings()
+    domain = _domain(settings)
+    files = data or default_eval_files(settings.data_dir, "next_intent")
+    intent_map = load_dialog_intent_map(settings.domain_dir, domain)
+    report = evaluate_next_intent(settings.artifacts_dir / "next_intent", files, intent_map)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"hit@3 {report['hit@3']:.4f}  baseline (most frequent) {report['baseline_hit@3']:.4f}  "
+            f"hit@1 {report['hit@1']:.4f}  on {report['samples']} next intents"
+        )
+
+
+@eval_app.command("dialog-end")
+def eval_dialog_end(
+    data: list[Path] | None = typer.Option(
+        None, help="MultiDoGO TSV / SGD CSV / STAR CSV files (default: MultiDoGO dev + held-out dialogs)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """F1 of the end-of-dialog detector at the domain's threshold against the "thanks"/"bye" keywords."""
+    from first_line.dialog_training import default_eval_files, evaluate_dialog_end
+
+    settings = _settings()
+    domain = _domain(settings)
+    files = data or default_eval_files(settings.data_dir, "dialog_end")
+    threshold = domain.settings.policy.dialog_end_threshold or 0.5
+    report = evaluate_dialog_end(settings.artifacts_dir / "dialog_end", files, threshold)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"F1 {report['f1']:.4f} at threshold {threshold}  keyword baseline {report['baseline_f1']:.4f}  "
+            f"(best F1 {report['best_f1']:.4f} at {report['best_threshold']})"
+        )
+
+
+@eval_app.command("ocr")
+def eval_ocr(
+    count: int = typer.Option(60, help="How many screenshots to render and read."),
+    seed: int = typer.Option(1000, help="Seed of the first screenshot (each image has its own)."),
+    save: Path | None = typer.Option(None, help="Folder to save the rendered screenshots into."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """EasyOCR on rendered screenshots: character accuracy, topic (intent) accuracy, latency per image."""
+    from evals.ocr_eval import evaluate_ocr
+
+    settings = _settings()
+    report = evaluate_ocr(settings.intents_dir, count, seed, save, settings.ocr_threads)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(
+            f"{count} images: character accuracy {report['char_accuracy']:.4f}  "
+            f"topic accuracy {report['topic_accuracy']:.4f} (on the true text "
+            f"{report['topic_accuracy_on_true_text']:.4f})  latency p50 {report['latency_ms_p50']:.0f} ms "
+            f"p95 {report['latency_ms_p95']:.0f} ms  (load average {report['load_average']})"
+        )
 
 
 @eval_app.command("all")

@@ -12,7 +12,8 @@
    - else the scripted answer for this client       → answer `scripted_answer`
      (the empathetic variant when the message reads negative and the scenario has one);
      likes gate: P(dislike | message, context, answer) > `dislike_threshold`
-                                                   → hand-off `predicted_dislike` instead.
+                                                   → hand-off `predicted_dislike` instead;
+     + up to three next-intent buttons (the intents the client likely asks for next).
 6. Unsure:
    - the pools model is sure of a pool with ≥ 2 likely intents in it
                                                    → clarifying question with buttons;
@@ -20,6 +21,7 @@
    - else                                          → hand-off `unsure`.
 Second line: `SecondLine.answer` (second_line/answerer.py): a cited answer or a hand-off with its reason;
 without a knowledge-base index it is a hand-off `second_line_unavailable`.
+Every turn the bot answers: the end-of-dialog detector → `feedback_form` (VOC 1..5).
 
 Every decision carries its reason and the scores behind it; the router stores them.
 """
@@ -59,6 +61,8 @@ class Decision(BaseModel):
     threshold: float | None = None
     pool: str | None = None
     scores: dict = {}
+    feedback_form: bool = False
+    """The end-of-dialog detector fired: the client app shows the VOC 1..5 form."""
     variant: str | None = None
     """The A/B experiment variant whose policy decided (None outside experiments)."""
 
@@ -80,6 +84,8 @@ class Turn(BaseModel):
     """The dialog's first client message (the risk gate looks only at those)."""
     voc_risk: float | None = None
     """The client's daily VOC-risk score (batch-scored); None when unknown or stale."""
+    dialog_turns: list[tuple[str, str | None]] = []
+    """This dialog's earlier client messages with the intent decided for each, oldest first."""
 
 
 class IntentClassifier(Protocol):
@@ -96,6 +102,12 @@ class DislikeScorer(Protocol):
 
 class SecondLine(Protocol):
     def answer(self, turn: Turn) -> Decision: ...
+
+
+class DialogGates(Protocol):
+    """Next-intent buttons after an answer, the end-of-dialog form (router/dialog_gates.py)."""
+
+    def apply(self, turn: Turn, decision: Decision) -> Decision: ...
 
 
 EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
@@ -119,6 +131,7 @@ class DecisionPolicy:
         extract_entities: EntityExtractor,
         second_line: SecondLine | None = None,
         likes: DislikeScorer | None = None,
+        dialog_gates: DialogGates | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -127,9 +140,14 @@ class DecisionPolicy:
         self.extract_entities = extract_entities
         self.second_line = second_line
         self.likes = likes
+        self.dialog_gates = dialog_gates
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
+        decision = self._decide(turn)
+        return self.dialog_gates.apply(turn, decision) if self.dialog_gates else decision
+
+    def _decide(self, turn: Turn) -> Decision:
         if turn.dialog_status == "handed_off":
             return Decision(kind="none", reason="with_operator")
         if turn.button_payload:

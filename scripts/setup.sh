@@ -12,8 +12,9 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 # Debian packages the code and the tests need:
 #   postgresql  - the integration tests run the dialog store against a real PostgreSQL server
 #   libgomp1    - OpenMP runtime used by onnxruntime / scikit-learn
-#   chromium, chromium-driver - the browser tests of the chat page and the operator console (Selenium)
-DEB_PACKAGES=(postgresql libgomp1 chromium chromium-driver)
+#   chromium, chromium-driver - the browser tests of the chat page, the operator console and the eval report
+#   fonts-dejavu-core fonts-liberation - fonts for the rendered screenshots of `twoline eval ocr`
+DEB_PACKAGES=(postgresql libgomp1 chromium chromium-driver fonts-dejavu-core fonts-liberation)
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

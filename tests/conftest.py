@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import first_line  # noqa: F401  (first: torchvision_compat, before any test imports transformers)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -48,7 +50,19 @@ def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
     train_pools(splits, root / "intents", root / "pools", domain)
     train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
     train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
+    train_dialog_models(root, domain)
     return root
+
+
+DIALOGS_PER_FILE = 400
+
+
+def train_dialog_models(root: Path, domain) -> None:
+    """next-intent and dialog-end artifacts on the first dialogs of each shared corpus (seconds)."""
+    from first_line.dialog_training import train_dialog_end, train_next_intent
+
+    train_next_intent(DATA_DIR, DOMAIN_DIR, root / "next_intent", domain, max_dialogs=DIALOGS_PER_FILE)
+    train_dialog_end(DATA_DIR, root / "dialog_end", domain, max_dialogs=DIALOGS_PER_FILE)
 
 
 @pytest.fixture

@@ -169,6 +169,25 @@ class DialogStore:
             ).all()
         return list(reversed(rows))
 
+    def dialog_client_turns(self, dialog_id: str, before_message_id: int) -> list[tuple[str, str | None]]:
+        """This dialog's client messages before the given one, oldest first, each with the intent the
+        bot answered it as (None when it did not answer); the text read from a screenshot stands in for
+        an empty text."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Message.text, Message.ocr_text, DecisionRow.kind, DecisionRow.intent)
+                .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
+                .where(Message.dialog_id == dialog_id, Message.role == "client")
+                .where(Message.id < before_message_id)
+                .order_by(Message.id)
+            ).all()
+        return [(text or ocr or "", intent if kind == "answer" else None) for text, ocr, kind, intent in rows]
+
+    def set_ocr_text(self, message_id: int, text: str) -> None:
+        """Store what OCR read from the message's screenshot (the message itself was stored first)."""
+        with self._transaction() as session:
+            session.execute(update(Message).where(Message.id == message_id).values(ocr_text=text))
+
     def record_decision(
         self,
         accepted: AcceptedMessage,

@@ -62,6 +62,8 @@ class Message(Base):
     sentiment: Mapped[float | None] = mapped_column(Float)
     """P(negative) of a client message (first_line/sentiment_model.py); None when not scored."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ocr_text: Mapped[str | None] = mapped_column(Text)
+    """The text read from the screenshot the client sent with this message (stored after OCR)."""
 
 
 class Decision(Base):

@@ -113,7 +113,7 @@ def test_bad_input_is_refused_with_a_stable_code_and_stores_nothing(api, assista
 def test_not_json_and_oversized_bodies(api, assistant):
     response = api.post("/v1/messages", content=b"{not json", headers={"Content-Type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
-    huge = b'{"client_id": "c", "text": "' + b"a" * 200_000 + b'"}'
+    huge = b'{"client_id": "c", "text": "' + b"a" * assistant.settings.max_request_bytes + b'"}'
     response = api.post("/v1/messages", content=huge, headers={"Content-Type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (413, "body_too_large")
     assert stored_messages(assistant) == 0

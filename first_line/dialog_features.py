@@ -1,0 +1,93 @@
+"""Features of "the dialog so far" (client turns with their labels), shared by the next-intent
+recommender and the end-of-dialog detector.
+
+A `DialogSoFar` is what both the corpora and the live service can produce: the client's texts,
+oldest first, each with the labels known for it (in the service: the intent decided for that
+message; in the corpora: the mapped corpus labels). Sparse features, a linear model on top:
+- the last client text (word 1-2 grams, optionally char 2-4 grams),
+- the previous client text (word 1-2 grams),
+- the whole history (words),
+- label tokens: every label seen, the labels of the last turn, the last request,
+- the number of client turns so far (log), unless `use_length=False` (the end-of-dialog detector:
+  the corpora's dialogs run 7-12 client turns, a bot's far fewer, so length would not transfer).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import scipy.sparse as sp
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+
+@dataclass(frozen=True)
+class DialogSoFar:
+    texts: tuple[str, ...]
+    labels: tuple[tuple[str, ...], ...] = field(default=())
+    """Per text, its labels (may be empty)."""
+    last_request: str | None = None
+    """The last request label seen (a bank intent or corpus-only intent), for the next-intent model."""
+
+    def __post_init__(self) -> None:
+        if self.labels and len(self.labels) != len(self.texts):
+            raise ValueError("labels must be given per text")
+
+
+class DialogFeaturizer:
+    """Fits sparse vectorizers on a list of `DialogSoFar`; picklable (lives inside the artifact)."""
+
+    def __init__(self, char_ngrams: bool = False, use_labels: bool = True, use_length: bool = True) -> None:
+        self.char_ngrams = char_ngrams
+        self.use_labels = use_labels
+        self.use_length = use_length
+        self.last_words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, lowercase=True)
+        self.last_chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=3)
+        self.previous_words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+        self.history_words = TfidfVectorizer(sublinear_tf=True, min_df=2)
+        self.tokens = DictVectorizer()
+
+    def fit(self, dialogs: list[DialogSoFar]) -> DialogFeaturizer:
+        last, previous, history, tokens = _columns(dialogs, self.use_labels, self.use_length)
+        self.last_words.fit(last)
+        if self.char_ngrams:
+            self.last_chars.fit(last)
+        self.previous_words.fit(previous)
+        self.history_words.fit(history)
+        self.tokens.fit(tokens)
+        return self
+
+    def transform(self, dialogs: list[DialogSoFar]) -> sp.csr_matrix:
+        last, previous, history, tokens = _columns(dialogs, self.use_labels, self.use_length)
+        blocks = [self.last_words.transform(last)]
+        if self.char_ngrams:
+            blocks.append(self.last_chars.transform(last))
+        blocks += [
+            self.previous_words.transform(previous),
+            0.5 * self.history_words.transform(history),
+            self.tokens.transform(tokens),
+        ]
+        return sp.hstack(blocks, format="csr")
+
+
+def _columns(dialogs: list[DialogSoFar], use_labels: bool, use_length: bool):
+    last, previous, history, tokens = [], [], [], []
+    for dialog in dialogs:
+        texts = dialog.texts or ("",)
+        last.append(texts[-1])
+        previous.append(texts[-2] if len(texts) > 1 else "")
+        history.append(" ".join(texts[:-1]))
+        row = {"turns": math.log1p(len(dialog.texts)), "first_turn": float(len(dialog.texts) <= 1)}
+        if not use_length:
+            row = {"bias": 1.0}
+        if use_labels:
+            for turn_labels in dialog.labels:
+                for label in turn_labels:
+                    row[f"seen={label}"] = 1.0
+            for label in dialog.labels[-1] if dialog.labels else ():
+                row[f"last={label}"] = 1.0
+            if dialog.last_request:
+                row[f"request={dialog.last_request}"] = 1.0
+        tokens.append(row)
+    return last, previous, history, tokens

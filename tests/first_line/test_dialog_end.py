@@ -1,0 +1,83 @@
+"""End-of-dialog detector: samples, the keyword baseline, the trained model against it,
+`twoline eval dialog-end --json` on the three layouts, and the feedback form through the API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from first_line.dialog_corpora import ClientTurn, Dialog
+from first_line.dialog_end_model import DialogEndModel, dialog_samples, keyword_baseline
+from first_line.dialog_training import MULTIDOGO_DEV, SGD, STAR, evaluate_dialog_end
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+
+def test_every_client_turn_is_a_sample_and_only_the_last_is_positive():
+    turns = (ClientTurn("hi"), ClientTurn("my card is lost"), ClientTurn("ok thanks bye"))
+    samples = dialog_samples(Dialog("star", "1", turns))
+    assert [s.is_last for s in samples] == [False, False, True]
+    assert samples[1].so_far.texts == ("hi", "my card is lost")
+    broken_off = dialog_samples(Dialog("star", "2", turns, ended=False))
+    assert [s.is_last for s in broken_off] == [False, False]  # a disconnect is not an end
+
+
+def test_keyword_baseline():
+    assert keyword_baseline("Thanks, bye!")
+    assert keyword_baseline("ok goodbye")
+    assert not keyword_baseline("my card was stolen")
+
+
+def test_model_beats_the_keyword_baseline_on_held_out_dialogs(artifacts_dir):
+    model = DialogEndModel(artifacts_dir / "dialog_end")
+    assert model.probability(["hi", "I lost my card", "thanks, that's all, bye"]) > 0.5
+    assert model.probability(["hi", "I lost my card"]) < 0.5
+    report = evaluate_dialog_end(artifacts_dir / "dialog_end", [DATA_DIR / MULTIDOGO_DEV], 0.5)
+    assert report["positives"] > 100
+    assert report["f1"] > report["baseline_f1"]
+
+
+def test_eval_cli_json_reads_the_three_layouts(artifacts_dir):
+    env = {
+        "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
+        "TWOLINE_DATA_DIR": str(DATA_DIR),
+        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [sys.executable, "-m", "router.cli", "eval", "dialog-end", "--json"]
+    for path in (MULTIDOGO_DEV, SGD, STAR):
+        command += ["--data", str(DATA_DIR / path)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert set(report["by_source"]) == {"multidogo", "sgd", "star"}
+    assert 0.0 < report["baseline_f1"] < report["f1"] <= 1.0
+
+
+def test_feedback_form_after_thanks_bye(api):
+    first = api.post(
+        "/v1/messages", json={"client_id": "end-1", "text": "I still have not received my new card"}
+    ).json()
+    assert first["feedback_form"] is False
+    last = api.post(
+        "/v1/messages",
+        json={"client_id": "end-1", "dialog_id": first["dialog_id"], "text": "great, thanks, bye"},
+    ).json()
+    assert last["decision"]["kind"] == "answer", last
+    assert last["feedback_form"] is True
+    assert last["reply"]["buttons"] == []  # no next-intent buttons under the form
+    decision = api.get(f"/v1/dialogs/{first['dialog_id']}").json()["decisions"][-1]
+    assert decision["scores"]["dialog_end"]["feedback_form"] is True
+    assert decision["scores"]["dialog_end"]["p"] >= decision["scores"]["dialog_end"]["threshold"]
+    # the form is answered with the VOC score
+    voc = api.post("/v1/feedback", json={"dialog_id": first["dialog_id"], "voc": 5})
+    assert voc.status_code == 200
+
+
+def test_suites_are_in_eval_all(settings, tmp_path):
+    from evals.report import SUITES
+
+    report = SUITES["dialog_end"](settings, True, tmp_path)
+    assert report["f1"] > report["baseline_f1"]
+    assert set(report["by_source"]) == {"multidogo", "sgd", "star"}
+    assert {"next_intent", "ocr"} <= set(SUITES)

@@ -6,10 +6,15 @@ Input: JSONL lines `{"question", "ask_ids", "answerable"?, "facts"?}` (`answerab
 - `answered_rate`: answered share of the answerable questions;
 - `handoff_rate_unanswerable`: hand-off share of the unanswerable ones;
 - `citation_accuracy`: share of answers whose cited articles include one of `ask_ids`;
-- `unsupported_sentence_rate`: share of the delivered answers' sentences the grounding check flags
-  (re-checked against the cited passages; it is the same check that filtered them, so this is the
-  rule's residue, not an independent judge) and `raw_unsupported_sentence_rate`: the share it flagged
-  in the generated answers before filtering (what the generator alone would have delivered);
+- `unsupported_sentence_rate`: share of the delivered answers' sentences that an independent
+  lexical judge finds unsupported by the retrieved passages: a number absent from them, or fewer
+  than `JUDGE_MIN_OVERLAP` of its content words in them. The judge shares nothing with the trained
+  verifier that filtered the answer, so this is not the filter grading itself; it is strict on
+  paraphrase (a reworded sentence may count as unsupported), so it errs towards reporting more;
+- `raw_unsupported_sentence_rate`: the share the grounding check flagged in the generated answers
+  before filtering (what the generator alone would have delivered);
+- `worst_examples`: the flagged sentences with their question and the passage they should have come
+  from (the best-overlapping retrieved passage);
 - `fact_recall` (when `facts` are given), `censor_blocks`, hand-off reasons, `latency_ms_p50`.
 """
 
@@ -27,6 +32,73 @@ import numpy as np
 from router.policy import ClientProfile, Turn
 
 _ASK_ID = re.compile(r"/askcfpb/(\d+)")
+_CITATION = re.compile(r"\s*\[\d+\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "you",
+        "your",
+        "are",
+        "with",
+        "that",
+        "this",
+        "can",
+        "not",
+        "but",
+        "have",
+        "has",
+        "was",
+        "were",
+        "will",
+        "would",
+        "could",
+        "should",
+        "from",
+        "they",
+        "them",
+        "their",
+        "there",
+        "about",
+        "into",
+        "more",
+        "than",
+        "any",
+        "all",
+        "our",
+        "may",
+        "also",
+        "its",
+        "it's",
+    ]
+)
+JUDGE_MIN_OVERLAP = 0.6
+WORST_EXAMPLES = 15
+
+
+def judge_sentence(sentence: str, passages: list[str]) -> tuple[bool, str]:
+    """Independent lexical judge: (supported, why not)."""
+    haystack = " ".join(passages).lower()
+    for number in _NUMBER.findall(sentence):
+        if number.strip(".,") not in haystack:
+            return False, f"number {number} not in the passages"
+    words = [w for w in _WORD.findall(sentence.lower()) if w not in _STOP]
+    if not words:
+        return True, ""
+    overlap = sum(w in haystack for w in words) / len(words)
+    if overlap < JUDGE_MIN_OVERLAP:
+        return False, f"{overlap:.0%} of its content words in the passages"
+    return True, ""
+
+
+def _best_passage(sentence: str, passages: list) -> dict:
+    words = set(_WORD.findall(sentence.lower())) - _STOP
+    best = max(passages, key=lambda p: len(words & set(_WORD.findall(p.text.lower()))), default=None)
+    return {"title": best.title, "excerpt": best.text[:300]} if best else {}
 
 
 def read_questions(path: Path) -> list[dict]:
@@ -46,6 +118,7 @@ def evaluate_hallucination(answerer: Any, path: Path, language: str = "en") -> d
     fact_hits, fact_total, censor_blocks = 0, 0, 0
     reasons: Counter[str] = Counter()
     timings = []
+    worst: list[dict] = []
     for index, row in enumerate(rows):
         profile = ClientProfile(language=language)
         turn = Turn(dialog_key=f"eval-{index}", text=row["question"], profile=profile)
@@ -63,8 +136,19 @@ def evaluate_hallucination(answerer: Any, path: Path, language: str = "en") -> d
             handed_unanswerable += not row["answerable"]
             continue
         answered += row["answerable"]
-        kept = [s for s in sentences if s["supported"]]
-        delivered_sentences += len(kept) if sentences else 0
+        passages = answerer.retriever.run(row["question"], answerer.top_k).passages
+        for sentence in _SENTENCE_END.split(_CITATION.sub("", decision.reply or "").strip()):
+            if not sentence.strip():
+                continue
+            delivered_sentences += 1
+            supported, why = judge_sentence(sentence, [p.text for p in passages])
+            if not supported:
+                delivered_flagged += 1
+                if len(worst) < WORST_EXAMPLES:
+                    worst.append(
+                        {"question": row["question"], "sentence": sentence, "why": why}
+                        | _best_passage(sentence, passages)
+                    )
         urls = [c.get("url") or "" for c in decision.scores.get("citations", [])]
         cited = {int(m) for url in urls for m in _ASK_ID.findall(url)}
         if row.get("ask_ids"):
@@ -88,4 +172,5 @@ def evaluate_hallucination(answerer: Any, path: Path, language: str = "en") -> d
         "censor_blocks": censor_blocks,
         "handoff_reasons": dict(reasons),
         "latency_ms_p50": float(np.percentile(timings, 50)) if timings else None,
+        "worst_examples": worst,
     }

@@ -42,3 +42,33 @@ def test_answer_carries_grounding_and_censor_verdicts(guarded):
     assert not record["grounding"]["rejected"]
     assert all(s["supported"] for s in record["grounding"]["sentences"] if s["sentence"] in decision.reply)
     assert record["censor"]["action"] in ("allow", "rewrite")
+
+
+def test_lexical_judge_is_independent_and_strict():
+    from evals.hallucination_eval import judge_sentence
+
+    passages = ["You can dispute a charge within 60 days of the statement date."]
+    assert judge_sentence("You can dispute a charge within 60 days.", passages) == (True, "")
+    supported, why = judge_sentence("You can dispute a charge within 90 days.", passages)
+    assert not supported and "90" in why
+    assert not judge_sentence("Our premium gold account pays generous interest monthly.", passages)[0]
+
+
+def test_hallucination_eval_judges_delivered_sentences_and_lists_examples(guarded, tmp_path):
+    import json
+
+    from evals.hallucination_eval import evaluate_hallucination
+
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"question": "How can I contest a charge on my credit card statement?", "answerable": True},
+        {"question": "What is the best pizza topping in Naples?", "ask_ids": [], "answerable": False},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = evaluate_hallucination(guarded, questions)
+    assert report["questions"] == 2
+    assert report["handoff_rate_unanswerable"] == 1.0
+    assert report["sentences_delivered"] >= 1
+    # extractive sentences are copied from the passages: the independent judge finds them supported
+    assert report["unsupported_sentence_rate"] == 0.0
+    assert report["worst_examples"] == []

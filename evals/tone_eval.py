@@ -76,6 +76,26 @@ def baseline_scores(texts: list[str]) -> np.ndarray:
     return np.asarray(predict_prob(texts), dtype=float)
 
 
+def worst_examples(
+    rows: list[dict], labels: np.ndarray, scores: np.ndarray, blocked: np.ndarray, limit: int = 10
+) -> list[dict]:
+    """The censor's worst mistakes: polite texts it blocked (highest score first), then bad texts it
+    let through (lowest score first)."""
+    false_blocks = [i for i in np.argsort(-scores) if blocked[i] and labels[i] == 0]
+    misses = [i for i in np.argsort(scores) if not blocked[i] and labels[i] == 1]
+    picked = [(i, "blocked a polite text") for i in false_blocks[: limit // 2]]
+    picked += [(i, "let a bad text through") for i in misses[: limit - len(picked)]]
+    return [
+        {
+            "mistake": mistake,
+            "text": rows[i]["text"][:300],
+            "category": rows[i].get("category") or "",
+            "score": round(float(scores[i]), 4),
+        }
+        for i, mistake in picked
+    ]
+
+
 def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col: str = "label") -> dict:
     rows = read_rows(path, text_col, label_col)
     if not rows:
@@ -100,6 +120,7 @@ def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col:
         "latency_ms_p50": float(np.percentile(timings, 50)),
         "latency_ms_p95": float(np.percentile(timings, 95)),
         "per_category": _per_category(rows, labels, ours[1]),
+        "worst_examples": worst_examples(rows, labels, *ours),
     }
     report["baseline"] = _metrics(labels, base, base_blocked) | {
         "name": "alt-profanity-check",

@@ -73,6 +73,23 @@ def test_eval_tone_cli_json(tmp_path, guard_artifacts):
     assert report["block_rate"] == 1.0
     assert report["false_block_rate"] == 0.0
     assert report["per_category"]["promise"]["block_rate"] == 1.0
+    assert report["worst_examples"] == []  # no mistake on these rows, so nothing to list
+
+
+def test_worst_examples_list_false_blocks_then_misses():
+    import numpy as np
+
+    from evals.tone_eval import worst_examples
+
+    rows = [{"text": t} for t in ("polite but blocked", "bad but allowed", "fine", "bad and blocked")]
+    labels = np.array([0, 1, 0, 1])
+    scores = np.array([0.9, 0.1, 0.05, 0.95])
+    blocked = scores > 0.5
+    listed = worst_examples(rows, labels, scores, blocked)
+    assert [(e["mistake"], e["text"]) for e in listed] == [
+        ("blocked a polite text", "polite but blocked"),
+        ("let a bad text through", "bad but allowed"),
+    ]
 
 
 def _cli(artifacts, suite: str, *args: str) -> dict:

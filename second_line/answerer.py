@@ -7,7 +7,8 @@ duck-typed objects (SECOND_LINE_CONTRACT.md), run in the contract's order.
 
 Every LLM call is bounded: it runs in a worker thread with a deadline; past it, or on any
 error, the configured fallback (extractive, or a hand-off) answers, so a dead backend never
-hangs a request.
+hangs a request. A generated answer the grounding check rejects or the censor blocks is
+regenerated once, extractively (fallback `extractive`), before the dialog is handed off.
 """
 
 from __future__ import annotations
@@ -119,28 +120,44 @@ class SecondLineAnswerer:
             record["generator_failure"] = failure
         if answer is None:
             return self._handoff(language, failure or "no_citation", record)
-        text = answer.text
-        if self.guards.grounding is not None:
-            grounding = self.guards.grounding.run(text, [p.text for p in answer.passages])
-            record["grounding"] = _dump(grounding)
-            if grounding.rejected:
-                return self._handoff(language, "ungrounded", record)
-            text = grounding.text
-        if self.guards.censor is not None:
-            verdict = self.guards.censor.run(text, language)
-            record["censor"] = _dump(verdict)
-            if verdict.action == "block":
-                return self._handoff(language, "censored", record)
-            text = verdict.text
+        text, rejection = self._guarded(answer, language, record)
+        if rejection and answer.backend != "extractive" and self.fallback == "extractive":
+            # Regenerate once: the extractive answer is made of the passages' own sentences.
+            log.info("generated answer rejected, answering extractively", extra={"why": rejection})
+            record["rejected_generation"] = {"reason": rejection, "backend": answer.backend}
+            answer = self.extractive.run(question, retrieved.passages)
+            record["backend"], record["model"] = answer.backend, answer.model
+            text, rejection = (None, "no_citation")
+            if answer.text:
+                text, rejection = self._guarded(answer, language, record)
+        if rejection:
+            return self._handoff(language, rejection, record)
         citations = citations_for(text, answer.passages)
-        if not citations:  # the guardrails may have dropped every cited sentence
-            return self._handoff(language, "no_citation", record)
         return Decision(
             kind="answer",
             reason="second_line_answer",
             reply=text,
             scores={"second_line": record, "citations": [c.model_dump() for c in citations]},
         )
+
+    def _guarded(self, answer: GeneratedAnswer, language: str, record: dict) -> tuple[str | None, str | None]:
+        """The grounding check, then the censor: (the text to send, None) or (None, the hand-off reason)."""
+        text = answer.text
+        if self.guards.grounding is not None:
+            grounding = self.guards.grounding.run(text, [p.text for p in answer.passages])
+            record["grounding"] = _dump(grounding)
+            if grounding.rejected:
+                return None, "ungrounded"
+            text = grounding.text
+        if self.guards.censor is not None:
+            verdict = self.guards.censor.run(text, language)
+            record["censor"] = _dump(verdict)
+            if verdict.action == "block":
+                return None, "censored"
+            text = verdict.text
+        if not citations_for(text, answer.passages):  # the guardrails may have dropped every cited sentence
+            return None, "no_citation"
+        return text, None
 
     def _generate(
         self, prompt_question: str, question: str, passages: list[Passage]

@@ -72,3 +72,36 @@ def test_hallucination_eval_judges_delivered_sentences_and_lists_examples(guarde
     # extractive sentences are copied from the passages: the independent judge finds them supported
     assert report["unsupported_sentence_rate"] == 0.0
     assert report["worst_examples"] == []
+
+
+class InventsAFee:
+    """A generator that cites a real passage but invents a fee: what a small LLM does at its worst."""
+
+    name = "embedded"
+
+    def warm_up(self) -> None: ...
+
+    def run(self, question, passages, deadline=None):
+        from second_line.types import GeneratedAnswer
+
+        invented = "The bank charges a $975 dispute fee and the dispute takes 413 days [1]."
+        return GeneratedAnswer(text=invented, passages=passages, backend="embedded", model="test")
+
+
+def test_a_rejected_generation_is_regenerated_once_extractively(guarded):
+    import copy
+
+    answerer = copy.copy(guarded)
+    answerer.generator = InventsAFee()
+    decision = answerer.answer(
+        Turn(dialog_key="d3", text="How can I contest a charge on my credit card statement?")
+    )
+    record = decision.scores["second_line"]
+    assert record["rejected_generation"] == {"reason": "ungrounded", "backend": "embedded"}
+    assert (decision.kind, record["backend"]) == ("answer", "extractive")
+    assert "$975" not in decision.reply and decision.scores["citations"]
+    answerer.fallback = "handoff"
+    refused = answerer.answer(
+        Turn(dialog_key="d4", text="How can I contest a charge on my credit card statement?")
+    )
+    assert (refused.kind, refused.reason) == ("handoff", "ungrounded")

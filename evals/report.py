@@ -120,11 +120,13 @@ def _hallucination_suite(settings: Settings, quick: bool, out: Path) -> dict:
     if answerer is None:
         raise RuntimeError("the second line is off or has no index; run `twoline ingest`")
     questions = HALLUCINATION_QUESTIONS
-    if quick:  # every fourth question: answerable and unanswerable ones alike
+    if quick:  # evenly spaced over the file: answerable and unanswerable questions alike
         out.mkdir(parents=True, exist_ok=True)
-        lines = questions.read_text(encoding="utf-8").splitlines()
+        lines = [line for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        step = max(1, len(lines) // QUICK_HALLUCINATION_QUESTIONS)
         questions = out / "questions_quick.jsonl"
-        questions.write_text("\n".join(lines[::4][:QUICK_HALLUCINATION_QUESTIONS]) + "\n", encoding="utf-8")
+        picked = lines[::step][:QUICK_HALLUCINATION_QUESTIONS]
+        questions.write_text("\n".join(picked) + "\n", encoding="utf-8")
     return evaluate_hallucination(answerer, questions)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 import tempfile
 import time
@@ -131,23 +132,30 @@ def _turn(example: Example) -> ReplayTurn:
 
 def replay_dialogs(settings: Settings, dialogs: list[ReplayDialog], progress: bool = True) -> dict:
     """Replay through the API on a throw-away store; returns the JSON report."""
-    from fastapi.testclient import TestClient
-    from tqdm import tqdm
-
     from router.app import create_app
 
+    tally = _Tally()
     with tempfile.TemporaryDirectory(prefix="twoline-replay-") as scratch:
         replay_settings = settings.model_copy(
             update={"database_url": f"sqlite:///{Path(scratch) / 'replay.db'}", "log_level": "WARNING"}
         )
-        tally = _Tally()
-        with TestClient(create_app(replay_settings)) as client:
-            client_key = replay_settings.client_api_key.get_secret_value()
-            client.headers["Authorization"] = f"Bearer {client_key}"
-            operator = {"Authorization": f"Bearer {replay_settings.operator_api_key.get_secret_value()}"}
-            for dialog in tqdm(dialogs, desc="replay", unit="dialog", disable=not progress):
-                _replay_one(client, operator, dialog, tally)
+        logging.disable(logging.INFO)  # a log line per replayed turn would drown the progress bar
+        try:
+            _replay_all(create_app(replay_settings), replay_settings, dialogs, tally, progress)
+        finally:
+            logging.disable(logging.NOTSET)
     return _report(tally)
+
+
+def _replay_all(app, settings: Settings, dialogs: list[ReplayDialog], tally: _Tally, progress: bool) -> None:
+    from fastapi.testclient import TestClient
+    from tqdm import tqdm
+
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {settings.client_api_key.get_secret_value()}"
+        operator = {"Authorization": f"Bearer {settings.operator_api_key.get_secret_value()}"}
+        for dialog in tqdm(dialogs, desc="replay", unit="dialog", disable=not progress):
+            _replay_one(client, operator, dialog, tally)
 
 
 def _replay_one(client, operator_headers: dict, dialog: ReplayDialog, tally: _Tally) -> None:

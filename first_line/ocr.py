@@ -55,7 +55,9 @@ class ScreenshotReader:
 
     def start_warm_up(self) -> None:
         """Load in a background thread (a failure is logged; `run` then tries again and raises)."""
-        threading.Thread(target=self._warm_up_logged, name="ocr-warm-up", daemon=True).start()
+        # Not a daemon: a process that exits while torch is still loading in a daemon thread aborts
+        # ("terminate called without an active exception"); exit waits for the load instead.
+        threading.Thread(target=self._warm_up_logged, name="ocr-warm-up", daemon=False).start()
 
     def _warm_up_logged(self) -> None:
         try:

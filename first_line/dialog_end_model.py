@@ -16,17 +16,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
 from first_line.dialog_corpora import Dialog
-from first_line.dialog_features import DialogFeaturizer, DialogSoFar
+from first_line.dialog_features import DialogFeaturizer, DialogSoFar, load_bundle, save_bundle
 
 KIND = "dialog_end"
-MODEL_FILE = "model.joblib"
 KEYWORDS = re.compile(r"\b(thanks?|thank you|thx|(good)?bye)\b", re.IGNORECASE)
 
 
@@ -61,9 +59,9 @@ class DialogEndModel:
     def __init__(self, artifact_dir: Path | str) -> None:
         self.artifact_dir = Path(artifact_dir)
         self.manifest: Manifest = load_manifest(self.artifact_dir, KIND)
-        bundle = joblib.load(self.artifact_dir / MODEL_FILE)
-        self.featurizer: DialogFeaturizer = bundle["featurizer"]
-        self.classifier: LogisticRegression = bundle["classifier"]
+        self.featurizer: DialogFeaturizer
+        self.classifier: LogisticRegression
+        self.featurizer, self.classifier = load_bundle(self.artifact_dir)
         self._positive = list(self.classifier.classes_).index(True)
 
     def probabilities(self, dialogs: list[DialogSoFar]) -> np.ndarray:
@@ -102,7 +100,7 @@ def train_dialog_end_model(
     classifier.fit(featurizer.transform([s.so_far for s in train]), [s.is_last for s in train])
     evaluation = build_samples(eval_dialogs)
     with new_version(out_dir) as work:
-        joblib.dump({"featurizer": featurizer, "classifier": classifier}, work / MODEL_FILE)
+        save_bundle(work, featurizer, classifier)
         manifest = Manifest(
             kind=KIND,
             seed=seed,

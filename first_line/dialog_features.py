@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import joblib
 import scipy.sparse as sp
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -91,3 +93,17 @@ def _columns(dialogs: list[DialogSoFar], use_labels: bool, use_length: bool):
                 row[f"request={dialog.last_request}"] = 1.0
         tokens.append(row)
     return last, previous, history, tokens
+
+
+BUNDLE_FILE = "model.joblib"
+"""The dialog models' file: the fitted featurizer and its classifier, together."""
+
+
+def save_bundle(folder: Path, featurizer: DialogFeaturizer, classifier) -> None:
+    joblib.dump({"featurizer": featurizer, "classifier": classifier}, folder / BUNDLE_FILE)
+
+
+def load_bundle(folder: Path) -> tuple[DialogFeaturizer, object]:
+    """(featurizer, classifier) of a dialog model's artifact folder."""
+    bundle = joblib.load(folder / BUNDLE_FILE)
+    return bundle["featurizer"], bundle["classifier"]

@@ -18,17 +18,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
 from first_line.dialog_corpora import Dialog, held_out
-from first_line.dialog_features import DialogFeaturizer, DialogSoFar
+from first_line.dialog_features import DialogFeaturizer, DialogSoFar, load_bundle, save_bundle
 from first_line.dialog_intent_map import DialogIntentMap
 
 KIND = "next_intent"
-MODEL_FILE = "model.joblib"
 TOP_K = 3
 
 
@@ -68,9 +66,9 @@ class NextIntentModel:
     def __init__(self, artifact_dir: Path | str) -> None:
         self.artifact_dir = Path(artifact_dir)
         self.manifest: Manifest = load_manifest(self.artifact_dir, KIND)
-        bundle = joblib.load(self.artifact_dir / MODEL_FILE)
-        self.featurizer: DialogFeaturizer = bundle["featurizer"]
-        self.classifier: LogisticRegression = bundle["classifier"]
+        self.featurizer: DialogFeaturizer
+        self.classifier: LogisticRegression
+        self.featurizer, self.classifier = load_bundle(self.artifact_dir)
         self.labels: list[str] = [str(c) for c in self.classifier.classes_]
 
     def probabilities(self, dialogs: list[DialogSoFar]) -> np.ndarray:
@@ -136,7 +134,7 @@ def train_next_intent_model(
     classifier.fit(featurizer.transform([s.so_far for s in train]), [s.target for s in train])
     evaluation = build_samples(eval_dialogs, intent_map)
     with new_version(out_dir) as work:
-        joblib.dump({"featurizer": featurizer, "classifier": classifier}, work / MODEL_FILE)
+        save_bundle(work, featurizer, classifier)
         (work / "train_targets.txt").write_text("\n".join(s.target for s in train), encoding="utf-8")
         manifest = Manifest(
             kind=KIND,

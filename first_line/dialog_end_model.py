@@ -22,7 +22,13 @@ from sklearn.metrics import f1_score
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
 from first_line.dialog_corpora import Dialog
-from first_line.dialog_features import DialogFeaturizer, DialogSoFar, load_bundle, save_bundle
+from first_line.dialog_features import (
+    DialogFeaturizer,
+    DialogScorer,
+    DialogSoFar,
+    load_bundle,
+    save_bundle,
+)
 
 KIND = "dialog_end"
 KEYWORDS = re.compile(r"\b(thanks?|thank you|thx|(good)?bye)\b", re.IGNORECASE)
@@ -62,6 +68,8 @@ class DialogEndModel:
         self.featurizer: DialogFeaturizer
         self.classifier: LogisticRegression
         self.featurizer, self.classifier = load_bundle(self.artifact_dir)
+        self.scorer = DialogScorer(self.featurizer, self.classifier)
+        """One dialog at a time, at run time (batches go through sklearn)."""
         self._positive = list(self.classifier.classes_).index(True)
 
     def probabilities(self, dialogs: list[DialogSoFar]) -> np.ndarray:
@@ -69,7 +77,7 @@ class DialogEndModel:
 
     def probability(self, texts: list[str]) -> float:
         """P(over) for the client's texts of this dialog, oldest first, the current message last."""
-        return float(self.probabilities([DialogSoFar(texts=tuple(texts))])[0])
+        return float(self.scorer.probabilities([DialogSoFar(texts=tuple(texts))])[0, self._positive])
 
 
 def f1_at(probabilities: np.ndarray, truth: np.ndarray, threshold: float) -> float:

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import joblib
+import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from first_line.tfidf_scorer import FastTfidf, SparseRow, linear_log_probabilities, linear_weights
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,48 @@ class DialogFeaturizer:
             self.tokens.transform(tokens),
         ]
         return sp.hstack(blocks, format="csr")
+
+
+class DialogScorer:
+    """A fitted featurizer and its logistic regression, scored one dialog at a time: the same
+    probabilities as `classifier.predict_proba(featurizer.transform(...))` without sklearn's
+    per-call overhead (~3 ms a turn; a test checks them equal)."""
+
+    def __init__(self, featurizer: DialogFeaturizer, classifier) -> None:
+        self.featurizer = featurizer
+        self.classes = list(classifier.classes_)
+        blocks = [("last", FastTfidf.of(featurizer.last_words), 1.0)]
+        if featurizer.char_ngrams:
+            blocks.append(("last", FastTfidf.of(featurizer.last_chars), 1.0))
+        blocks += [
+            ("previous", FastTfidf.of(featurizer.previous_words), 1.0),
+            ("history", FastTfidf.of(featurizer.history_words), 0.5),
+        ]
+        self._blocks = blocks
+        self._tokens: dict[str, int] = featurizer.tokens.vocabulary_
+        self._tokens_offset = sum(part.size for _, part, _ in blocks)
+        self._weights, self._bias = linear_weights(classifier)
+
+    def probabilities(self, dialogs: list[DialogSoFar]) -> np.ndarray:
+        """(dialogs, classes) probabilities, columns in `classes` order."""
+        rows = [linear_log_probabilities(self.row(d), self._weights, self._bias) for d in dialogs]
+        return np.exp(np.stack(rows)) if rows else np.zeros((0, len(self.classes)))
+
+    def row(self, dialog: DialogSoFar) -> SparseRow:
+        last, previous, history, tokens = _columns(
+            [dialog], self.featurizer.use_labels, self.featurizer.use_length
+        )
+        columns = {"last": last[0], "previous": previous[0], "history": history[0]}
+        indices, values, offset = [], [], 0
+        for column, part, weight in self._blocks:
+            index, value = part.row(columns[column])
+            indices.append(index + offset)
+            values.append(value * weight)
+            offset += part.size
+        known = [(self._tokens[k], v) for k, v in tokens[0].items() if k in self._tokens and v != 0]
+        indices.append(np.array([self._tokens_offset + i for i, _ in known], dtype=np.int64))
+        values.append(np.array([v for _, v in known], dtype=np.float64))
+        return np.concatenate(indices), np.concatenate(values)
 
 
 def _columns(dialogs: list[DialogSoFar], use_labels: bool, use_length: bool):

@@ -23,7 +23,13 @@ from sklearn.linear_model import LogisticRegression
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
 from first_line.dialog_corpora import Dialog, held_out
-from first_line.dialog_features import DialogFeaturizer, DialogSoFar, load_bundle, save_bundle
+from first_line.dialog_features import (
+    DialogFeaturizer,
+    DialogScorer,
+    DialogSoFar,
+    load_bundle,
+    save_bundle,
+)
 from first_line.dialog_intent_map import DialogIntentMap
 
 KIND = "next_intent"
@@ -69,6 +75,8 @@ class NextIntentModel:
         self.featurizer: DialogFeaturizer
         self.classifier: LogisticRegression
         self.featurizer, self.classifier = load_bundle(self.artifact_dir)
+        self.scorer = DialogScorer(self.featurizer, self.classifier)
+        """One dialog at a time, at run time (batches go through sklearn)."""
         self.labels: list[str] = [str(c) for c in self.classifier.classes_]
 
     def probabilities(self, dialogs: list[DialogSoFar]) -> np.ndarray:
@@ -76,7 +84,7 @@ class NextIntentModel:
 
     def rank(self, so_far: DialogSoFar) -> list[tuple[str, float]]:
         """Every label with its probability, most likely first."""
-        row = self.probabilities([so_far])[0]
+        row = self.scorer.probabilities([so_far])[0]
         return sorted(zip(self.labels, row.tolist(), strict=True), key=lambda x: -x[1])
 
     def suggest(

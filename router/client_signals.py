@@ -27,8 +27,21 @@ class ClientSignals:
         self.risk_max_age_days = risk_max_age_days
 
     @classmethod
-    def load(cls, sentiment_dir, engine: Engine, risk_max_age_days: int, threads: int = 1) -> ClientSignals:
-        sentiment = SentimentModel(sentiment_dir, MultilingualEncoder(threads=threads))
+    def load(
+        cls,
+        sentiment_dir,
+        engine: Engine,
+        risk_max_age_days: int,
+        intent_model: IntentModel | None = None,
+        threads: int = 1,
+    ) -> ClientSignals:
+        """Sentiment reads English through the intent model's encoder (cached embeddings)."""
+        sentiment = SentimentModel(
+            sentiment_dir,
+            MultilingualEncoder(threads=threads),
+            intent_model.encoder if intent_model else None,
+            intent_model.manifest.files.get("encoder.int8.onnx") if intent_model else None,
+        )
         sentiment.warm_up()
         return cls(sentiment, RiskScores(engine), risk_max_age_days)
 

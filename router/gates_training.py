@@ -35,7 +35,21 @@ SYNTHETIC_CLIENTS = 3000
 def train_sentiment_artifact(
     data_dir: Path, domain_dir: Path, artifacts_dir: Path, max_examples: int | None = None
 ) -> Manifest:
-    return train_sentiment(data_dir, domain_dir, artifacts_dir / SENTIMENT, max_examples=max_examples)
+    """Sentiment with its English head on the intent model's encoder (E5 only if there is none yet)."""
+    try:
+        intents = IntentModel(artifacts_dir / "intents", threads=2, cache_size=0)
+    except ArtifactError:
+        log.warning("no intent model: sentiment trained without its English MiniLM head")
+        return train_sentiment(data_dir, domain_dir, artifacts_dir / SENTIMENT, max_examples=max_examples)
+    depends_on = {"intents": intents.manifest.files.get("encoder.int8.onnx", "")}
+    return train_sentiment(
+        data_dir,
+        domain_dir,
+        artifacts_dir / SENTIMENT,
+        max_examples=max_examples,
+        english_encoder=intents.encoder,
+        depends_on=depends_on,
+    )
 
 
 def train_likes_artifact(
@@ -105,7 +119,7 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
         except ArtifactError:
             todo.append(kind)
             continue
-        if kind == LIKES:
+        if kind in (LIKES, SENTIMENT):  # both read the intent model's encoder
             try:
                 encoder = load_manifest(artifacts_dir / "intents", "intents").files.get("encoder.int8.onnx")
             except ArtifactError:

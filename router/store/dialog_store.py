@@ -47,6 +47,16 @@ class AcceptedMessage:
     dialog_status: str
     is_retry: bool
     """A message with this client_message_id was accepted before: answer it, store nothing new."""
+    client_id: str
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    recent_texts: list[str]
+    """The client's earlier messages of the last days (any dialog), oldest first."""
+    profile: ClientProfile
+    dialog_turns: list[tuple[str, str | None]]
+    """This dialog's earlier client messages with the intent each was answered as."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +81,7 @@ class DialogStore:
 
     def client_profile(self, client_id: str) -> ClientProfile:
         with self._sessions() as session:
-            client = session.get(Client, client_id)
-            if client is None:
-                return ClientProfile()
-            return ClientProfile(
-                language=client.language, age=client.age, gender=client.gender, first_name=client.first_name
-            )
+            return _client_profile(session, client_id)
 
     # -- the turn -----------------------------------------------------------------------
     def accept_message(
@@ -114,7 +119,7 @@ class DialogStore:
                 )
                 if earlier is not None:
                     dialog = session.get(Dialog, earlier.dialog_id)
-                    return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, is_retry=True)
+                    return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, True, client_id)
             _ensure_client(session, client_id)
             if language:
                 session.execute(
@@ -133,7 +138,7 @@ class DialogStore:
             )
             session.add(message)
             session.flush()
-            return AcceptedMessage(dialog.id, message.id, dialog.status, is_retry=False)
+            return AcceptedMessage(dialog.id, message.id, dialog.status, False, client_id)
 
     @staticmethod
     def _dialog_for(session: Session, client_id: str, dialog_id: str | None) -> Dialog:
@@ -152,36 +157,27 @@ class DialogStore:
         self, client_id: str, since: datetime, limit: int, before_message_id: int
     ) -> list[str]:
         """The client's earlier messages (any dialog) since `since`, oldest first: dialog context."""
-        if limit <= 0:
-            return []
         with self._sessions() as session:
-            rows = session.scalars(
-                select(Message.text)
-                .where(
-                    Message.client_id == client_id,
-                    Message.role == "client",
-                    Message.id < before_message_id,
-                    Message.created_at >= since,
-                    Message.text != "",
-                )
-                .order_by(Message.id.desc())
-                .limit(limit)
-            ).all()
-        return list(reversed(rows))
+            return _recent_client_texts(session, client_id, since, limit, before_message_id)
 
     def dialog_client_turns(self, dialog_id: str, before_message_id: int) -> list[tuple[str, str | None]]:
         """This dialog's client messages before the given one, oldest first, each with the intent the
         bot answered it as (None when it did not answer); the text read from a screenshot stands in for
         an empty text."""
         with self._sessions() as session:
-            rows = session.execute(
-                select(Message.text, Message.ocr_text, DecisionRow.kind, DecisionRow.intent)
-                .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
-                .where(Message.dialog_id == dialog_id, Message.role == "client")
-                .where(Message.id < before_message_id)
-                .order_by(Message.id)
-            ).all()
-        return [(text or ocr or "", intent if kind == "answer" else None) for text, ocr, kind, intent in rows]
+            return _dialog_client_turns(session, dialog_id, before_message_id)
+
+    def turn_context(
+        self, client_id: str, accepted: AcceptedMessage, since: datetime, limit: int
+    ) -> TurnContext:
+        """What the policy reads about a turn, in one session: the client's recent messages, its
+        profile and this dialog's earlier turns."""
+        with self._sessions() as session:
+            return TurnContext(
+                recent_texts=_recent_client_texts(session, client_id, since, limit, accepted.message_id),
+                profile=_client_profile(session, client_id),
+                dialog_turns=_dialog_client_turns(session, accepted.dialog_id, accepted.message_id),
+            )
 
     def set_ocr_text(self, message_id: int, text: str) -> None:
         """Store what OCR read from the message's screenshot (the message itself was stored first)."""
@@ -204,10 +200,9 @@ class DialogStore:
                 )
             reply_id = None
             if decision.reply:
-                dialog_client = session.get(Dialog, accepted.dialog_id).client_id
                 reply = Message(
                     dialog_id=accepted.dialog_id,
-                    client_id=dialog_client,
+                    client_id=accepted.client_id,
                     role="bot",
                     text=decision.reply,
                     buttons=[b.model_dump() for b in decision.buttons] or None,
@@ -341,6 +336,48 @@ class DialogStore:
 
     def _transaction(self):
         return _Transaction(self._sessions)
+
+
+def _client_profile(session: Session, client_id: str) -> ClientProfile:
+    client = session.get(Client, client_id)
+    if client is None:
+        return ClientProfile()
+    return ClientProfile(
+        language=client.language, age=client.age, gender=client.gender, first_name=client.first_name
+    )
+
+
+def _recent_client_texts(
+    session: Session, client_id: str, since: datetime, limit: int, before_message_id: int
+) -> list[str]:
+    if limit <= 0:
+        return []
+    rows = session.scalars(
+        select(Message.text)
+        .where(
+            Message.client_id == client_id,
+            Message.role == "client",
+            Message.id < before_message_id,
+            Message.created_at >= since,
+            Message.text != "",
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def _dialog_client_turns(
+    session: Session, dialog_id: str, before_message_id: int
+) -> list[tuple[str, str | None]]:
+    rows = session.execute(
+        select(Message.text, Message.ocr_text, DecisionRow.kind, DecisionRow.intent)
+        .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
+        .where(Message.dialog_id == dialog_id, Message.role == "client")
+        .where(Message.id < before_message_id)
+        .order_by(Message.id)
+    ).all()
+    return [(text or ocr or "", intent if kind == "answer" else None) for text, ocr, kind, intent in rows]
 
 
 def _ensure_client(session: Session, client_id: str) -> None:

@@ -7,8 +7,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from first_line.dialog_corpora import ClientTurn, Dialog
 from first_line.dialog_end_model import DialogEndModel, dialog_samples, keyword_baseline
+from first_line.dialog_features import DialogSoFar
 from first_line.dialog_training import MULTIDOGO_DEV, SGD, STAR, evaluate_dialog_end
 from tests.conftest import DATA_DIR, DOMAIN_DIR
 
@@ -35,6 +38,21 @@ def test_model_beats_the_keyword_baseline_on_held_out_dialogs(artifacts_dir):
     report = evaluate_dialog_end(artifacts_dir / "dialog_end", [DATA_DIR / MULTIDOGO_DEV], 0.5)
     assert report["positives"] > 100
     assert report["f1"] > report["baseline_f1"]
+
+
+def test_run_time_scorer_equals_sklearn(artifacts_dir):
+    from first_line.dialog_corpora import read_dialogs
+
+    model = DialogEndModel(artifacts_dir / "dialog_end")
+    dialogs = [s.so_far for d in read_dialogs(DATA_DIR / MULTIDOGO_DEV)[:40] for s in dialog_samples(d)]
+    dialogs += [DialogSoFar(texts=("",)), DialogSoFar(texts=("zzzz qqq", "Спасибо!!! 🙂"))]
+    expected = model.probabilities(dialogs)
+    fast = model.scorer.probabilities(dialogs)[:, model._positive]
+    assert len(dialogs) > 100
+    assert abs(fast - expected).max() < 1e-6
+    assert model.probability(["hi", "thanks, bye"]) == pytest.approx(
+        model.probabilities([DialogSoFar(texts=("hi", "thanks, bye"))])[0]
+    )
 
 
 def test_eval_cli_json_reads_the_three_layouts(artifacts_dir):

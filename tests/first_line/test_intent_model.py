@@ -130,3 +130,4 @@ def test_fast_tfidf_scorer_equals_sklearn(artifacts_dir, splits):
     texts = [e.text for e in splits.test[:200]] + ["", "zzzz qqqq", "Привет, где моя карта?", "a" * 3000]
     expected = pipeline.predict_log_proba(texts)
     assert np.abs(TfidfScorer(pipeline).log_probabilities(texts) - expected).max() < 1e-6
+

@@ -84,6 +84,20 @@ def test_trained_model_beats_the_most_frequent_baseline(artifacts_dir, intent_ma
     assert report["hit@3"] > report["baseline_hit@3"] + 0.1
 
 
+def test_run_time_scorer_equals_sklearn(artifacts_dir, intent_map):
+    from first_line.dialog_features import DialogSoFar
+    from first_line.next_intent_model import build_samples
+
+    model = NextIntentModel(artifacts_dir / "next_intent")
+    dialogs = [s.so_far for s in build_samples(read_dialogs(DATA_DIR / MULTIDOGO_DEV)[:80], intent_map)]
+    dialogs += [
+        DialogSoFar(texts=("",), labels=((),)),
+        DialogSoFar(texts=("привет",), labels=(("unknown_label",),)),
+    ]
+    assert len(dialogs) > 30
+    assert abs(model.scorer.probabilities(dialogs) - model.probabilities(dialogs)).max() < 1e-6
+
+
 def test_training_file_is_scored_on_its_held_out_dialogs_only(artifacts_dir, intent_map):
     report = evaluate_next_intent(artifacts_dir / "next_intent", [DATA_DIR / MULTIDOGO_TRAIN], intent_map)
     all_dialogs = read_dialogs(DATA_DIR / MULTIDOGO_TRAIN)

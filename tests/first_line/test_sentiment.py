@@ -44,6 +44,25 @@ def test_trained_detector_scores_angry_above_calm_in_both_languages(artifacts_di
     assert angry[0] > calm[0] and angry[1] > calm[1], (angry, calm)
 
 
+def test_english_is_read_through_the_intent_encoder_and_russian_through_e5(artifacts_dir):
+    from first_line.artifacts import ArtifactError
+    from first_line.intent_model import IntentModel
+
+    intents = IntentModel(artifacts_dir / "intents")
+    encoder_hash = intents.manifest.files["encoder.int8.onnx"]
+    model = SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, encoder_hash)
+    assert model.manifest.depends_on["intents"] == encoder_hash
+    sent_to_e5: list[list[str]] = []
+    e5_encode = model.encoder.encode
+    model.encoder.encode = lambda texts, **kw: sent_to_e5.append(list(texts)) or e5_encode(texts, **kw)
+    scores = model.negativity(ANGRY + CALM)
+    assert sent_to_e5 == [[ANGRY[1], CALM[1]]]  # the English texts never reach E5
+    assert scores[0] > scores[2] and scores[1] > scores[3], scores
+    assert "en_accuracy_e5_plus_chars" in model.manifest.metrics  # the MiniLM head's cost, measured
+    with pytest.raises(ArtifactError, match="another intent model"):
+        SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, "another-hash")
+
+
 def test_negative_client_gets_the_empathetic_variant_where_the_scenario_has_one(domain):
     profile = ClientProfile(language="en", age=45)
     plain = render_response(domain, "failed_transfer", profile, {}, "dialog-1")

@@ -112,6 +112,17 @@ def load_variant_policies(
     return VariantPolicies(base, experiment, by_variant)
 
 
+def plain_answers(domain: Domain) -> list[str]:
+    """Every scripted answer with nothing to fill in: the same text each time it is given."""
+    return [
+        v.text
+        for by_intent in domain.responses.values()
+        for variants in by_intent.values()
+        for v in variants
+        if v.is_plain
+    ]
+
+
 def check_intents_match(intent_model: IntentModel, domain: Domain) -> None:
     trained, configured = set(intent_model.intents), set(domain.intents)
     if trained != configured:
@@ -153,6 +164,7 @@ class Assistant:
         extractor = EntityExtractor(use_ner=settings.use_ner)
         extractor.warm_up()
         likes = load_likes_model(settings.likes_dir, intent_model)
+        likes.warm_up(plain_answers(domain))
         engine = create_store_engine(settings.database_url)
         migrate(engine)
         signals = ClientSignals.load(

@@ -12,17 +12,18 @@ If anything fails between the two, the message is still there, and a retry with 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from first_line.responses import ClientProfile
 from router.policy import Decision
+from router.store import turn_sql as sql
 from router.store.models import Client, Dialog, Feedback, HandoffTicket, Message, utcnow
 from router.store.models import Decision as DecisionRow
 from router.ticket_priority import ticket_priority
@@ -93,13 +94,17 @@ class DialogStore:
         client_message_id: str | None = None,
         language: str | None = None,
     ) -> AcceptedMessage:
+        # Optimistic: a new message is the common case, so insert it first; a retry (the same
+        # client_message_id again, maybe concurrently) hits the unique constraint and is then
+        # answered with the row stored the first time.
         try:
             return self._accept(client_id, dialog_id, text, button_payload, client_message_id, language)
         except IntegrityError:
-            # Two concurrent retries of one message: the other one won; answer with its row.
             if client_message_id is None:
                 raise
-            return self._accept(client_id, dialog_id, text, button_payload, client_message_id, language)
+            return self._accept(
+                client_id, dialog_id, text, button_payload, client_message_id, language, retry=True
+            )
 
     def _accept(
         self,
@@ -109,74 +114,69 @@ class DialogStore:
         button_payload: str | None,
         client_message_id: str | None,
         language: str | None,
+        retry: bool = False,
     ) -> AcceptedMessage:
-        with self._transaction() as session:
-            if client_message_id is not None:
-                earlier = session.scalar(
-                    select(Message).where(
-                        Message.client_id == client_id, Message.client_message_id == client_message_id
-                    )
-                )
-                if earlier is not None:
-                    dialog = session.get(Dialog, earlier.dialog_id)
-                    return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, True, client_id)
-            _ensure_client(session, client_id)
+        if retry:
+            earlier = self._earlier_message(client_id, client_message_id)
+            if earlier is not None:
+                return earlier
+        now = utcnow()
+        with self._connection() as connection:
+            connection.execute(sql.ENSURE_CLIENT, {"client_id": client_id, "now": now})
             if language:
-                session.execute(
-                    update(Client)
-                    .where(Client.id == client_id, Client.language.is_distinct_from(language))
-                    .values(language=language)
+                connection.execute(sql.SET_LANGUAGE, {"client_id": client_id, "language": language})
+            if dialog_id is None:
+                dialog_id, status = str(uuid.uuid4()), "open"
+                connection.execute(
+                    sql.NEW_DIALOG, {"dialog_id": dialog_id, "client_id": client_id, "now": now}
                 )
-            dialog = self._dialog_for(session, client_id, dialog_id)
-            message = Message(
-                dialog_id=dialog.id,
-                client_id=client_id,
-                role="client",
-                text=text,
-                button_payload=button_payload,
-                client_message_id=client_message_id,
-            )
-            session.add(message)
-            session.flush()
-            return AcceptedMessage(dialog.id, message.id, dialog.status, False, client_id)
+            else:
+                owner = connection.execute(sql.DIALOG_OWNER, {"dialog_id": dialog_id}).first()
+                if owner is None or owner.client_id != client_id:
+                    raise DialogNotFoundError(dialog_id)
+                status = owner.status
+                connection.execute(sql.TOUCH_DIALOG, {"dialog_id": dialog_id, "now": now})
+            message = {"text": text, "button_payload": button_payload, "client_message_id": client_message_id}
+            message_id = _insert_message(connection, dialog_id, client_id, "client", now, **message)
+        return AcceptedMessage(dialog_id, message_id, status, False, client_id)
 
-    @staticmethod
-    def _dialog_for(session: Session, client_id: str, dialog_id: str | None) -> Dialog:
-        if dialog_id is None:
-            dialog = Dialog(id=str(uuid.uuid4()), client_id=client_id)
-            session.add(dialog)
-            session.flush()
-            return dialog
-        dialog = session.get(Dialog, dialog_id)
-        if dialog is None or dialog.client_id != client_id:
-            raise DialogNotFoundError(dialog_id)
-        dialog.updated_at = utcnow()
-        return dialog
+    def _earlier_message(self, client_id: str, client_message_id: str | None) -> AcceptedMessage | None:
+        """The message stored before under this client_message_id, as a retry."""
+        with self._sessions() as session:
+            earlier = session.scalar(
+                select(Message).where(
+                    Message.client_id == client_id, Message.client_message_id == client_message_id
+                )
+            )
+            if earlier is None:
+                return None
+            dialog = session.get(Dialog, earlier.dialog_id)
+            return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, True, client_id)
 
     def recent_client_texts(
         self, client_id: str, since: datetime, limit: int, before_message_id: int
     ) -> list[str]:
         """The client's earlier messages (any dialog) since `since`, oldest first: dialog context."""
-        with self._sessions() as session:
-            return _recent_client_texts(session, client_id, since, limit, before_message_id)
+        with self.engine.connect() as connection:
+            return _recent_client_texts(connection, client_id, since, limit, before_message_id)
 
     def dialog_client_turns(self, dialog_id: str, before_message_id: int) -> list[tuple[str, str | None]]:
         """This dialog's client messages before the given one, oldest first, each with the intent the
         bot answered it as (None when it did not answer); the text read from a screenshot stands in for
         an empty text."""
-        with self._sessions() as session:
-            return _dialog_client_turns(session, dialog_id, before_message_id)
+        with self.engine.connect() as connection:
+            return _dialog_client_turns(connection, dialog_id, before_message_id)
 
     def turn_context(
         self, client_id: str, accepted: AcceptedMessage, since: datetime, limit: int
     ) -> TurnContext:
-        """What the policy reads about a turn, in one session: the client's recent messages, its
+        """What the policy reads about a turn, in one connection: the client's recent messages, its
         profile and this dialog's earlier turns."""
-        with self._sessions() as session:
+        with self.engine.connect() as connection:
             return TurnContext(
-                recent_texts=_recent_client_texts(session, client_id, since, limit, accepted.message_id),
-                profile=_client_profile(session, client_id),
-                dialog_turns=_dialog_client_turns(session, accepted.dialog_id, accepted.message_id),
+                recent_texts=_recent_client_texts(connection, client_id, since, limit, accepted.message_id),
+                profile=_client_profile(connection, client_id),
+                dialog_turns=_dialog_client_turns(connection, accepted.dialog_id, accepted.message_id),
             )
 
     def set_ocr_text(self, message_id: int, text: str) -> None:
@@ -192,59 +192,29 @@ class DialogStore:
         summary: dict | None = None,
         sentiment: float | None = None,
     ) -> RecordedTurn:
-        """Store the decision (and the client message's sentiment, when it was scored)."""
-        with self._transaction() as session:
+        """Store the decision (and the client message's sentiment, when it was scored), the bot's
+        reply and, for a hand-off, the operator's ticket: one transaction."""
+        now = utcnow()
+        dialog_id, client_id = accepted.dialog_id, accepted.client_id
+        with self._connection() as connection:
             if sentiment is not None:
-                session.execute(
-                    update(Message).where(Message.id == accepted.message_id).values(sentiment=sentiment)
+                connection.execute(
+                    sql.SET_SENTIMENT, {"sentiment": sentiment, "message_id": accepted.message_id}
                 )
             reply_id = None
             if decision.reply:
-                reply = Message(
-                    dialog_id=accepted.dialog_id,
-                    client_id=accepted.client_id,
-                    role="bot",
-                    text=decision.reply,
-                    buttons=[b.model_dump() for b in decision.buttons] or None,
+                buttons = [b.model_dump() for b in decision.buttons] or None
+                reply_id = _insert_message(
+                    connection, dialog_id, client_id, "bot", now, text=decision.reply, buttons=buttons
                 )
-                session.add(reply)
-                session.flush()
-                reply_id = reply.id
-            row = DecisionRow(
-                dialog_id=accepted.dialog_id,
-                message_id=accepted.message_id,
-                reply_message_id=reply_id,
-                kind=decision.kind,
-                reason=decision.reason,
-                intent=decision.intent,
-                confidence=decision.confidence,
-                threshold=decision.threshold,
-                pool=decision.pool,
-                scores=decision.scores,
-                latency_ms=latency_ms,
-                variant=decision.variant,
-            )
-            session.add(row)
+            row = decision.model_dump(include=DECISION_FIELDS)
+            row |= {"dialog_id": dialog_id, "message_id": accepted.message_id, "reply_message_id": reply_id}
+            row |= {"latency_ms": latency_ms, "now": now}
+            decision_id = connection.execute(sql.INSERT_DECISION, row).scalar_one()
             ticket_id = None
             if decision.kind == "handoff":
-                ticket_id = self._open_ticket(session, accepted.dialog_id, decision.reason, summary or {})
-            session.flush()
-            return RecordedTurn(row.id, reply_id, ticket_id)
-
-    @staticmethod
-    def _open_ticket(session: Session, dialog_id: str, reason: str, summary: dict) -> int:
-        dialog = session.get(Dialog, dialog_id)
-        dialog.status = "handed_off"
-        ticket = HandoffTicket(
-            dialog_id=dialog_id,
-            client_id=dialog.client_id,
-            reason=reason,
-            summary=summary,
-            priority=ticket_priority(reason, summary),
-        )
-        session.add(ticket)
-        session.flush()
-        return ticket.id
+                ticket_id = _open_ticket(connection, accepted, decision.reason, summary or {}, now)
+            return RecordedTurn(decision_id, reply_id, ticket_id)
 
     def recorded_turn(self, message_id: int) -> tuple[DecisionRow, Message | None, int | None] | None:
         """The stored outcome of an earlier accepted message (for retries), or None if undecided."""
@@ -337,58 +307,68 @@ class DialogStore:
     def _transaction(self):
         return _Transaction(self._sessions)
 
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A transaction on a plain connection (the per-turn SQL); a locked or unreachable database
+        becomes `StoreUnavailableError`."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except OperationalError as error:
+            raise StoreUnavailableError(str(error.orig)) from error
 
-def _client_profile(session: Session, client_id: str) -> ClientProfile:
-    client = session.get(Client, client_id)
-    if client is None:
+
+DECISION_FIELDS = {"kind", "reason", "intent", "confidence", "threshold", "pool", "scores", "variant"}
+
+
+def _insert_message(
+    connection: Connection,
+    dialog_id: str,
+    client_id: str,
+    role: str,
+    now: datetime,
+    text: str,
+    button_payload: str | None = None,
+    client_message_id: str | None = None,
+    buttons: list | None = None,
+) -> int:
+    values = {"dialog_id": dialog_id, "client_id": client_id, "role": role, "text": text, "now": now}
+    values |= {"button_payload": button_payload, "client_message_id": client_message_id, "buttons": buttons}
+    return connection.execute(sql.INSERT_MESSAGE, values).scalar_one()
+
+
+def _open_ticket(
+    connection: Connection, accepted: AcceptedMessage, reason: str, summary: dict, now: datetime
+) -> int:
+    connection.execute(sql.HAND_OFF_DIALOG, {"dialog_id": accepted.dialog_id})
+    ticket = {"dialog_id": accepted.dialog_id, "client_id": accepted.client_id, "reason": reason}
+    ticket |= {"priority": ticket_priority(reason, summary), "summary": summary, "now": now}
+    return connection.execute(sql.INSERT_TICKET, ticket).scalar_one()
+
+
+def _client_profile(connection: Connection, client_id: str) -> ClientProfile:
+    row = connection.execute(sql.CLIENT_PROFILE, {"client_id": client_id}).first()
+    if row is None:
         return ClientProfile()
-    return ClientProfile(
-        language=client.language, age=client.age, gender=client.gender, first_name=client.first_name
-    )
+    return ClientProfile(language=row.language, age=row.age, gender=row.gender, first_name=row.first_name)
 
 
 def _recent_client_texts(
-    session: Session, client_id: str, since: datetime, limit: int, before_message_id: int
+    connection: Connection, client_id: str, since: datetime, limit: int, before_message_id: int
 ) -> list[str]:
     if limit <= 0:
         return []
-    rows = session.scalars(
-        select(Message.text)
-        .where(
-            Message.client_id == client_id,
-            Message.role == "client",
-            Message.id < before_message_id,
-            Message.created_at >= since,
-            Message.text != "",
-        )
-        .order_by(Message.id.desc())
-        .limit(limit)
-    ).all()
-    return list(reversed(rows))
+    query = {"client_id": client_id, "before": before_message_id, "since": since, "limit": 2 * limit}
+    texts = [t for t in connection.execute(sql.RECENT_CLIENT_TEXTS, query).scalars() if t][:limit]
+    return list(reversed(texts))
 
 
 def _dialog_client_turns(
-    session: Session, dialog_id: str, before_message_id: int
+    connection: Connection, dialog_id: str, before_message_id: int
 ) -> list[tuple[str, str | None]]:
-    rows = session.execute(
-        select(Message.text, Message.ocr_text, DecisionRow.kind, DecisionRow.intent)
-        .outerjoin(DecisionRow, DecisionRow.message_id == Message.id)
-        .where(Message.dialog_id == dialog_id, Message.role == "client")
-        .where(Message.id < before_message_id)
-        .order_by(Message.id)
-    ).all()
+    query = {"dialog_id": dialog_id, "before": before_message_id}
+    rows = connection.execute(sql.DIALOG_CLIENT_TURNS, query).all()
     return [(text or ocr or "", intent if kind == "answer" else None) for text, ocr, kind, intent in rows]
-
-
-def _ensure_client(session: Session, client_id: str) -> None:
-    """Create the client on first contact; safe when two first messages arrive at once."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
-    session.execute(
-        insert(Client)
-        .values(id=client_id, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
 
 
 class _Transaction:

@@ -63,7 +63,7 @@ def register_guard(
         from guardrails.injection_training import train_injection_artifact
 
         current = settings()
-        manifest = train_injection_artifact(current.data_dir, current.artifacts_dir, seed)
+        manifest = train_injection_artifact(current.data_dir, current.domain_dir, current.artifacts_dir, seed)
         typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
 
     @eval_app.command("injection")

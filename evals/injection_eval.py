@@ -109,7 +109,9 @@ def _benign_report(screen: InjectionScreen, rows: list[InjectionExample]) -> dic
         "rules_false_positive_rate": float(result["rule"].mean()),
         "model_false_positive_rate": float(model.mean()),
         "per_source": {},
-        "false_positives": [r.text for r, f in zip(rows, result["combined"], strict=True) if f][:MAX_EXAMPLES],
+        "false_positives": [r.text for r, f in zip(rows, result["combined"], strict=True) if f][
+            :MAX_EXAMPLES
+        ],
     }
     for source in sorted({r.source for r in rows}):
         mask = np.array([r.source == source for r in rows])

@@ -93,7 +93,9 @@ class InjectionScreen:
     "injection")`): a message is an injection when a rule matches one of its readings or the model's
     score reaches the threshold tuned at training (`injection_training`)."""
 
-    def __init__(self, folder: Path | str | None = None, threshold: float | None = None, threads: int = 1) -> None:
+    def __init__(
+        self, folder: Path | str | None = None, threshold: float | None = None, threads: int = 1
+    ) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.threshold = threshold
         self.encoder = None

@@ -66,7 +66,8 @@ def load_written(path: Path, source: str = "written") -> list[InjectionExample]:
                     text=text,
                     label=int(label in {"1", "true"}),
                     language=(row.get("language") or _language(text)).strip(),
-                    category=(row.get("category") or "").strip() or ("attack" if label in {"1", "true"} else "benign"),
+                    category=(row.get("category") or "").strip()
+                    or ("attack" if label in {"1", "true"} else "benign"),
                     source=source,
                     group=f"{source}:{number}",
                 )
@@ -74,8 +75,11 @@ def load_written(path: Path, source: str = "written") -> list[InjectionExample]:
     return rows
 
 
-def load_injection_data(data_dir: Path, domain_dir: Path | None = None, seed: int = 13) -> list[InjectionExample]:
-    """The written rows, two disguises of each written attack, and the public benign rows not reserved."""
+def load_injection_data(
+    data_dir: Path, domain_dir: Path | None = None, seed: int = 13, scale: float = 1.0
+) -> list[InjectionExample]:
+    """The written rows, two disguises of each written attack, and the public benign rows not reserved
+    (`scale` < 1 samples the public sources down: tests, quick runs)."""
     rng = random.Random(seed)
     written = load_written(WRITTEN_TRAIN)
     carriers = [t for t in _banking77(data_dir) if not reserved(t)][:500]
@@ -85,26 +89,29 @@ def load_injection_data(data_dir: Path, domain_dir: Path | None = None, seed: in
             for name in rng.sample(sorted(DISGUISES), DISGUISES_PER_ATTACK):
                 disguised = DISGUISES[name](example.text, rng, carriers)
                 examples.append(
-                    InjectionExample(disguised, 1, example.language, f"disguise_{name}", "disguised", example.group)
+                    InjectionExample(
+                        disguised, 1, example.language, f"disguise_{name}", "disguised", example.group
+                    )
                 )
     for source, texts in _public_benign(data_dir, domain_dir).items():
         kept = [t for t in texts if not reserved(t)]
-        if source in PUBLIC_SIZES and len(kept) > PUBLIC_SIZES[source]:
-            kept = rng.sample(kept, PUBLIC_SIZES[source])
+        size = round(PUBLIC_SIZES.get(source, len(kept)) * scale)
+        if len(kept) > size:
+            kept = rng.sample(kept, size)
         examples += [InjectionExample(t, 0, _language(t), "benign", source, f"{source}:{t}") for t in kept]
     return examples
 
 
 def benign_sample(data_dir: Path, size: int, seed: int = 7) -> list[InjectionExample]:
-    """`size` reserved BANKING77 and Ask CFPB questions (3:1), never trained on."""
+    """`size` reserved rows, never trained on: Ask CFPB questions (up to a quarter), BANKING77 the rest."""
     rng = random.Random(seed)
     sources = _public_benign(data_dir, None)
-    picked = []
-    for source, share in (("banking77", 0.75), ("askcfpb", 0.25)):
-        pool = sorted(t for t in sources[source] if reserved(t))
-        count = min(len(pool), round(size * share))
-        picked += [InjectionExample(t, 0, "en", "benign", source, source) for t in rng.sample(pool, count)]
-    return picked
+    cfpb = sorted(t for t in sources["askcfpb"] if reserved(t))
+    banking = sorted(t for t in sources["banking77"] if reserved(t))
+    cfpb = rng.sample(cfpb, min(len(cfpb), size // 4))
+    banking = rng.sample(banking, min(len(banking), size - len(cfpb)))
+    return [InjectionExample(t, 0, "en", "benign", source, source) for source, texts in
+            (("banking77", banking), ("askcfpb", cfpb)) for t in texts]  # fmt: skip
 
 
 # -- the public benign sources ----------------------------------------------------------------

@@ -66,6 +66,10 @@ def _decoded_base64(text: str) -> list[str]:
             plain = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             continue
-        if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.95 and re.search(r"[^\W\d_]{3}", plain):
+        if (
+            plain
+            and sum(c.isprintable() for c in plain) / len(plain) > 0.95
+            and re.search(r"[^\W\d_]{3}", plain)
+        ):
             decoded.append(plain)
     return decoded

@@ -62,7 +62,9 @@ def split_by_group(examples: list[InjectionExample], seed: int) -> tuple[list, l
 
 
 def _weights(examples: list[InjectionExample]) -> np.ndarray:
-    return np.array([HARD_NEGATIVE_WEIGHT if e.source == "written" and not e.label else 1.0 for e in examples])
+    return np.array(
+        [HARD_NEGATIVE_WEIGHT if e.source == "written" and not e.label else 1.0 for e in examples]
+    )
 
 
 def fit_heads(encoder, examples: list[InjectionExample]) -> tuple[LogisticRegression, Pipeline]:
@@ -109,7 +111,9 @@ def train_injection(
         log.info("training injection classifier", extra={"count": len(train)})
         embedding_head, chars = fit_heads(encoder, train)
         labels = np.array([e.label for e in dev])
-        scores = message_scores(encoder, embedding_head, lambda t: chars.predict_proba(t)[:, 1], [e.text for e in dev])
+        scores = message_scores(
+            encoder, embedding_head, lambda t: chars.predict_proba(t)[:, 1], [e.text for e in dev]
+        )
         threshold = choose_threshold(scores, labels)
         flagged = scores >= threshold
         metrics = {

@@ -59,10 +59,15 @@ def train_grounding_artifact(
 
 
 def train_injection_artifact(
-    data_dir: Path, domain_dir: Path, artifacts_dir: Path, seed: int = 13, encoder_from: Path | None = None
+    data_dir: Path,
+    domain_dir: Path,
+    artifacts_dir: Path,
+    seed: int = 13,
+    scale: float = 1.0,
+    encoder_from: Path | None = None,
 ) -> Manifest:
     """`encoder_from` defaults to the censor's folder (the same packaged MiniLM export)."""
-    examples = load_injection_data(data_dir, domain_dir, seed)
+    examples = load_injection_data(data_dir, domain_dir, seed, scale)
     data_hash = _hash([(e.text, e.label, e.source) for e in examples])
     source = encoder_from or artifacts_dir / CENSOR
     return train_injection(examples, artifacts_dir / INJECTION, seed, data_hash, source)

@@ -77,7 +77,6 @@ def register_guard(
     ) -> None:
         """Rules only vs model only vs combined: recall on attacks, false positives on benign messages."""
         from evals.injection_eval import evaluate_injection, format_report
-
         from first_line.artifacts import ArtifactError
         from guardrails.injection import InjectionScreen
 

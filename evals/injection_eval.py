@@ -8,9 +8,9 @@ per category. With `--benign-sample N`, the same on N ordinary bank questions (B
 rows reserved from training, `injection_data.benign_sample`). `latency_ms_p50/p95`: one full
 screen call per message (rules over all readings + model), one thread.
 
-JSON keys: `recall`, `false_positive_rate`, `roc_auc` (model score), `rules`, `model` (the same keys
-for each alone), `per_language`, `per_category`, `benign_sample`, `latency_ms_p50`, `latency_ms_p95`,
-`threshold`, `missed` and `false_positives` (examples).
+JSON keys: `recall`, `false_positive_rate`, `roc_auc` (model score), `rules_only`, `model_only` (the
+same keys for each alone), `per_language`, `per_category`, `benign_sample`, `latency_ms_p50`,
+`latency_ms_p95`, `threshold`, `missed` and `false_positives` (examples).
 """
 
 from __future__ import annotations
@@ -75,15 +75,15 @@ def evaluate_injection(
     labels = np.array([r.label for r in rows])
     result = _screen(screen, rows)
     model = result["score"] >= screen.threshold
-    flags = {"combined": result["combined"], "rules": result["rule"], "model": model}
+    flags = {"combined": result["combined"], "rules_only": result["rule"], "model_only": model}
     report = _rates(result["combined"], labels) | {
         "roc_auc": float(roc_auc_score(labels, result["score"])) if 0 < labels.sum() < len(labels) else None,
-        "rules": _rates(result["rule"], labels),
-        "model": _rates(model, labels),
+        "rules_only": _rates(result["rule"], labels),
+        "model_only": _rates(model, labels),
         "threshold": screen.threshold,
         "per_language": _by(rows, "language", flags, labels),
         "per_category": {
-            category: rates["combined"] | {"rules_recall": rates["rules"]["recall"]}
+            category: rates["combined"] | {"rules_only_recall": rates["rules_only"]["recall"]}
             for category, rates in _by(rows, "category", flags, labels).items()
         },
         "latency_ms_p50": float(np.percentile(result["latency"], 50)),
@@ -106,8 +106,8 @@ def _benign_report(screen: InjectionScreen, rows: list[InjectionExample]) -> dic
     report = {
         "rows": len(rows),
         "false_positive_rate": float(result["combined"].mean()),
-        "rules_false_positive_rate": float(result["rule"].mean()),
-        "model_false_positive_rate": float(model.mean()),
+        "rules_only_false_positive_rate": float(result["rule"].mean()),
+        "model_only_false_positive_rate": float(model.mean()),
         "per_source": {},
         "false_positives": [r.text for r, f in zip(rows, result["combined"], strict=True) if f][
             :MAX_EXAMPLES
@@ -122,22 +122,34 @@ def _benign_report(screen: InjectionScreen, rows: list[InjectionExample]) -> dic
     return report
 
 
+def _figure(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def format_report(report: dict) -> str:
-    lines = [f"threshold {report['threshold']:.3f}  model ROC-AUC {report['roc_auc']:.4f}"]
-    for name, row in (("combined", report), ("rules only", report["rules"]), ("model only", report["model"])):
+    lines = [f"threshold {report['threshold']:.3f}  model ROC-AUC {_figure(report['roc_auc'], 4)}"]
+    for name, row in (
+        ("combined", report),
+        ("rules only", report["rules_only"]),
+        ("model only", report["model_only"]),
+    ):
         lines.append(
-            f"{name:>11}: recall {row['recall']:.3f} ({row['attacks']} attacks)  "
-            f"false positives {row['false_positive_rate']:.3f} ({row['benign']} benign)"
+            f"{name:>11}: recall {_figure(row['recall'])} ({row['attacks']} attacks)  "
+            f"false positives {_figure(row['false_positive_rate'])} ({row['benign']} benign)"
         )
     for language, rates in report["per_language"].items():
         row = rates["combined"]
-        lines.append(f"{language:>11}: recall {row['recall']}  false positives {row['false_positive_rate']}")
+        lines.append(
+            f"{language:>11}: recall {_figure(row['recall'])}  false positives "
+            f"{_figure(row['false_positive_rate'])}"
+        )
     sample = report.get("benign_sample")
     if sample:
         lines.append(
             f"benign sample ({sample['rows']} BANKING77 + Ask CFPB rows never trained on): false positives "
-            f"{sample['false_positive_rate']:.4f} (rules {sample['rules_false_positive_rate']:.4f}, model "
-            f"{sample['model_false_positive_rate']:.4f})"
+            f"{sample['false_positive_rate']:.4f} (rules only "
+            f"{sample['rules_only_false_positive_rate']:.4f}, model only "
+            f"{sample['model_only_false_positive_rate']:.4f})"
         )
     lines.append(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
     return "\n".join(lines)

@@ -38,6 +38,9 @@ TARGET_FALSE_POSITIVE = 0.005
 """At most this share of the benign dev rows is flagged by the model (before the rules)."""
 MIN_THRESHOLD = 0.5
 HARD_NEGATIVE_WEIGHT = 5.0
+ENCODE_BATCH = 1
+"""One text per encoder call, in training as in service: the int8 encoder quantizes activations per batch,
+so a text's embedding would depend on its batch-mates (and training on the hash order of a set)."""
 
 
 def char_pipeline() -> Pipeline:
@@ -72,7 +75,7 @@ def fit_heads(encoder, examples: list[InjectionExample]) -> tuple[LogisticRegres
     labels = np.array([e.label for e in examples])
     weights = _weights(examples)
     embedding_head = LogisticRegression(C=2.0, max_iter=3000, class_weight="balanced")
-    embedding_head.fit(encoder.encode(texts), labels, sample_weight=weights)
+    embedding_head.fit(encoder.encode(texts, batch_size=ENCODE_BATCH), labels, sample_weight=weights)
     chars = char_pipeline()
     chars.fit(texts, labels, classifier__sample_weight=weights)
     return embedding_head, chars
@@ -85,7 +88,8 @@ def message_scores(encoder, embedding_head, char_probabilities, texts: list[str]
         variants = [model_text(r) for r in readings(text)]
         spans.append((len(flat), len(flat) + len(variants)))
         flat += variants
-    mixed = (embedding_head.predict_proba(encoder.encode(flat))[:, 1] + char_probabilities(flat)) / 2
+    embeddings = encoder.encode(flat, batch_size=ENCODE_BATCH)
+    mixed = (embedding_head.predict_proba(embeddings)[:, 1] + char_probabilities(flat)) / 2
     return np.array([mixed[start:end].max() for start, end in spans])
 
 

@@ -60,7 +60,7 @@ def register_guard(
     @train_app.command("injection")
     def train_injection_command(seed: int = 13) -> None:
         """The prompt-injection classifier (MiniLM embeddings + character n-grams; ~1-2 minutes)."""
-        from guardrails.injection_training import train_injection_artifact
+        from guardrails.training_pipeline import train_injection_artifact
 
         current = settings()
         manifest = train_injection_artifact(current.data_dir, current.domain_dir, current.artifacts_dir, seed)

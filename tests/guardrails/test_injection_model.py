@@ -111,10 +111,32 @@ def test_the_model_flags_what_no_rule_lists_and_passes_bank_questions(screen):
 
 def test_eval_on_the_heldout_csv(screen):
     report = evaluate_injection(screen, WRITTEN_HELDOUT, DATA_DIR, benign_size=300)
-    assert report["recall"] >= max(report["rules"]["recall"], report["model"]["recall"])
-    assert report["recall"] > report["rules"]["recall"] + 0.3, "the model catches what the rules miss"
+    assert report["recall"] >= max(report["rules_only"]["recall"], report["model_only"]["recall"])
+    assert report["recall"] > report["rules_only"]["recall"] + 0.3, "the model catches what the rules miss"
     assert report["benign_sample"]["rows"] == 300
     assert report["benign_sample"]["false_positive_rate"] < 0.02
     assert set(report["per_language"]) == {"en", "ru"}
     assert report["latency_ms_p50"] > 0
     assert "recall" in format_report(report)
+
+
+def test_eval_injection_command(guard_artifacts):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "eval", "injection", "--data", str(WRITTEN_HELDOUT), "--json"],
+        cwd=REPO,
+        env=os.environ | {"HF_HUB_OFFLINE": "1", "TWOLINE_ARTIFACTS_DIR": str(guard_artifacts)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["rules_only"]["attacks"] == report["model_only"]["attacks"] > 50
+    assert 0.0 <= report["false_positive_rate"] <= 1.0 and "benign_sample" not in report

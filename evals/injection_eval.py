@@ -6,7 +6,8 @@ two combined (what the second line runs: rule hit or model score at the threshol
 (share of attacks flagged) and `false_positive_rate` (share of benign rows flagged), per language and
 per category. With `--benign-sample N`, the same on N ordinary bank questions (BANKING77 + Ask CFPB
 rows reserved from training, `injection_data.benign_sample`). `latency_ms_p50/p95`: one full
-screen call per message (rules over all readings + model), one thread.
+screen call per message (rules over all readings + model), one thread, wall time; `latency_cpu_ms_p50`
+the CPU time of the same calls (the figure that transfers to an idle core).
 
 JSON keys: `recall`, `false_positive_rate`, `roc_auc` (model score), `rules_only`, `model_only` (the
 same keys for each alone), `per_language`, `per_category`, `benign_sample`, `latency_ms_p50`,
@@ -39,11 +40,12 @@ def _rates(flagged: np.ndarray, labels: np.ndarray) -> dict:
 
 def _screen(screen: InjectionScreen, rows: list[InjectionExample]) -> dict[str, np.ndarray]:
     """Per row: rule hit, model score, combined verdict, and the latency of one combined call."""
-    rule, score, combined, latency = [], [], [], []
+    rule, score, combined, latency, cpu = [], [], [], [], []
     for row in rows:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         verdict = screen.run(row.text)
         latency.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         rule.append(verdict.rule is not None)
         score.append(verdict.model_score)
         combined.append(verdict.is_injection)
@@ -52,6 +54,7 @@ def _screen(screen: InjectionScreen, rows: list[InjectionExample]) -> dict[str, 
         "score": np.array(score, dtype=float),
         "combined": np.array(combined),
         "latency": np.array(latency),
+        "cpu": np.array(cpu),
     }
 
 
@@ -88,6 +91,7 @@ def evaluate_injection(
         },
         "latency_ms_p50": float(np.percentile(result["latency"], 50)),
         "latency_ms_p95": float(np.percentile(result["latency"], 95)),
+        "latency_cpu_ms_p50": float(np.percentile(result["cpu"], 50)),
         "missed": [r.text for r, f, y in zip(rows, result["combined"], labels, strict=True) if y and not f][
             :MAX_EXAMPLES
         ],
@@ -151,5 +155,8 @@ def format_report(report: dict) -> str:
             f"{sample['rules_only_false_positive_rate']:.4f}, model only "
             f"{sample['model_only_false_positive_rate']:.4f})"
         )
-    lines.append(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
+    lines.append(
+        f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms  "
+        f"(CPU time p50 {report['latency_cpu_ms_p50']:.2f} ms)"
+    )
     return "\n".join(lines)

@@ -38,6 +38,8 @@ _OVERRIDE_RU = (  # whole words: "отправил" holds "правил", "пр�
 _EXTRACT = (
     r"\b(?:show|print|reveal|repeat|output|display|tell|give|what\s+(?:is|are|were)|leak|dump|share)\b"
     r"[^.!?\n]{0,30}\b(?:system\s+prompt|(?:your|initial|hidden|secret|system)\s+(?:instructions|prompt|rules)"
+    # not "your instructions for closing an account": a question about a bank procedure
+    r"(?!\s+(?:for|if|on|about|when|regarding|of|in\s+case|to\s+(?!me\b|us\b)))"
     r"|the\s+(?:instructions|prompt)\s+(?:above|you\s+(?:got|were\s+given))|prompt\s+above|instructions\s+above"
     r"|you\s+were\s+told|your\s+configuration)\b"
     r"|\bwhat\s+(?:were\s+you|have\s+you\s+been)\s+told\b"

@@ -112,6 +112,8 @@ def _benign_report(screen: InjectionScreen, rows: list[InjectionExample]) -> dic
         "false_positive_rate": float(result["combined"].mean()),
         "rules_only_false_positive_rate": float(result["rule"].mean()),
         "model_only_false_positive_rate": float(model.mean()),
+        "latency_ms_p50": float(np.percentile(result["latency"], 50)),
+        "latency_cpu_ms_p50": float(np.percentile(result["cpu"], 50)),
         "per_source": {},
         "false_positives": [r.text for r, f in zip(rows, result["combined"], strict=True) if f][
             :MAX_EXAMPLES
@@ -153,7 +155,8 @@ def format_report(report: dict) -> str:
             f"benign sample ({sample['rows']} BANKING77 + Ask CFPB rows never trained on): false positives "
             f"{sample['false_positive_rate']:.4f} (rules only "
             f"{sample['rules_only_false_positive_rate']:.4f}, model only "
-            f"{sample['model_only_false_positive_rate']:.4f})"
+            f"{sample['model_only_false_positive_rate']:.4f}); latency p50 {sample['latency_ms_p50']:.2f} ms "
+            f"(CPU {sample['latency_cpu_ms_p50']:.2f} ms)"
         )
     lines.append(
         f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms  "

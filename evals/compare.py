@@ -28,7 +28,7 @@ from pydantic import BaseModel
 Direction = Literal["higher", "lower", "neutral"]
 
 LOWER_IS_BETTER = re.compile(
-    r"latency|_ms(_|$)|seconds|wall_time|false_block|unsupported|hallucinat|dislike|error|memory"
+    r"latency|_ms(_|$)|seconds|wall_time|false_block|false_positive|unsupported|hallucinat|dislike|error|memory"
 )
 HIGHER_IS_BETTER = re.compile(
     r"accuracy|f1|precision|recall|automation|roc_auc|auc|mrr|hit@|block_rate|recovery|resolved"

@@ -150,6 +150,19 @@ def _tone_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return {name: evaluate_tone(censor, path) for name, path in sets.items()}
 
 
+def _injection_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    """The prompt-injection screen on its held-out CSV and on benign bank questions never trained on."""
+    from evals.injection_eval import evaluate_injection
+    from guardrails.injection import InjectionScreen
+    from guardrails.injection_data import WRITTEN_HELDOUT
+
+    screen = InjectionScreen(settings.artifacts_dir / "injection")
+    report = evaluate_injection(screen, WRITTEN_HELDOUT, settings.data_dir, 500 if quick else 2000)
+    missed = [{"kind": "missed attack", "text": t} for t in report.pop("missed")]
+    flagged = [{"kind": "false positive", "text": t} for t in report.pop("false_positives")]
+    return report | {"examples": missed + flagged}
+
+
 def _likes_suite(settings: Settings, quick: bool, out: Path) -> dict:
     from evals.likes_eval import evaluate_likes
     from first_line.domain import load_domain
@@ -165,6 +178,7 @@ SUITES: dict[str, Suite] = {
     "hallucination": _hallucination_suite,
     "grounding": _grounding_suite,
     "tone": _tone_suite,
+    "injection": _injection_suite,
     "likes": _likes_suite,
     "ab": _ab_suite,
     "next_intent": gates_b_suites.next_intent_suite,

@@ -24,7 +24,7 @@ def load_guardrails(
 ) -> dict[str, Any]:
     """injection, pii, grounding, censor; raises ArtifactError when a trained one is missing."""
     return {
-        "injection": InjectionScreen(),
+        "injection": InjectionScreen(artifacts_dir / "injection", threads=threads),
         "pii": PiiRedactor(use_ner=use_ner),
         "grounding": GroundingChecker(
             artifacts_dir / "grounding", min_supported_share=min_supported_share,

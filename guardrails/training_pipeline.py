@@ -1,4 +1,4 @@
-"""What `twoline train censor|grounding` does, and training the guardrails' artifacts when missing
+"""What `twoline train censor|grounding|injection` does, and training the guardrails' artifacts when missing
 (`twoline serve` / `make run` call `ensure_guardrails_trained` next to the first line's `ensure_trained`).
 """
 
@@ -12,12 +12,15 @@ from first_line.artifacts import Manifest, is_trained
 from guardrails.censor_training import train_censor
 from guardrails.grounding_data import KB_ARTICLES, load_grounding_pairs
 from guardrails.grounding_training import train_grounding
+from guardrails.injection_data import load_injection_data
+from guardrails.injection_training import train_injection
 from guardrails.tone_data import load_tone_data
 
 log = logging.getLogger("twoline.train")
 
 CENSOR = "censor"
 GROUNDING = "grounding"
+INJECTION = "injection"
 
 
 def _hash(rows: list[tuple]) -> str:
@@ -55,12 +58,28 @@ def train_grounding_artifact(
     return train_grounding(pairs, artifacts_dir / GROUNDING, seed, data_hash, source)
 
 
+def train_injection_artifact(
+    data_dir: Path,
+    domain_dir: Path,
+    artifacts_dir: Path,
+    seed: int = 13,
+    scale: float = 1.0,
+    encoder_from: Path | None = None,
+) -> Manifest:
+    """`encoder_from` defaults to the censor's folder (the same packaged MiniLM export)."""
+    examples = load_injection_data(data_dir, domain_dir, seed, scale)
+    data_hash = _hash([(e.text, e.label, e.source) for e in examples])
+    source = encoder_from or artifacts_dir / CENSOR
+    return train_injection(examples, artifacts_dir / INJECTION, seed, data_hash, source)
+
+
 def missing_guardrails(artifacts_dir: Path) -> list[str]:
-    return [kind for kind in (CENSOR, GROUNDING) if not is_trained(artifacts_dir / kind, kind)]
+    return [kind for kind in (CENSOR, GROUNDING, INJECTION) if not is_trained(artifacts_dir / kind, kind)]
 
 
 def ensure_guardrails_trained(data_dir: Path, domain_dir: Path, artifacts_dir: Path) -> list[str]:
-    """Train the censor and the grounding verifier if missing (a few minutes on 2 cores)."""
+    """Train the censor, the grounding verifier and the injection classifier if missing (a few minutes on
+    2 cores)."""
     todo = missing_guardrails(artifacts_dir)
     if CENSOR in todo:
         log.info("training missing artifact", extra={"artifact": CENSOR})
@@ -68,4 +87,7 @@ def ensure_guardrails_trained(data_dir: Path, domain_dir: Path, artifacts_dir: P
     if GROUNDING in todo:
         log.info("training missing artifact", extra={"artifact": GROUNDING})
         train_grounding_artifact(data_dir, artifacts_dir)
+    if INJECTION in todo:
+        log.info("training missing artifact", extra={"artifact": INJECTION})
+        train_injection_artifact(data_dir, domain_dir, artifacts_dir)
     return todo

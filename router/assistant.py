@@ -32,6 +32,7 @@ from router.screenshots import load_screenshot_reader, read_screenshot
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
+from router.store.encryption import cipher_from_settings
 from second_line.factory import build_second_line
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ class Assistant:
         extractor.warm_up()
         likes = load_likes_model(settings.likes_dir, intent_model)
         likes.warm_up(plain_answers(domain))
-        engine = create_store_engine(settings.database_url)
+        engine = create_store_engine(settings.database_url, cipher_from_settings(settings))
         migrate(engine)
         signals = ClientSignals.load(
             settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days, intent_model

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from router.cli_gates import register_gates
+from router.cli_guard import register_guard
 from router.logging_setup import configure_logging
 from router.settings import Settings, get_settings
 
@@ -218,7 +219,7 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 @train_app.command("all")
 def train_all(variant: Variant = Variant.fast) -> None:
     """Every model: intents and pools, client sentiment, likes and VOC risk, next intent and end of
-    dialog, the censor and the grounding verifier."""
+    dialog, the censor, the grounding verifier and the prompt-injection classifier."""
     from router.gates_training import train_risk_artifact, train_sentiment_artifact
 
     train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
@@ -233,6 +234,7 @@ def train_all(variant: Variant = Variant.fast) -> None:
     train_dialog_end_command(data=None, seed=13)
     train_censor_command(seed=13, scale=1.0)
     train_grounding_command(seed=13, articles=300)
+    train_injection(seed=13)
 
 
 @train_app.command("censor")
@@ -530,6 +532,7 @@ def eval_compare(
     if comparison.regressions:
         raise typer.Exit(code=1)
 train_likes = register_gates(app, train_app, eval_app, _settings, _domain)
+train_injection = register_guard(app, train_app, eval_app, _settings)
 
 
 @eval_app.command("tone")

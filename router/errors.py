@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from router.metrics import REQUEST_ERRORS
+from router.store.encryption import DecryptionError
 
 log = logging.getLogger("twoline.api")
 
@@ -56,6 +57,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(DecryptionError)
+    async def _undecryptable(_: Request, exc: DecryptionError) -> JSONResponse:
+        log.error("stored data cannot be decrypted", extra={"error_type": type(exc).__name__})
+        return error_response(500, "stored_data_unreadable", str(exc))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(1, ge=1, le=64)
 
+    encryption_key: SecretStr | None = None
+    """Fernet key(s) to encrypt stored client texts at rest, comma-separated: the first encrypts, all
+    decrypt (`twoline store generate-key`, `twoline store reencrypt`; router/store/encryption.py)."""
+
     client_api_key: SecretStr = SecretStr(DEMO_CLIENT_KEY)
     operator_api_key: SecretStr = SecretStr(DEMO_OPERATOR_KEY)
 

@@ -1,19 +1,31 @@
-"""Engine creation and migrations: SQLite (WAL) by default, PostgreSQL by URL."""
+"""Engine creation and migrations: SQLite (WAL) by default, PostgreSQL by URL; encryption at rest of
+client texts when TWOLINE_ENCRYPTION_KEY is set (router/store/encryption.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from router.store.encryption import TextCipher, bind_cipher, cipher_from_settings
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def create_store_engine(url: str) -> Engine:
+def create_store_engine(url: str, cipher: TextCipher | Literal["settings"] | None = "settings") -> Engine:
+    """`cipher`: "settings" reads TWOLINE_ENCRYPTION_KEY (EncryptionKeyError when malformed); None stores
+    plain text; a TextCipher encrypts with its keys."""
+    engine = _create_engine(url)
+    bind_cipher(engine, cipher_from_settings() if cipher == "settings" else cipher)
+    return engine
+
+
+def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from router.store.encryption import EncryptedJSON, EncryptedText
 
 
 def utcnow() -> datetime:
@@ -54,7 +56,9 @@ class Message(Base):
     """client | bot | operator"""
     author: Mapped[str | None] = mapped_column(String(64))
     """The operator's name for role `operator` (the console's X-Operator header); None otherwise."""
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(EncryptedText, default="")
+    """Encrypted at rest when TWOLINE_ENCRYPTION_KEY is set (router/store/encryption.py), as are the
+    columns typed Encrypted* below: SQL cannot search or measure them."""
     button_payload: Mapped[str | None] = mapped_column(String(128))
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     """The client's own id for the message: a retry with the same id is answered, not stored twice."""
@@ -62,7 +66,7 @@ class Message(Base):
     sentiment: Mapped[float | None] = mapped_column(Float)
     """P(negative) of a client message (first_line/sentiment_model.py); None when not scored."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ocr_text: Mapped[str | None] = mapped_column(Text)
+    ocr_text: Mapped[str | None] = mapped_column(EncryptedText)
     """The text read from the screenshot the client sent with this message (stored after OCR)."""
 
 
@@ -80,8 +84,9 @@ class Decision(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     threshold: Mapped[float | None] = mapped_column(Float)
     pool: Mapped[str | None] = mapped_column(String(64))
-    scores: Mapped[dict] = mapped_column(JSON, default=dict)
-    """Top intents and pools with probabilities, entities kinds, response variant, model versions."""
+    scores: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)
+    """Top intents and pools with probabilities, entities (what the client wrote: names, amounts),
+    response variant, model versions."""
     latency_ms: Mapped[float | None] = mapped_column(Float)
     variant: Mapped[str | None] = mapped_column(String(32), index=True)
     """The A/B experiment variant the client was in (router/experiments.py)."""
@@ -110,7 +115,8 @@ class HandoffTicket(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     """open | claimed | closed"""
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)
+    """router/handoff.py: the last messages, OCR texts and entities among the rest."""
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     """The operator who owns the ticket while it is `claimed` (kept after closing: who closed it)."""
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -117,11 +117,11 @@ def _voc_query(ids: list[str], since: datetime, as_of: datetime):
 
 
 def _messages_query(ids: list[str], since: datetime, as_of: datetime):
+    """The texts themselves: they may be encrypted at rest, so lengths and "!" are counted in Python."""
     return select(
         Message.client_id,
         Message.created_at,
-        func.length(Message.text).label("chars"),
-        case((Message.text.contains("!"), 1), else_=0).label("exclamation"),
+        Message.text,
         Message.sentiment,
     ).where(
         Message.client_id.in_(ids),
@@ -186,7 +186,13 @@ def _voc_features(vocs: pd.DataFrame) -> pd.DataFrame:
 def _message_features(messages: pd.DataFrame, as_of: datetime) -> pd.DataFrame:
     if messages.empty:
         return pd.DataFrame()
-    messages = messages.assign(age=_age_days(messages, as_of), sentiment=messages["sentiment"].astype(float))
+    texts = messages["text"].fillna("")
+    messages = messages.assign(
+        age=_age_days(messages, as_of),
+        sentiment=messages["sentiment"].astype(float),
+        chars=texts.str.len(),
+        exclamation=texts.str.contains("!", regex=False).astype(int),
+    )
     messages["negative"] = (messages["sentiment"] >= NEGATIVE_AT).astype(int)
     month = messages[messages.age < 30].groupby("client_id")
     week = messages[messages.age < 7].groupby("client_id")

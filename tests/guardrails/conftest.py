@@ -14,12 +14,17 @@ from tests.conftest import DATA_DIR, DOMAIN_DIR
 
 @pytest.fixture(scope="session")
 def guard_artifacts(tmp_path_factory) -> Path:
-    """artifacts/censor and artifacts/grounding trained on slices (about a minute on 2 idle cores)."""
-    from guardrails.training_pipeline import train_censor_artifact, train_grounding_artifact
+    """artifacts/censor, grounding and injection trained on slices (about a minute on 2 idle cores)."""
+    from guardrails.training_pipeline import (
+        train_censor_artifact,
+        train_grounding_artifact,
+        train_injection_artifact,
+    )
 
     root = tmp_path_factory.mktemp("guard_artifacts")
     train_censor_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.08)
     train_grounding_artifact(DATA_DIR, root, articles=40, per_source=80)
+    train_injection_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.15)
     return root
 
 

@@ -1,4 +1,5 @@
-"""Hybrid retrieval over the knowledge-base index: dense (FAISS) + lexical (BM25), fused with RRF.
+"""Hybrid retrieval over the knowledge-base index: dense (FAISS) + lexical (BM25), fused with RRF,
+then (when trained) reranked by a learned model over both retrievers' evidence (second_line/reranker.py).
 
 Dense finds paraphrases ("contest a purchase" ↔ "dispute a charge"); BM25 finds rare exact words
 (product names, form numbers). Reciprocal rank fusion adds 1/(k + rank) from each list, which
@@ -18,6 +19,8 @@ import numpy as np
 from knowledge_base.chunking import ChunkingSettings
 from knowledge_base.encoder import PassageEncoder
 from knowledge_base.index_store import KnowledgeIndex, load_index
+from second_line.ranking_features import candidate_features
+from second_line.reranker import LearnedReranker
 from second_line.types import Passage
 
 
@@ -58,6 +61,8 @@ class RetrievalResult:
     bm25: Ranked
     fused: Ranked
     latency_ms: float
+    reranked: Ranked | None = None
+    """The learned reranker's order (what `passages` follow) when one is loaded."""
 
 
 def reciprocal_rank_fusion(
@@ -97,6 +102,7 @@ class HybridRetriever:
         dense_weight: float = 3.0,
         bm25_weight: float = 1.0,
         chunking: ChunkingSettings | None = None,
+        reranker: LearnedReranker | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.encoder = encoder or PassageEncoder(threads=1)
@@ -105,9 +111,13 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.bm25_weight = bm25_weight
         self.chunking = chunking or ChunkingSettings()
+        self.reranker = reranker
         self.index: KnowledgeIndex | None = None
         self._bm25 = None
         self._doc_ids: list[str] = []
+        self._vectors: np.ndarray | None = None
+        self._chunk_doc: np.ndarray | None = None
+        self._n_docs = 0
 
     def warm_up(self) -> None:
         if self.index is not None:
@@ -120,6 +130,13 @@ class HybridRetriever:
         bm25.index(bm25_tokens([c.indexed_text for c in index.chunks]), show_progress=False)
         self._bm25 = bm25
         self._doc_ids = [c.doc_id for c in index.chunks]
+        numbers = {d: i for i, d in enumerate(dict.fromkeys(self._doc_ids))}
+        self._chunk_doc = np.array([numbers[d] for d in self._doc_ids], dtype=np.int64)
+        self._n_docs = len(numbers)
+        self._vectors = index.vectors()
+        if self.reranker is not None:
+            self.reranker.encoder_id = self.encoder.model_id
+            self.reranker.warm_up()
         self.index = index
 
     def dense(self, question: str, limit: int, query: np.ndarray | None = None) -> Ranked:
@@ -152,21 +169,41 @@ class HybridRetriever:
             self.rrf_k,
             self.candidates,
         )
-        cosine = dict(zip(dense.rows, dense.scores, strict=True))
-        top = fused.rows[:top_k]
-        missing = [r for r in top if r not in cosine]
-        if missing:  # lexical-only hits: their cosine, for the floor and for the record
-            vectors = self.index.faiss_index.reconstruct_batch(np.array(missing, dtype=np.int64))
-            cosine.update(zip(missing, (vectors @ query[0]).tolist(), strict=True))
-        passages = [self._passage(row, score) for row, score in zip(top, fused.scores, strict=False)]
+        reranked = self.rerank(question, query[0]) if self.reranker is not None else None
+        final = reranked or fused
+        top = final.rows[:top_k]
+        cosine = [float(self._vectors[row] @ query[0]) for row in top]  # for the floor and the record
+        passages = [self._passage(row, score) for row, score in zip(top, final.scores, strict=False)]
         return RetrievalResult(
             passages=passages,
-            best_cosine=max((cosine[r] for r in top), default=-1.0),
+            best_cosine=max(cosine, default=-1.0),
             dense=dense,
             bm25=lexical,
             fused=fused,
             latency_ms=(time.perf_counter() - started) * 1000,
+            reranked=reranked,
         )
+
+    def chunk_scores(self, question: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Every chunk's dense cosine and BM25 score, and the question's BM25 term count."""
+        self.warm_up()
+        tokens = bm25_tokens([question])[0]
+        dense = self._vectors @ query
+        lexical = self._bm25.get_scores(tokens) if tokens else np.zeros(len(dense), dtype=np.float32)
+        return dense, np.asarray(lexical, dtype=np.float32), len(tokens)
+
+    def rerank(self, question: str, query: np.ndarray) -> Ranked:
+        """The learned reranker's order of the candidate documents (each by its best dense chunk)."""
+        if self._n_docs == 0:
+            return Ranked([], [])
+        dense, lexical, terms = self.chunk_scores(question, query)
+        candidates = candidate_features(
+            dense, lexical, self._chunk_doc, self._n_docs, terms,
+            self.reranker.depth, self.rrf_k, self.dense_weight,
+        )  # fmt: skip
+        scores = self.reranker.scores(candidates)
+        order = np.argsort(-scores, kind="stable")[: self.candidates]
+        return Ranked(candidates.best_chunk[order].tolist(), scores[order].tolist())
 
     def _passage(self, row: int, score: float) -> Passage:
         chunk = self.index.chunks[row]

@@ -69,7 +69,7 @@ def evaluate_retrieval(retriever: HybridRetriever, questions_path: Path) -> dict
     retriever.warm_up()
     retriever.run("warm up")  # the first query pays for lazy initialisation
     doc_ids = [c.doc_id for c in retriever.index.chunks]
-    per_kind: dict[str, list[list[str]]] = {"fused": [], "dense": [], "bm25": []}
+    per_kind: dict[str, list[list[str]]] = {"fused": [], "dense": [], "dense_titles": [], "bm25": []}
     if retriever.reranker is not None:
         per_kind["reranked"] = []
     latencies = []
@@ -94,10 +94,10 @@ def evaluate_retrieval(retriever: HybridRetriever, questions_path: Path) -> dict
 
 
 def format_report(report: dict) -> str:
-    lines = [f"{'':8}" + "".join(f"{m:>11}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))]
-    for kind in [k for k in ("dense", "bm25", "fused", "reranked") if k in report]:
+    lines = [f"{'':13}" + "".join(f"{m:>11}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))]
+    for kind in [k for k in ("dense", "dense_titles", "bm25", "fused", "reranked") if k in report]:
         lines.append(
-            f"{kind:8}"
+            f"{kind:13}"
             + "".join(f"{report[kind][m]:>11.4f}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))
         )
     lines.append(

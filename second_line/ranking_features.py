@@ -84,9 +84,14 @@ def candidate_features(
     depth: int = 20,
     rrf_k: int = 1,
     dense_weight: float = 3.0,
+    titles: np.ndarray | None = None,
 ) -> Candidates:
-    """The candidates (top `depth` documents of each list) and their features."""
+    """The candidates (top `depth` documents of each list) and their features. A document's dense
+    score is the best of its chunks' cosines and, when `titles` (one cosine per document) is given,
+    its title's."""
     dense_doc, dense_second = doc_max(dense, chunk_doc, n_docs)
+    if titles is not None:
+        dense_doc = np.maximum(dense_doc, titles)
     bm25_doc, _ = doc_max(bm25, chunk_doc, n_docs)
     dense_rank, bm25_rank = ranks(dense_doc), ranks(bm25_doc)
     has_bm25 = bm25_doc > 0

@@ -45,7 +45,9 @@ class LearnedReranker:
                 f"{self.encoder_id!r}; {fix}"
             )
         if tuple(manifest.labels) != FEATURES:
-            raise ArtifactError(f"{self.folder}: trained on features {manifest.labels}, expected {FEATURES}; {fix}")
+            raise ArtifactError(
+                f"{self.folder}: trained on features {manifest.labels}, expected {FEATURES}; {fix}"
+            )
         self._booster = lightgbm.Booster(model_file=str(self.folder / MODEL))
         self.manifest = manifest
 

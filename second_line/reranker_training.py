@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from first_line.artifacts import Manifest, new_version, write_manifest
+from knowledge_base.index_store import has_own_title
 from second_line.ranking_features import FEATURES, MONOTONE, Candidates, candidate_features
 from second_line.reranker import KIND, MODEL
 from second_line.retrieval import HybridRetriever, bm25_tokens
@@ -51,7 +52,7 @@ def title_queries(retriever: HybridRetriever) -> list[TrainingQuery]:
     """One query per document with a title of its own (not its id), titles shared by several dropped."""
     titles: dict[int, str] = {}
     for chunk, doc in zip(retriever.index.chunks, retriever._chunk_doc.tolist(), strict=True):
-        if chunk.embed_title and chunk.title and chunk.title != chunk.doc_id:
+        if has_own_title(chunk):
             titles.setdefault(doc, chunk.title.strip())
     counts = Counter(t.lower() for t in titles.values())
     return [TrainingQuery(t, d) for d, t in sorted(titles.items()) if counts[t.lower()] == 1]
@@ -80,15 +81,16 @@ def build_candidates(
     chunk_doc = retriever._chunk_doc
     out = []
     for query, vector in zip(queries, query_vectors, strict=True):
-        dense, lexical, terms = retriever.chunk_scores(query.text, vector)
+        dense, lexical, titles, terms = retriever.chunk_scores(query.text, vector)
         own = chunk_doc == query.doc
         dense[own] = text_vectors[own] @ vector
+        titles[query.doc] = -1.0  # its own title is the query
         tokens = bm25_tokens([query.text])[0]
         if tokens:
             lexical[own] = np.asarray(text_bm25.get_scores(tokens), dtype=np.float32)[own]
         candidates = candidate_features(
             dense, lexical, chunk_doc, retriever._n_docs, terms,
-            depth, retriever.rrf_k, retriever.dense_weight,
+            depth, retriever.rrf_k, retriever.dense_weight, titles,
         )  # fmt: skip
         labels = (candidates.docs == query.doc).astype(np.int32)
         if labels.any():
@@ -172,7 +174,11 @@ def train_reranker(
             kind=KIND,
             seed=seed,
             data_hash=data_hash(retriever, queries),
-            data_sizes={"queries": len(groups), "kb_dev_queries": len(dev), "rows": sum(len(g.labels) for g in groups)},
+            data_sizes={
+                "queries": len(groups),
+                "kb_dev_queries": len(dev),
+                "rows": sum(len(g.labels) for g in groups),
+            },
             labels=list(FEATURES),
             params={
                 "depth": depth,
@@ -182,7 +188,10 @@ def train_reranker(
                 "train_seconds": round(time.perf_counter() - started, 1),
             },
             metrics=metrics,
-            depends_on={"encoder": retriever.encoder.model_id, "knowledge_base": retriever.index.manifest.data_hash},
+            depends_on={
+                "encoder": retriever.encoder.model_id,
+                "knowledge_base": retriever.index.manifest.data_hash,
+            },
         )
         manifest = write_manifest(work, manifest)
     return manifest

@@ -1,6 +1,11 @@
 """Hybrid retrieval over the knowledge-base index: dense (FAISS) + lexical (BM25), fused with RRF,
 then (when trained) reranked by a learned model over both retrievers' evidence (second_line/reranker.py).
 
+The dense side that enters the fusion scores each document by the best of its vectors: its chunks
+(title + text) and its title alone (`dense_titles`). A customer question is a paraphrase of an
+article's question far more than of its answer; in a chunk vector the title is diluted by ~200
+tokens of answer, the title vector matches it undiluted. Taking the maximum needs no weight.
+
 Dense finds paraphrases ("contest a purchase" ↔ "dispute a charge"); BM25 finds rare exact words
 (product names, form numbers). Reciprocal rank fusion adds 1/(k + rank) from each list, which
 needs no score calibration between the two. The relevance floor uses the dense cosine of the
@@ -9,6 +14,7 @@ best passages, the one score with a meaning across questions.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,9 +25,11 @@ import numpy as np
 from knowledge_base.chunking import ChunkingSettings
 from knowledge_base.encoder import PassageEncoder
 from knowledge_base.index_store import KnowledgeIndex, load_index
-from second_line.ranking_features import candidate_features
+from second_line.ranking_features import best_rows, candidate_features, doc_max
 from second_line.reranker import LearnedReranker
 from second_line.types import Passage
+
+log = logging.getLogger("twoline.second_line")
 
 
 @lru_cache(maxsize=50_000)
@@ -61,6 +69,8 @@ class RetrievalResult:
     bm25: Ranked
     fused: Ranked
     latency_ms: float
+    dense_titles: Ranked | None = None
+    """Documents by the best cosine of their chunk and title vectors (what the fusion takes)."""
     reranked: Ranked | None = None
     """The learned reranker's order (what `passages` follow) when one is loaded."""
 
@@ -118,6 +128,7 @@ class HybridRetriever:
         self._vectors: np.ndarray | None = None
         self._chunk_doc: np.ndarray | None = None
         self._n_docs = 0
+        self._titles: np.ndarray | None = None
 
     def warm_up(self) -> None:
         if self.index is not None:
@@ -134,6 +145,13 @@ class HybridRetriever:
         self._chunk_doc = np.array([numbers[d] for d in self._doc_ids], dtype=np.int64)
         self._n_docs = len(numbers)
         self._vectors = index.vectors()
+        self._titles = index.title_vectors
+        if self._titles is None:
+            log.warning(
+                "index without title vectors: re-run `twoline ingest` to add them",
+                extra={"index": str(self.index_dir)},
+            )
+            self._titles = np.zeros((self._n_docs, self._vectors.shape[1]), dtype=np.float32)
         if self.reranker is not None:
             self.reranker.encoder_id = self.encoder.model_id
             self.reranker.warm_up()
@@ -146,6 +164,18 @@ class HybridRetriever:
         scores, rows = self.index.faiss_index.search(query, limit)
         keep = rows[0] >= 0
         return Ranked(rows[0][keep].tolist(), scores[0][keep].tolist())
+
+    def dense_titles(self, query: np.ndarray, limit: int) -> Ranked:
+        """Documents by max(best chunk cosine, title cosine), each shown by its best chunk."""
+        self.warm_up()
+        if self._n_docs == 0:
+            return Ranked([], [])
+        chunk_scores = self._vectors @ query
+        best, _ = doc_max(chunk_scores, self._chunk_doc, self._n_docs)
+        scores = np.maximum(best, self._titles @ query)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        rows = best_rows(chunk_scores, self._chunk_doc, self._n_docs)[order]
+        return Ranked(rows.tolist(), scores[order].tolist())
 
     def bm25(self, question: str, limit: int) -> Ranked:
         self.warm_up()
@@ -162,9 +192,10 @@ class HybridRetriever:
         self.warm_up()
         query = self.encoder.encode([question])
         dense = self.dense(question, self.candidates, query)
+        titled = self.dense_titles(query[0], self.candidates)
         lexical = self.bm25(question, self.candidates)
         fused = reciprocal_rank_fusion(
-            [(dense, self.dense_weight), (lexical, self.bm25_weight)],
+            [(titled, self.dense_weight), (lexical, self.bm25_weight)],
             self._doc_ids,
             self.rrf_k,
             self.candidates,
@@ -181,25 +212,28 @@ class HybridRetriever:
             bm25=lexical,
             fused=fused,
             latency_ms=(time.perf_counter() - started) * 1000,
+            dense_titles=titled,
             reranked=reranked,
         )
 
-    def chunk_scores(self, question: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        """Every chunk's dense cosine and BM25 score, and the question's BM25 term count."""
+    def chunk_scores(
+        self, question: str, query: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Every chunk's dense cosine and BM25 score, every title's cosine, the question's BM25 terms."""
         self.warm_up()
         tokens = bm25_tokens([question])[0]
         dense = self._vectors @ query
         lexical = self._bm25.get_scores(tokens) if tokens else np.zeros(len(dense), dtype=np.float32)
-        return dense, np.asarray(lexical, dtype=np.float32), len(tokens)
+        return dense, np.asarray(lexical, dtype=np.float32), self._titles @ query, len(tokens)
 
     def rerank(self, question: str, query: np.ndarray) -> Ranked:
         """The learned reranker's order of the candidate documents (each by its best dense chunk)."""
         if self._n_docs == 0:
             return Ranked([], [])
-        dense, lexical, terms = self.chunk_scores(question, query)
+        dense, lexical, titles, terms = self.chunk_scores(question, query)
         candidates = candidate_features(
             dense, lexical, self._chunk_doc, self._n_docs, terms,
-            self.reranker.depth, self.rrf_k, self.dense_weight,
+            self.reranker.depth, self.rrf_k, self.dense_weight, titles,
         )  # fmt: skip
         scores = self.reranker.scores(candidates)
         order = np.argsort(-scores, kind="stable")[: self.candidates]

@@ -50,7 +50,9 @@ def test_training_uses_titles_without_their_own_copy(kb_index: Path, trained: Pa
     retriever = HybridRetriever(kb_index)
     retriever.warm_up()
     queries = title_queries(retriever)
-    docs = {retriever.index.chunks[int(np.flatnonzero(retriever._chunk_doc == q.doc)[0])].doc_id for q in queries}
+    docs = {
+        retriever.index.chunks[int(np.flatnonzero(retriever._chunk_doc == q.doc)[0])].doc_id for q in queries
+    }
     assert "askcfpb:116" in docs and len(queries) >= 36
     manifest = json.loads((trained / "manifest.json").read_text())
     assert manifest["labels"] == list(FEATURES)
@@ -60,7 +62,9 @@ def test_training_uses_titles_without_their_own_copy(kb_index: Path, trained: Pa
 
 def test_retrieval_with_the_reranker(kb_index: Path, trained: Path):
     retriever = HybridRetriever(kb_index, reranker=LearnedReranker(trained))
-    result = retriever.run("is there a special name for a really big mortgage above the normal limits", top_k=5)
+    result = retriever.run(
+        "is there a special name for a really big mortgage above the normal limits", top_k=5
+    )
     assert result.reranked is not None
     assert result.passages[0].doc_id == "askcfpb:116"
     assert len({p.doc_id for p in result.passages}) == 5
@@ -77,7 +81,9 @@ def test_a_reranker_of_another_encoder_is_refused(trained: Path):
 def test_eval_reports_the_reranked_line(kb_index: Path, trained: Path, tmp_path: Path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        json.dumps({"question": "what is a jumbo loan, a mortgage bigger than the usual limit", "ask_ids": [116]})
+        json.dumps(
+            {"question": "what is a jumbo loan, a mortgage bigger than the usual limit", "ask_ids": [116]}
+        )
         + "\n"
         + json.dumps({"question": "where is the nearest branch", "ask_ids": []})
         + "\n"

@@ -166,8 +166,11 @@ def test_an_index_without_title_vectors_gets_them_on_the_next_ingest(
 ):
     index_dir = tmp_path / "index"
     shutil.copytree(kb_index, index_dir)
-    (index_dir / TITLES).unlink()
-    assert load_index(index_dir).title_vectors is None  # an older index still loads
+    (index_dir / TITLES).unlink()  # an index written before title vectors existed
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    del manifest["files"][TITLES]
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert load_index(index_dir).title_vectors is None  # still loads
     report = ingest([kb_sources], index_dir)
     assert report.written and report.embedded_chunks == 0  # titles only, no chunk re-embedded
     after = load_index(index_dir)

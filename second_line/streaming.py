@@ -22,9 +22,11 @@ from contextvars import ContextVar
 SENTENCE_SINK: ContextVar[Callable[[str], None] | None] = ContextVar("sentence_sink", default=None)
 """Set by a streaming request: called with each released sentence."""
 
-_SENTENCE = re.compile(r"^(.+?[.!?](?:\s*\[\d{1,2}\])*)\s+(?=[^\s\[])", re.DOTALL)
+_SENTENCE = re.compile(r"^(.+?[.!?](?:\s*\[\d{1,2}\])*)\s+(?=[^\s\[])")
 """A sentence: up to end punctuation and the citation markers right after it, complete once the next
 sentence has visibly begun (a marker may still follow the period until then)."""
+_LINE = re.compile(r"^([^\n]*\S[^\n]*)\n\s*(?=[^\s\[])")
+"""A line break ends a sentence too (a small model starts lists and headings without punctuation)."""
 
 
 class SentenceBuffer:
@@ -36,9 +38,10 @@ class SentenceBuffer:
     def feed(self, piece: str) -> list[str]:
         self._text += piece
         done = []
-        while match := _SENTENCE.match(self._text):
-            done.append(match.group(1).strip())
-            self._text = self._text[match.end() :]
+        while matches := [m for m in (_SENTENCE.match(self._text), _LINE.match(self._text)) if m]:
+            first = min(matches, key=lambda m: m.end(1))
+            done.append(first.group(1).strip())
+            self._text = self._text[first.end() :]
         return done
 
     def flush(self) -> list[str]:

@@ -24,6 +24,9 @@ def test_a_sentence_is_complete_once_the_next_one_begins():
     assert buffer.feed(" the issuer within 60 days [2]. Keep") == ["Write to the issuer within 60 days [2]."]
     assert buffer.flush() == ["Keep"]
     assert buffer.flush() == []
+    assert buffer.feed("Steps [1]\n- call us") == ["Steps [1]"]  # a line break ends one too
+    assert buffer.feed(" today. [2]\n") == []
+    assert buffer.flush() == ["- call us today. [2]"]
 
 
 def test_events_stream_each_sentence_then_the_final_message():

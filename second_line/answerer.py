@@ -201,6 +201,8 @@ class SecondLineAnswerer:
             grounding = self.guards.grounding.run(text, [p.text for p in passages])
             if not all(s.supported for s in grounding.sentences):
                 return None, "ungrounded"
+            if not any(s.reason == "verified" for s in grounding.sentences):
+                return None, "no_claim"  # a question back or a restated title is no answer on its own
         if self.guards.censor is not None:
             verdict = self.guards.censor.run(text, language)
             if verdict.action == "block":

@@ -3,8 +3,9 @@
 A bank must not show a client a sentence no guardrail has seen. So tokens are never forwarded: the
 generated text is cut into sentences as it arrives, and each sentence is released (handed to the
 sink) only after it passed what the whole answer would pass: it carries a valid citation, the
-grounding check (facts rule + verifier) supports it, and the censor allows it (or rewrites it; the
-rewrite is released). An unsupported or uncited sentence is dropped, never shown; a blocked one ends
+grounding check (facts rule + verifier) verifies it as a supported claim (a question back or a restated
+title is held back: alone it is no answer), and the censor allows it (or rewrites it; the rewrite is
+released). An unsupported or uncited sentence is dropped, never shown; a blocked one ends
 the stream. The stored decision is exactly the released sentences, so what the client saw is what the
 dialog records. When nothing could be released, the answer falls back to the extractive one, checked
 whole, and comes only in the final message.

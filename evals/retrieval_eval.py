@@ -1,4 +1,5 @@
-"""`twoline eval retrieval`: recall@1/5/10 and MRR of dense, BM25 and fused retrieval, and latency.
+"""`twoline eval retrieval`: recall@1/5/10 and MRR of dense, BM25, fused and (when trained) reranked
+retrieval, and latency of the whole retrieval (the reranker included).
 
 Questions file: JSONL, one `{"question": ..., "ask_ids": [...]}` a line (ids of the Ask CFPB
 articles that answer it; other knowledge bases may give document ids as strings). Rankings are
@@ -68,7 +69,9 @@ def evaluate_retrieval(retriever: HybridRetriever, questions_path: Path) -> dict
     retriever.warm_up()
     retriever.run("warm up")  # the first query pays for lazy initialisation
     doc_ids = [c.doc_id for c in retriever.index.chunks]
-    per_kind: dict[str, list[list[str]]] = {"fused": [], "dense": [], "bm25": []}
+    per_kind: dict[str, list[list[str]]] = {"fused": [], "dense": [], "dense_titles": [], "bm25": []}
+    if retriever.reranker is not None:
+        per_kind["reranked"] = []
     latencies = []
     for question in questions:
         started = time.perf_counter()
@@ -85,15 +88,16 @@ def evaluate_retrieval(retriever: HybridRetriever, questions_path: Path) -> dict
         "skipped_without_ids": skipped,
         "index": str(retriever.index_dir),
         "index_variant": retriever.index.manifest.variant,
+        "reranker": str(retriever.reranker.folder) if retriever.reranker is not None else None,
     }
     return report
 
 
 def format_report(report: dict) -> str:
-    lines = [f"{'':8}" + "".join(f"{m:>11}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))]
-    for kind in ("dense", "bm25", "fused"):
+    lines = [f"{'':13}" + "".join(f"{m:>11}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))]
+    for kind in [k for k in ("dense", "dense_titles", "bm25", "fused", "reranked") if k in report]:
         lines.append(
-            f"{kind:8}"
+            f"{kind:13}"
             + "".join(f"{report[kind][m]:>11.4f}" for m in ("recall@1", "recall@5", "recall@10", "mrr"))
         )
     lines.append(

@@ -5,6 +5,8 @@
     <index_dir>/vectors.faiss   IndexFlatIP over unit vectors (inner product = cosine); row i ↔ chunk i
     <index_dir>/chunks.jsonl    the docstore: one `Chunk` a line (text, doc id, title, URL, source, position)
     <index_dir>/documents.json  doc id → content hash, source, chunk count (what incremental runs compare)
+    <index_dir>/titles.npy      one unit vector per document (in order of first chunk) embedding its title
+                                alone; zeros for a document without a title of its own or indexed without it
 
 A new version is always written into a fresh folder and swapped in whole (`artifacts.new_version`),
 so a reader never sees a half-written index. `load_index` refuses an index built with another
@@ -26,6 +28,7 @@ KIND = "knowledge_base"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.jsonl"
 DOCUMENTS = "documents.json"
+TITLES = "titles.npy"
 FIX = "run `twoline ingest <sources> --index {index}` to rebuild it"
 
 
@@ -45,6 +48,12 @@ class KnowledgeIndex:
     chunks: list[Chunk]
     documents: dict[str, DocumentRecord]
     path: Path
+    title_vectors: np.ndarray | None = None
+    """(documents, dimension), row i for the i-th document in chunk order (`document_order`); None for
+    an index written before title vectors existed (re-run `twoline ingest` to add them)."""
+
+    def document_order(self) -> list[str]:
+        return document_order(self.chunks)
 
     @property
     def version(self) -> int:
@@ -56,6 +65,16 @@ class KnowledgeIndex:
         if n == 0:
             return np.zeros((0, self.faiss_index.d), dtype=np.float32)
         return self.faiss_index.reconstruct_n(0, n)
+
+
+def document_order(chunks: list[Chunk]) -> list[str]:
+    """Document ids in the order of their first chunk (the row order of the title vectors)."""
+    return list(dict.fromkeys(c.doc_id for c in chunks))
+
+
+def has_own_title(chunk: Chunk) -> bool:
+    """Whether a chunk's document is indexed with a real title (not its id, the fallback)."""
+    return chunk.embed_title and bool(chunk.title) and chunk.title != chunk.doc_id
 
 
 def build_faiss(vectors: np.ndarray, dimension: int):
@@ -74,11 +93,15 @@ def write_index(
     chunks: list[Chunk],
     documents: dict[str, DocumentRecord],
     manifest: Manifest,
+    title_vectors: np.ndarray,
 ) -> Manifest:
     import faiss
 
     if len(vectors) != len(chunks):
         raise ValueError(f"{len(vectors)} vectors for {len(chunks)} chunks")
+    if len(title_vectors) != len(document_order(chunks)):
+        raise ValueError(f"{len(title_vectors)} title vectors for {len(document_order(chunks))} documents")
+    np.save(folder / TITLES, np.ascontiguousarray(title_vectors, dtype=np.float32))
     faiss.write_index(build_faiss(vectors, int(manifest.params["dimension"])), str(folder / VECTORS))
     with open(folder / CHUNKS, "w", encoding="utf-8") as handle:
         for chunk in chunks:
@@ -119,6 +142,7 @@ def load_index(
         ]
         raw = json.loads((path / DOCUMENTS).read_text(encoding="utf-8"))
         documents = {k: DocumentRecord(**v) for k, v in raw.items()}
+        titles = np.load(path / TITLES) if (path / TITLES).is_file() else None
     except (OSError, RuntimeError, ValueError) as exc:
         raise ArtifactError(f"{path}: unreadable index ({type(exc).__name__}: {exc}); {fix}") from exc
     expected = manifest.data_sizes.get("chunks")
@@ -128,4 +152,6 @@ def load_index(
         )
     if index.d != int(manifest.params.get("dimension", -1)):
         raise ArtifactError(f"{path}: vectors of dimension {index.d}, manifest says otherwise; {fix}")
-    return KnowledgeIndex(manifest, index, chunks, documents, path)
+    if titles is not None and titles.shape != (len(document_order(chunks)), index.d):
+        raise ArtifactError(f"{path}: {titles.shape} title vectors do not match the documents; {fix}")
+    return KnowledgeIndex(manifest, index, chunks, documents, path, titles)

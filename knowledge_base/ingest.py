@@ -21,7 +21,15 @@ from first_line.artifacts import ArtifactError, Manifest, new_version
 from knowledge_base.chunking import Chunk, Chunker, ChunkingSettings
 from knowledge_base.documents import load_documents
 from knowledge_base.encoder import PassageEncoder
-from knowledge_base.index_store import KIND, DocumentRecord, KnowledgeIndex, load_index, write_index
+from knowledge_base.index_store import (
+    KIND,
+    DocumentRecord,
+    KnowledgeIndex,
+    document_order,
+    has_own_title,
+    load_index,
+    write_index,
+)
 
 log = logging.getLogger("twoline.kb")
 
@@ -110,7 +118,11 @@ def ingest(
         records[doc_id] = record
 
     report.documents, report.chunks = len(records), len(keep_chunks) + len(new_chunks)
-    if old is not None and not (report.added or report.updated or report.deleted):
+    if (
+        old is not None
+        and old.title_vectors is not None
+        and not (report.added or report.updated or report.deleted)
+    ):
         report.seconds = round(time.perf_counter() - started, 2)
         report.index_bytes = _folder_bytes(index_dir)
         return report
@@ -121,6 +133,7 @@ def ingest(
     embedded = encoder.encode([c.indexed_text for c in new_chunks], progress=progress)
     vectors = np.concatenate([*keep_vectors, embedded]) if keep_vectors else embedded
     chunks = keep_chunks + new_chunks
+    titles = title_vectors(chunks, encoder, old, {*report.added, *report.updated})
     version = (old.version if old else 0) + 1
     manifest = Manifest(
         kind=KIND,
@@ -137,7 +150,7 @@ def ingest(
         depends_on={"encoder": encoder.model_id},
     )
     with new_version(index_dir) as work:
-        write_index(work, vectors, chunks, records, manifest)
+        write_index(work, vectors, chunks, records, manifest, titles)
     report.version, report.written = version, True
     report.embedded_chunks = len(new_chunks)
     report.seconds = round(time.perf_counter() - started, 2)
@@ -145,6 +158,29 @@ def ingest(
     report.index_bytes = _folder_bytes(index_dir)
     log.info("ingested", extra={k: v for k, v in report.model_dump().items() if isinstance(v, int | float)})
     return report
+
+
+def title_vectors(
+    chunks: list[Chunk], encoder: PassageEncoder, old: KnowledgeIndex | None, changed: set[str]
+) -> np.ndarray:
+    """One vector per document for its title alone (zeros without one); unchanged documents keep theirs."""
+    first = {c.doc_id: c for c in reversed(chunks)}
+    order = document_order(chunks)
+    carried = {}
+    if old is not None and old.title_vectors is not None:
+        carried = dict(zip(old.document_order(), old.title_vectors, strict=True))
+    out = np.zeros((len(order), encoder.dimension), dtype=np.float32)
+    todo = []
+    for row, doc_id in enumerate(order):
+        if not has_own_title(first[doc_id]):
+            continue
+        if doc_id in carried and doc_id not in changed:
+            out[row] = carried[doc_id]
+        else:
+            todo.append(row)
+    if todo:
+        out[todo] = encoder.encode([first[order[r]].title for r in todo])
+    return out
 
 
 def _current(index_dir: Path, encoder_id: str, chunking: ChunkingSettings) -> KnowledgeIndex | None:

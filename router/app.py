@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,7 @@ from router.policy import button_intent
 from router.settings import Settings, get_settings
 from router.store.dialog_store import DialogNotFoundError, MessageNotFoundError, StoreUnavailableError
 from router.web_pages import install_pages
+from second_line.streaming import stream_events
 
 log = logging.getLogger("twoline.api")
 _bearer = HTTPBearer(auto_error=False)
@@ -135,41 +137,19 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
         _check_message(body, bot, settings)
         image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
-        try:
-            result = bot.handle(
-                client_id=body.client_id,
-                text=body.text,
-                dialog_id=body.dialog_id,
-                button_payload=body.button,
-                client_message_id=body.client_message_id,
-                language=body.language,
-                image=image,
-            )
-        except DialogNotFoundError as exc:
-            raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
-        except StoreUnavailableError as exc:
-            raise ApiError(
-                503,
-                "store_unavailable",
-                "the dialog store is busy; retry with the same client_message_id",
-                headers={"Retry-After": "1"},
-            ) from exc
-        return MessageResponse(
-            dialog_id=result.dialog_id,
-            message_id=result.message_id,
-            reply=(
-                ReplyBody(text=result.reply, buttons=result.buttons, citations=result.citations)
-                if result.reply
-                else None
-            ),
-            reply_message_id=result.reply_message_id,
-            decision=DecisionBody(
-                kind=result.kind, reason=result.reason, intent=result.intent, confidence=result.confidence
-            ),
-            handoff_ticket_id=result.ticket_id,
-            retry=result.retry,
-            feedback_form=result.feedback_form,
-        )
+        return _message_response(body, bot, image)
+
+    @app.post("/v1/messages/stream", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
+    def post_message_stream(
+        body: MessageRequest, bot: Assistant = Depends(the_assistant)
+    ) -> StreamingResponse:
+        """POST /v1/messages as server-sent events: `sentence` events carry a second-line answer sentence by
+        sentence, each sent only after the guardrails passed it; the last event, `message`, is the whole
+        MessageResponse (its reply is what the dialog stores); `error` carries `{code, message}`."""
+        _check_message(body, bot, settings)
+        image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
+        run = lambda: _message_response(body, bot, image).model_dump_json()  # noqa: E731
+        return StreamingResponse(stream_events(run, _stream_error), media_type="text/event-stream")
 
     @app.post("/v1/feedback", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_feedback(body: FeedbackRequest, bot: Assistant = Depends(the_assistant)) -> FeedbackResponse:
@@ -254,6 +234,51 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     install_pages(app)
 
     return app
+
+
+def _message_response(body: MessageRequest, bot: Assistant, image) -> MessageResponse:
+    try:
+        result = bot.handle(
+            client_id=body.client_id,
+            text=body.text,
+            dialog_id=body.dialog_id,
+            button_payload=body.button,
+            client_message_id=body.client_message_id,
+            language=body.language,
+            image=image,
+        )
+    except DialogNotFoundError as exc:
+        raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
+    except StoreUnavailableError as exc:
+        raise ApiError(
+            503,
+            "store_unavailable",
+            "the dialog store is busy; retry with the same client_message_id",
+            headers={"Retry-After": "1"},
+        ) from exc
+    return MessageResponse(
+        dialog_id=result.dialog_id,
+        message_id=result.message_id,
+        reply=(
+            ReplyBody(text=result.reply, buttons=result.buttons, citations=result.citations)
+            if result.reply
+            else None
+        ),
+        reply_message_id=result.reply_message_id,
+        decision=DecisionBody(
+            kind=result.kind, reason=result.reason, intent=result.intent, confidence=result.confidence
+        ),
+        handoff_ticket_id=result.ticket_id,
+        retry=result.retry,
+        feedback_form=result.feedback_form,
+    )
+
+
+def _stream_error(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return json.dumps({"code": exc.code, "message": exc.message})
+    log.exception("streamed turn failed", exc_info=exc)
+    return json.dumps({"code": "internal_error", "message": "the message could not be processed"})
 
 
 def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> None:

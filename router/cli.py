@@ -73,10 +73,12 @@ def serve(
         trained += _ensure_guardrails(settings)
         if trained:
             typer.echo(f"trained: {', '.join(trained)}")
-        from second_line.factory import ensure_index
+        from second_line.factory import ensure_index, ensure_reranker
 
         if ensure_index(settings.second_line, settings.artifacts_dir, settings.data_dir):
             typer.echo("ingested the knowledge base")
+        if ensure_reranker(settings.second_line, settings.artifacts_dir):
+            typer.echo("trained: reranker")
     try:  # check once here, so that a bad artifact or config stops start-up with its message
         Assistant.load(settings)
     except (ArtifactError, ValueError) as exc:
@@ -235,6 +237,23 @@ def train_all(variant: Variant = Variant.fast) -> None:
     train_censor_command(seed=13, scale=1.0)
     train_grounding_command(seed=13, articles=300)
     train_injection(seed=13)
+    if settings.second_line.reranker:  # off by default: it lost to the fusion (README "Second line")
+        train_reranker_command(seed=13)
+
+
+@train_app.command("reranker")
+def train_reranker_command(seed: int = 13) -> None:
+    """The second line's learned reranker (optional, setting `reranker`), on queries made from the
+    knowledge-base index: its titles, each against the index without its own title (~4-7 minutes)."""
+    from first_line.artifacts import ArtifactError
+    from second_line.factory import train_reranker_artifact
+
+    settings = _settings()
+    try:
+        manifest = train_reranker_artifact(settings.second_line, settings.artifacts_dir, seed)
+    except (ArtifactError, ValueError) as exc:
+        _fail(f"{exc} (ingest the knowledge base first: `twoline ingest` or `twoline serve` once)")
+    typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
 
 
 @train_app.command("censor")
@@ -598,23 +617,13 @@ def eval_retrieval(
     index: Path | None = typer.Option(None, help="Index folder (default: <artifacts>/knowledge_base)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Recall@1/5/10 and MRR of dense, BM25 and fused retrieval, and retrieval latency p50/p95."""
+    """Recall@1/5/10 and MRR of dense, BM25, fused and reranked retrieval, and retrieval latency p50/p95."""
     from evals.retrieval_eval import dump, evaluate_retrieval, format_report
     from first_line.artifacts import ArtifactError
-    from knowledge_base.encoder import PassageEncoder
-    from second_line.factory import index_dir
-    from second_line.retrieval import HybridRetriever
+    from second_line.factory import build_retriever
 
     settings = _settings()
-    config = settings.second_line
-    retriever = HybridRetriever(
-        index or index_dir(config, settings.artifacts_dir),
-        PassageEncoder(threads=config.encoder_threads),
-        config.candidates,
-        config.rrf_k,
-        config.dense_weight,
-        config.bm25_weight,
-    )
+    retriever = build_retriever(settings.second_line, settings.artifacts_dir, index)
     try:
         report = evaluate_retrieval(retriever, questions)
     except ArtifactError as exc:

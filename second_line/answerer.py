@@ -24,6 +24,7 @@ from router.policy import Decision, Turn
 from second_line.citations import citations_for, clean_citations
 from second_line.extractive import ExtractiveGenerator
 from second_line.retrieval import HybridRetriever
+from second_line.streaming import SENTENCE_SINK, sentences
 from second_line.types import GeneratedAnswer, Passage
 
 log = logging.getLogger("twoline.second_line")
@@ -114,7 +115,15 @@ class SecondLineAnswerer:
         prompt_question = question
         if self.guards.pii is not None and self.generator.name == "openai":
             prompt_question = self.guards.pii.redact(question, language)
-        answer, failure = self._generate(prompt_question, question, retrieved.passages)
+        sink = SENTENCE_SINK.get()
+        if sink is not None and hasattr(self.generator, "stream"):
+            streamed = self._stream(prompt_question, retrieved.passages, language, record, sink)
+            if streamed is not None:
+                return streamed
+            answer, failure = self.extractive.run(question, retrieved.passages), "nothing_released"
+            answer = answer if answer.text else None
+        else:
+            answer, failure = self._generate(prompt_question, question, retrieved.passages)
         record |= {"backend": answer.backend if answer else None, "model": answer.model if answer else None}
         if failure:
             record["generator_failure"] = failure
@@ -139,6 +148,67 @@ class SecondLineAnswerer:
             reply=text,
             scores={"second_line": record, "citations": [c.model_dump() for c in citations]},
         )
+
+    def _stream(
+        self, question: str, passages: list[Passage], language: str, record: dict, sink
+    ) -> Decision | None:
+        """Generate and release sentence by sentence (second_line/streaming.py); the answer made of the
+        released sentences, or None when none could be released."""
+        deadline = time.monotonic() + self.timeout_s
+        released: list[str] = []
+        log_rows: list[dict] = []
+        stopped, pieces = None, None
+        try:
+            shown, pieces = self.generator.stream(question, passages, deadline)
+            for sentence in sentences(pieces):
+                text, verdict = self._checked_sentence(sentence, shown, language)
+                log_rows.append({"sentence": sentence, "verdict": verdict})
+                if verdict == "censored":
+                    stopped = "censored"
+                    break
+                if text is not None:
+                    released.append(text)
+                    sink(text)
+                if time.monotonic() > deadline:
+                    stopped = "timeout"
+                    break
+        except Exception as exc:  # the server failed mid-answer: keep what was released
+            stopped = "timeout" if "Timeout" in type(exc).__name__ else f"error:{type(exc).__name__}"
+        finally:
+            if hasattr(pieces, "close"):
+                pieces.close()  # stops generating (and frees the embedded model's lock)
+        record |= {"backend": self.generator.name, "model": getattr(self.generator, "model", None)}
+        record["stream"] = {"sentences": log_rows, "released": len(released), "stopped": stopped}
+        if not released:
+            return None
+        text = " ".join(released)
+        citations = citations_for(text, shown)
+        return Decision(
+            kind="answer",
+            reason="second_line_answer",
+            reply=text,
+            scores={"second_line": record, "citations": [c.model_dump() for c in citations]},
+        )
+
+    def _checked_sentence(
+        self, sentence: str, passages: list[Passage], language: str
+    ) -> tuple[str | None, str]:
+        """(the sentence to release, "released"), or (None, why it is held back)."""
+        text = clean_citations(sentence, len(passages))
+        if not citations_for(text, passages):
+            return None, "no_citation"
+        if self.guards.grounding is not None:
+            grounding = self.guards.grounding.run(text, [p.text for p in passages])
+            if not all(s.supported for s in grounding.sentences):
+                return None, "ungrounded"
+            if not any(s.reason == "verified" for s in grounding.sentences):
+                return None, "no_claim"  # a question back or a restated title is no answer on its own
+        if self.guards.censor is not None:
+            verdict = self.guards.censor.run(text, language)
+            if verdict.action == "block":
+                return None, "censored"
+            text = verdict.text
+        return text, "released"
 
     def _guarded(self, answer: GeneratedAnswer, language: str, record: dict) -> tuple[str | None, str | None]:
         """The grounding check, then the censor: (the text to send, None) or (None, the hand-off reason)."""

@@ -43,6 +43,12 @@ class SecondLineSettings(BaseSettings):
     """Reciprocal rank fusion constant (tuned on the dev questions, see README)."""
     dense_weight: float = Field(3.0, ge=0.0)
     bm25_weight: float = Field(1.0, ge=0.0)
+    reranker: bool = False
+    """Order the candidates with the learned reranker (`twoline train reranker`, `<artifacts>/reranker`)
+    when it is trained, instead of the RRF fusion's order. Off by default: trained on queries made from
+    the knowledge base, it lost to the fusion on the paraphrased dev questions (README "Second line")."""
+    reranker_depth: int = Field(20, ge=1, le=200)
+    """Documents each retriever contributes to the reranker's candidates (when training it)."""
     relevance_floor: float = Field(0.5, ge=-1.0, le=1.0)
     """Best passage's cosine to the question below this → hand-off `no_relevant_passage`."""
     encoder_threads: int = Field(1, ge=1)

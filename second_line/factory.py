@@ -11,6 +11,8 @@ from second_line.answerer import Guards, SecondLineAnswerer
 from second_line.config import SecondLineSettings, load_tone_rules
 from second_line.extractive import ExtractiveGenerator
 from second_line.llm_backends import EmbeddedGenerator, OpenAIGenerator, llama_cpp_available
+from second_line.reranker import KIND as RERANKER
+from second_line.reranker import LearnedReranker
 from second_line.retrieval import HybridRetriever
 
 log = logging.getLogger("twoline.second_line")
@@ -20,6 +22,51 @@ DEMO_KB = Path("askcfpb_kb") / "askcfpb_kb.jsonl"
 
 def index_dir(config: SecondLineSettings, artifacts_dir: Path) -> Path:
     return config.index_dir or artifacts_dir / "knowledge_base"
+
+
+def reranker_dir(artifacts_dir: Path) -> Path:
+    return artifacts_dir / RERANKER
+
+
+def build_retriever(
+    config: SecondLineSettings, artifacts_dir: Path, index: Path | None = None, rerank: bool | None = None
+) -> HybridRetriever:
+    """The hybrid retriever of `config`, with the learned reranker when enabled and trained."""
+    reranker = None
+    folder = reranker_dir(artifacts_dir)
+    if (config.reranker if rerank is None else rerank) and (folder / "manifest.json").is_file():
+        reranker = LearnedReranker(folder)
+    return HybridRetriever(
+        index or index_dir(config, artifacts_dir),
+        PassageEncoder(threads=config.encoder_threads),
+        config.candidates,
+        config.rrf_k,
+        config.dense_weight,
+        config.bm25_weight,
+        reranker=reranker,
+    )
+
+
+def train_reranker_artifact(config: SecondLineSettings, artifacts_dir: Path, seed: int = 13, **options):
+    """`twoline train reranker`: fit the reranker on the configured index (see reranker_training)."""
+    from second_line.reranker_training import train_reranker
+
+    retriever = build_retriever(config, artifacts_dir, rerank=False)
+    retriever.encoder.threads = max(retriever.encoder.threads, 2)
+    return train_reranker(retriever, reranker_dir(artifacts_dir), seed, config.reranker_depth, **options)
+
+
+def ensure_reranker(config: SecondLineSettings, artifacts_dir: Path) -> bool:
+    """Train the reranker when enabled, the index exists and no reranker is trained; True if it did."""
+    from first_line.artifacts import is_trained
+
+    if not (config.enabled and config.reranker) or is_trained(reranker_dir(artifacts_dir), RERANKER):
+        return False
+    if not (index_dir(config, artifacts_dir) / "manifest.json").is_file():
+        return False
+    log.info("training missing artifact", extra={"artifact": RERANKER})
+    train_reranker_artifact(config, artifacts_dir)
+    return True
 
 
 def demo_sources(config: SecondLineSettings, data_dir: Path) -> list[Path]:
@@ -55,10 +102,8 @@ def build_second_line(
     if not target.exists():
         log.warning("no knowledge-base index; the second line is off", extra={"index": str(target)})
         return None
-    encoder = PassageEncoder(threads=config.encoder_threads)
-    retriever = HybridRetriever(
-        target, encoder, config.candidates, config.rrf_k, config.dense_weight, config.bm25_weight
-    )
+    retriever = build_retriever(config, artifacts_dir, target)
+    encoder = retriever.encoder
     extractive = ExtractiveGenerator(encoder, config.extractive_sentences, config.context_passages)
     tone_rules = load_tone_rules(domain_dir, domain.settings.bank_name)
     if guards is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from second_line.prompt import as_openai_messages, prompt_messages
@@ -83,6 +84,18 @@ class OpenAIGenerator:
             text=str(reply.content).strip(), passages=shown, backend=self.name, model=self.model
         )
 
+    def stream(
+        self, question: str, passages: list[Passage], deadline: float | None = None
+    ) -> tuple[list[Passage], Iterator[str]]:
+        """The passages shown and the answer's text as the server streams it (the same deadline)."""
+        self.warm_up()
+        shown = passages[: self.passages]
+        messages = prompt_messages(question, shown, self.tone_rules, self.passage_chars)
+        chat = self._chat
+        if deadline is not None:
+            chat = chat.bind(timeout=max(0.1, deadline - time.monotonic()))
+        return shown, (str(chunk.content) for chunk in chat.stream(messages))
+
 
 def llama_cpp_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
@@ -154,9 +167,29 @@ class EmbeddedGenerator:
             self.last_tokens, self.last_seconds = tokens, time.perf_counter() - started
         return GeneratedAnswer(text=text.strip(), passages=shown, backend=self.name, model=self.model)
 
+    def stream(
+        self, question: str, passages: list[Passage], deadline: float | None = None
+    ) -> tuple[list[Passage], Iterator[str]]:
+        """The passages shown and the answer's text piece by piece (llama.cpp: token by token)."""
+        self.warm_up()
+        shown = passages[: self.passages]
+        messages = as_openai_messages(prompt_messages(question, shown, self.tone_rules, self.passage_chars))
+
+        def pieces() -> Iterator[str]:
+            with self._lock:
+                if self.engine == "llama_cpp":
+                    yield from self._llama_pieces(messages, deadline)
+                else:
+                    yield self._transformers(messages, deadline)[0]
+
+        return shown, pieces()
+
     def _llama(self, messages: list[dict], deadline: float | None) -> tuple[str, int]:
+        pieces = list(self._llama_pieces(messages, deadline))
+        return "".join(pieces), sum(1 for p in pieces if p)
+
+    def _llama_pieces(self, messages: list[dict], deadline: float | None) -> Iterator[str]:
         """Streams tokens and stops at the deadline (the chat API takes no stopping criteria)."""
-        pieces: list[str] = []
         stream = self._model.create_chat_completion(
             messages=messages,
             max_tokens=self.max_tokens,
@@ -165,12 +198,13 @@ class EmbeddedGenerator:
             stop=STOP,
             stream=True,
         )
-        for chunk in stream:
-            pieces.append(chunk["choices"][0]["delta"].get("content") or "")
-            if deadline is not None and time.monotonic() > deadline:
-                stream.close()
-                break
-        return "".join(pieces), sum(1 for p in pieces if p)
+        try:
+            for chunk in stream:
+                yield chunk["choices"][0]["delta"].get("content") or ""
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+        finally:
+            stream.close()
 
     def _transformers(self, messages: list[dict], deadline: float | None) -> tuple[str, int]:
         import torch

@@ -12,7 +12,7 @@ import pytest
 from first_line.artifacts import ArtifactError
 from knowledge_base.chunking import Chunker, ChunkingSettings
 from knowledge_base.encoder import PassageEncoder, load_tokenizer
-from knowledge_base.index_store import CHUNKS, load_index
+from knowledge_base.index_store import CHUNKS, TITLES, load_index
 from knowledge_base.ingest import ingest
 from tests.kb_fixtures import ARTICLES
 
@@ -148,3 +148,30 @@ def test_serve_ingests_the_configured_sources_when_the_index_is_missing(kb_sourc
     assert ensure_index(config, tmp_path, tmp_path) is True
     assert load_index(tmp_path / "kb").manifest.data_sizes["documents"] == 1
     assert ensure_index(config, tmp_path, tmp_path) is False  # present: left alone
+
+
+def test_each_document_has_a_title_vector_in_chunk_order(kb_index: Path):
+    index = load_index(kb_index)
+    order = index.document_order()
+    assert index.title_vectors.shape == (len(order), PassageEncoder().dimension)
+    jumbo = index.title_vectors[order.index("askcfpb:116")]
+    expected = PassageEncoder().encode(["What is a jumbo loan?"])[0]
+    assert float(jumbo @ expected) == pytest.approx(1.0, abs=1e-4)
+    norms = np.linalg.norm(index.title_vectors, axis=1)
+    assert np.allclose(norms[norms > 0], 1.0, atol=1e-4)
+
+
+def test_an_index_without_title_vectors_gets_them_on_the_next_ingest(
+    kb_index: Path, kb_sources: Path, tmp_path: Path
+):
+    index_dir = tmp_path / "index"
+    shutil.copytree(kb_index, index_dir)
+    (index_dir / TITLES).unlink()  # an index written before title vectors existed
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    del manifest["files"][TITLES]
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    assert load_index(index_dir).title_vectors is None  # still loads
+    report = ingest([kb_sources], index_dir)
+    assert report.written and report.embedded_chunks == 0  # titles only, no chunk re-embedded
+    after = load_index(index_dir)
+    assert np.allclose(after.title_vectors, load_index(kb_index).title_vectors, atol=1e-5)

@@ -51,3 +51,18 @@ def test_rrf_counts_a_document_once_per_list_and_adds_the_lists():
     assert [doc_ids[r] for r in fused.rows] == ["b", "a", "c"]
     assert fused.rows[1] == 1  # a is represented by its best dense chunk
     assert fused.scores[0] == pytest.approx(2 / 3)
+
+
+def test_dense_titles_scores_a_document_by_its_best_vector(retriever: HybridRetriever):
+    question = "is there a special name for a really big mortgage above the normal limits"
+    query = retriever.encoder.encode([question])
+    titled = retriever.dense_titles(query[0], limit=5)
+    chunk_only = retriever.dense(question, 30, query)
+    assert retriever.index.chunks[titled.rows[0]].doc_id == "askcfpb:116"
+    best_chunk = max(
+        s for r, s in zip(chunk_only.rows, chunk_only.scores, strict=True) if r in titled.rows[:1]
+    )
+    assert titled.scores[0] >= best_chunk - 1e-6  # the title can only raise a document's score
+    assert titled.scores == sorted(titled.scores, reverse=True)
+    result = retriever.run(question, top_k=3)
+    assert result.dense_titles is not None and result.passages[0].doc_id == "askcfpb:116"

@@ -38,7 +38,7 @@ def test_masked_profanity_is_blocked(censor, text):
     verdict = censor.run(text)
     assert verdict.action == "block"
     assert verdict.category == "insult"
-    assert verdict.score == 1.0
+    assert censor.threshold <= verdict.score <= 1.0  # a rule hit: at or above the threshold
 
 
 def test_rewrite_drops_the_offending_sentence(censor):

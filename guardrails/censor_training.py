@@ -55,8 +55,8 @@ POLITE_BANK_WEIGHT = 30.0
 """A polite bank-style row weighs twice an inappropriate one: a false block costs a good answer."""
 BANK_STYLE = frozenset({"bank"})
 SUPPORT_TEXT = frozenset({"demo_responses", "bitext", "askcfpb"})
-TARGET_FALSE_BLOCK = 0.025
-TARGET_FALSE_BLOCK_SUPPORT = 0.01
+TARGET_FALSE_BLOCK = 0.03
+TARGET_FALSE_BLOCK_SUPPORT = 0.015
 MIN_THRESHOLD = 0.3
 
 

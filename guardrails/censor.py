@@ -71,6 +71,10 @@ class BinaryTfidfScorer(TfidfScorer):
         return np.exp(self.log_probabilities(texts))[:, 1]
 
 
+def _has_letters(text: str) -> bool:
+    return any(c.isalpha() for c in text)
+
+
 class Censor:
     """Load with `Censor(artifacts_dir / "censor")`, `warm_up()` once, then `run()` per answer."""
 
@@ -121,7 +125,9 @@ class Censor:
         return language.lower().startswith("ru") or looks_russian(text)
 
     def judge(self, text: str, language: str = "en") -> tuple[list[SentenceTone], WholeTone]:
-        """The verdict on each sentence of `text`, and on the text as a whole."""
+        """The verdict on each sentence of `text`, and on the text as a whole: the model on the
+        length-weighted mean of the sentence embeddings (no second encoder pass, one stacker call for
+        both) and, for English, the profanity lexicon on the whole text."""
         self.warm_up()
         spans = split_sentences(text)
         if not spans:
@@ -129,42 +135,42 @@ class Censor:
         russian = self._is_russian(text, language)
         prepared = [model_text(s.text) for s in spans]
         embeddings = self.encoder.encode(prepared)
-        scores = self._stack(prepared, embeddings, np.full(len(spans), float(russian)))
-        categories = self._category(embeddings)
-        result = []
-        for span, bad, model_category in zip(spans, scores, categories, strict=True):
-            rule = rule_category(mask_quotes(span.text))
-            bad = float(bad) if any(c.isalpha() for c in span.text) else 0.0  # "👍" alone: rules only
-            score = rule_score(bad, self.threshold) if rule else bad
-            result.append(
-                SentenceTone(
-                    span_start=span.start, span_end=span.end, text=span.text, score=score,
-                    category=(rule or model_category) if score >= self.threshold else None,
-                    rule=rule is not None,
-                )
-            )  # fmt: skip
-        return result, self._whole(text, spans, embeddings, scores, russian)
-
-    def _whole(
-        self, text: str, spans: list[Span], embeddings: np.ndarray, scores: np.ndarray, russian: bool
-    ) -> WholeTone:
-        """The text at once: the model on the length-weighted mean of the sentence embeddings (no
-        second encoder pass) and, for English, the profanity lexicon on the whole text."""
-        prepared = model_text(text)
-        if len(spans) == 1:
-            model_p, pooled = float(scores[0]), embeddings
-        else:
+        if len(spans) > 1:
             weights = np.array([len(s.text) for s in spans], dtype=np.float32)
             pooled = (embeddings * weights[:, None]).sum(axis=0, keepdims=True)
-            pooled /= np.linalg.norm(pooled)
-            model_p = float(self._stack([prepared], pooled, np.array([float(russian)]))[0])
-        lexicon_p = 0.0 if russian else float(self._lexicon.probabilities([prepared])[0])
-        if not any(c.isalpha() for c in text):
-            model_p = lexicon_p = 0.0
-        score = max(model_p, lexicon_p)
-        if score < self.threshold:
-            return WholeTone(score=score, category=None)
-        return WholeTone(score=score, category="insult" if lexicon_p > model_p else self._category(pooled)[0])
+            embeddings = np.vstack([embeddings, pooled / np.linalg.norm(pooled)])
+            prepared.append(model_text(text))
+        scores = self._stack(prepared, embeddings, np.full(len(prepared), float(russian)))
+        rules = [rule_category(mask_quotes(span.text)) for span in spans]
+        sentence_scores = [
+            rule_score(float(p), self.threshold) if rule else float(p) if _has_letters(span.text) else 0.0
+            for span, p, rule in zip(spans, scores, rules, strict=False)
+        ]  # "👍" alone: rules only
+        flagged = [i for i, score in enumerate(sentence_scores) if score >= self.threshold]
+        whole_model = float(scores[-1]) if _has_letters(text) else 0.0
+        lexicon_p = (
+            0.0
+            if russian or not _has_letters(text)
+            else float(self._lexicon.probabilities([prepared[-1]])[0])
+        )
+        whole_score = max(whole_model, lexicon_p)
+        whole_flagged = whole_score >= self.threshold and lexicon_p <= whole_model
+        named = (
+            self._category(embeddings[flagged + ([-1] if whole_flagged else [])])
+            if flagged or whole_flagged
+            else []
+        )
+        categories = dict(zip(flagged, named, strict=False))
+        result = [
+            SentenceTone(
+                span_start=span.start, span_end=span.end, text=span.text, score=score,
+                category=(rules[i] or categories[i]) if i in categories else None, rule=rules[i] is not None,
+            )
+            for i, (span, score) in enumerate(zip(spans, sentence_scores, strict=True))
+        ]  # fmt: skip
+        if whole_score < self.threshold:
+            return result, WholeTone(score=whole_score, category=None)
+        return result, WholeTone(score=whole_score, category=named[-1] if whole_flagged else "insult")
 
     def sentences(self, text: str, language: str = "en") -> list[SentenceTone]:
         """The verdict on each sentence of `text`."""

@@ -42,7 +42,7 @@ def profanity_rule(sentence: str) -> str | None:
 _EN_SLANG = re.compile(
     r"(?i)\b(?:lol|lmao|rofl|omg|omfg|ngl|tbh|idk|smh|rn|thx|pls|plz|cya|ttyl|brb|gonna|wanna|gotta|lemme"
     r"|gimme|dunno|kinda|sorta|ain't|y'all|ya|yep\s+yep|nah\s+fam|bro|bruh|bruv|dude|fam|homie|sup|wassup"
-    r"|whaddup|babe|hun|sweetie|sweetheart|honey|luv|innit|aight|gotchu|ez|tmrw|tmr|no\s+cap|totes|legit"
+    r"|whaddup|babe|hun|sweetie|sweetheart|luv|innit|aight|gotchu|ez|tmrw|tmr|no\s+cap|totes|legit"
     r"|ur|u\s+r|smth|sth)\b"
 )
 _RU_SLANG = re.compile(

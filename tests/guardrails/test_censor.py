@@ -50,6 +50,22 @@ def test_rewrite_drops_the_offending_sentence(censor):
     assert verdict.text == f"{good} Please never share your PIN with anyone."
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your new card will be sent within 5 working days. Is there anything else I can help with?",
+        "Your loan is guaranteed to be approved.",
+        "What the f**k do you want now? I told you twice.",
+        "Thanks for waiting. Lol, your payment bounced, bro.",
+    ],
+)
+def test_the_verdict_is_decided_by_its_score(censor, text):
+    verdict = censor.run(text)
+    tones, whole = censor.judge(text)
+    assert verdict.score == max([whole.score, *(t.score for t in tones)])
+    assert (verdict.action == "allow") == (verdict.score < censor.threshold)
+
+
 def test_emoji_spam_is_blocked(censor):
     assert censor.run("Done 😎🔥🔥🔥🎉🎉").category == "emoji_spam"
 

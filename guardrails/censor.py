@@ -19,9 +19,9 @@ import joblib
 import numpy as np
 from pydantic import BaseModel
 
-from first_line.artifacts import load_manifest
+from first_line.artifacts import ArtifactError, load_manifest
 from first_line.tfidf_scorer import TfidfScorer
-from guardrails.censor_training import STACKER, Heads, model_text, rule_score
+from guardrails.censor_training import ARTIFACT_FILES, STACKER, Heads, model_text, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
@@ -88,6 +88,12 @@ class Censor:
     ) -> None:
         self.folder = Path(folder)
         self.manifest = load_manifest(self.folder, "censor")
+        missing = [name for name in ARTIFACT_FILES if name not in self.manifest.files]
+        if missing:
+            raise ArtifactError(
+                f"{self.folder}: a censor from an older version (no {', '.join(missing)}); "
+                "retrain with `twoline train censor`"
+            )
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.severe = severe
         self.min_kept_sentences = min_kept_sentences

@@ -46,6 +46,7 @@ STACKER = "stacker.joblib"
 CATEGORY_HEAD = "category_head.joblib"
 TFIDF = "tfidf.joblib"
 BANK_HEAD = "bank_head.joblib"
+ARTIFACT_FILES = (HEAD, PROTOTYPES, STACKER, CATEGORY_HEAD, TFIDF, BANK_HEAD)
 DEV_SHARE = 0.25
 STYLE_WEIGHTS = {"bank": 15.0, "demo_responses": 8.0}
 SOURCE_WEIGHTS = STYLE_WEIGHTS | {"wiki": 5.0}

@@ -66,6 +66,23 @@ def test_the_verdict_is_decided_by_its_score(censor, text):
     assert (verdict.action == "allow") == (verdict.score < censor.threshold)
 
 
+def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_artifacts):
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+
+    old = tmp_path / "censor"
+    shutil.copytree(guard_artifacts / "censor", old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]["bank_head.joblib"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (old / "bank_head.joblib").unlink()
+    from guardrails.censor import Censor
+
+    with pytest.raises(ArtifactError, match="train censor"):
+        Censor(old)
+
+
 def test_emoji_spam_is_blocked(censor):
     assert censor.run("Done 😎🔥🔥🔥🎉🎉").category == "emoji_spam"
 

@@ -18,6 +18,7 @@ from typing import Literal
 import joblib
 import numpy as np
 from pydantic import BaseModel
+from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, load_manifest
 from first_line.tfidf_scorer import TfidfScorer
@@ -97,6 +98,7 @@ class Censor:
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.severe = severe
         self.min_kept_sentences = min_kept_sentences
+        self.threads = threads
         self.encoder = load_encoder(self.folder, threads=threads)
         self._heads: Heads | None = None
 
@@ -108,6 +110,7 @@ class Censor:
         heads.tfidf = BinaryTfidfScorer(heads.tfidf)
         self._stacker = joblib.load(self.folder / STACKER)
         self._lexicon = profanity_lexicon()
+        self._blas = ThreadpoolController()
         self._heads = heads
 
     def scores(self, texts: list[str], language: str = "en") -> tuple[np.ndarray, list[str]]:
@@ -133,8 +136,13 @@ class Censor:
     def judge(self, text: str, language: str = "en") -> tuple[list[SentenceTone], WholeTone]:
         """The verdict on each sentence of `text`, and on the text as a whole: the model on the
         length-weighted mean of the sentence embeddings (no second encoder pass, one stacker call for
-        both) and, for English, the profanity lexicon on the whole text."""
+        both) and, for English, the profanity lexicon on the whole text. BLAS runs on `threads` threads:
+        its default pool spins on these small products and costs more CPU than it saves."""
         self.warm_up()
+        with self._blas.limit(limits=self.threads, user_api="blas"):
+            return self._judge(text, language)
+
+    def _judge(self, text: str, language: str) -> tuple[list[SentenceTone], WholeTone]:
         spans = split_sentences(text)
         if not spans:
             return [], WholeTone(score=0.0, category=None)

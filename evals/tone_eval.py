@@ -5,8 +5,9 @@ baseline on the same rows: ROC-AUC of the score, the share of label-1 rows block
 label-0 rows blocked (`false_block_rate`), precision and recall at the operating point, and the same per
 `category` when that column exists. The censor "blocks" a text when its verdict is not `allow` (a
 rewrite also stops the offending sentence); the baseline blocks at probability 0.5. The censor's score
-is its verdict's (its worst sentence); `whole_text_roc_auc` scores each text at once instead, the fairer
-figure for long multi-sentence comments such as Wikipedia's.
+(`roc_auc`) is its verdict's, the one it decides with: the worst of its sentence scores and its
+whole-text score. `whole_text_roc_auc` is a side figure: the model alone (no rules) on each text
+encoded at once.
 """
 
 from __future__ import annotations

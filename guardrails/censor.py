@@ -1,9 +1,13 @@
 """The censor: the tone of a bot answer before it is sent -> allow, rewrite or block.
 
-Every sentence is judged on its own (quoted customer words masked): the rules in `tone_rules` first
-(profanity, masked swear words, emoji spam), then the trained classifier (`censor_training`). A bad
-sentence in an otherwise fine answer is dropped (rewrite) unless its category is severe (an insult, a
-threat, discrimination) or too little would be left; then the whole answer is blocked.
+Every sentence is judged on its own (quoted customer words masked) by the trained classifier
+(`censor_training`) and the rules in `tone_rules` (profanity, masked swear words, emoji spam, bank
+phrases); a rule hit lifts the sentence's score to at least the threshold. The whole text is judged
+too (long comments can be toxic without one toxic sentence): the model on the pooled sentence
+embeddings and the profanity lexicon on the full text. The answer's score is the worst of these, and
+the censor decides with it: under the threshold the answer is allowed. Otherwise a bad sentence in an
+otherwise fine answer is dropped (rewrite) unless its category is severe (an insult, a threat,
+discrimination) or too little would be left; then the whole answer is blocked.
 """
 
 from __future__ import annotations
@@ -14,18 +18,11 @@ from typing import Literal
 import joblib
 import numpy as np
 from pydantic import BaseModel
+from threadpoolctl import ThreadpoolController
 
-from first_line.artifacts import load_manifest
+from first_line.artifacts import ArtifactError, load_manifest
 from first_line.tfidf_scorer import TfidfScorer
-from guardrails.censor_training import (
-    CATEGORY_HEAD,
-    HEAD,
-    PROTOTYPES,
-    STACKER,
-    TFIDF,
-    model_text,
-    stack_features,
-)
+from guardrails.censor_training import ARTIFACT_FILES, STACKER, Heads, model_text, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
@@ -40,7 +37,14 @@ class CensorVerdict(BaseModel):
     """The answer to send: unchanged (allow), without the bad sentences (rewrite), or as given (block)."""
     category: str | None
     score: float
-    """The highest P(inappropriate) over the answer's sentences (1.0 when a rule fired)."""
+    """What the censor decides with (allow below its threshold): the worst of the sentence scores and
+    the whole-text score. A sentence a rule fired on scores in [threshold, 1] (`rule_score`)."""
+
+
+class WholeTone(BaseModel):
+    score: float
+    category: str | None
+    """Set when the whole-text score reaches the threshold."""
 
 
 class SentenceTone(BaseModel):
@@ -68,6 +72,16 @@ class BinaryTfidfScorer(TfidfScorer):
         return np.exp(self.log_probabilities(texts))[:, 1]
 
 
+def _has_letters(text: str) -> bool:
+    return any(c.isalpha() for c in text)
+
+
+def censor_is_current(folder: Path) -> bool:
+    """The censor artifact has every file this version reads (an older one must be retrained)."""
+    files = load_manifest(Path(folder), "censor").files
+    return all(name in files for name in ARTIFACT_FILES)
+
+
 class Censor:
     """Load with `Censor(artifacts_dir / "censor")`, `warm_up()` once, then `run()` per answer."""
 
@@ -81,77 +95,127 @@ class Censor:
     ) -> None:
         self.folder = Path(folder)
         self.manifest = load_manifest(self.folder, "censor")
+        missing = [name for name in ARTIFACT_FILES if name not in self.manifest.files]
+        if missing:
+            raise ArtifactError(
+                f"{self.folder}: a censor from an older version (no {', '.join(missing)}); "
+                "retrain with `twoline train censor`"
+            )
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.severe = severe
         self.min_kept_sentences = min_kept_sentences
+        self.threads = threads
         self.encoder = load_encoder(self.folder, threads=threads)
-        self._head = None
-        self._categories = None
-        self._tfidf: TfidfScorer | None = None
+        self._heads: Heads | None = None
 
     def warm_up(self) -> None:
-        if self._head is not None:
+        if self._heads is not None:
             return
         self.encoder.warm_up()
-        self._head = joblib.load(self.folder / HEAD)
-        self._categories = joblib.load(self.folder / CATEGORY_HEAD)
+        heads = Heads.load(self.folder)
+        heads.tfidf = BinaryTfidfScorer(heads.tfidf)
         self._stacker = joblib.load(self.folder / STACKER)
-        with np.load(self.folder / PROTOTYPES) as prototypes:
-            self._prototypes = {name: prototypes[name] for name in ("bad", "good")}
         self._lexicon = profanity_lexicon()
-        self._tfidf = BinaryTfidfScorer(joblib.load(self.folder / TFIDF))
+        self._blas = ThreadpoolController()
+        self._heads = heads
 
     def scores(self, texts: list[str], language: str = "en") -> tuple[np.ndarray, list[str]]:
         """P(block) of the model alone (rules not applied) and the likeliest category, per text."""
         self.warm_up()
         prepared = [model_text(t) for t in texts]
         embeddings = self.encoder.encode(prepared)
-        head_p = self._head.predict_proba(embeddings)[:, 1]
-        tfidf_p = self._tfidf.positive_probabilities(prepared)
         russian = np.array([float(self._is_russian(t, language)) for t in texts])
-        lexicon_p = self._lexicon.probabilities(prepared)
-        features = stack_features(head_p, tfidf_p, lexicon_p, russian, embeddings, self._prototypes)
-        categories = self._categories.classes_[np.argmax(self._categories.predict_proba(embeddings), axis=1)]
-        return self._stacker.predict_proba(features)[:, 1], [str(c) for c in categories]
+        return self._stack(prepared, embeddings, russian), self._category(embeddings)
+
+    def _stack(self, prepared: list[str], embeddings: np.ndarray, russian: np.ndarray) -> np.ndarray:
+        return self._stacker.predict_proba(self._heads.features(prepared, embeddings, russian))[:, 1]
+
+    def _category(self, embeddings: np.ndarray) -> list[str]:
+        categories = self._heads.categories
+        best = np.argmax(categories.predict_proba(embeddings), axis=1)
+        return [str(c) for c in categories.classes_[best]]
 
     @staticmethod
     def _is_russian(text: str, language: str) -> bool:
         return language.lower().startswith("ru") or looks_russian(text)
 
-    def sentences(self, text: str, language: str = "en") -> list[SentenceTone]:
-        """The verdict on each sentence of `text`."""
+    def judge(self, text: str, language: str = "en") -> tuple[list[SentenceTone], WholeTone]:
+        """The verdict on each sentence of `text`, and on the text as a whole: the model on the
+        length-weighted mean of the sentence embeddings (no second encoder pass, one stacker call for
+        both) and, for English, the profanity lexicon on the whole text. BLAS runs on `threads` threads:
+        its default pool spins on these small products and costs more CPU than it saves."""
+        self.warm_up()
+        with self._blas.limit(limits=self.threads, user_api="blas"):
+            return self._judge(text, language)
+
+    def _judge(self, text: str, language: str) -> tuple[list[SentenceTone], WholeTone]:
         spans = split_sentences(text)
         if not spans:
-            return []
-        scores, categories = self.scores([s.text for s in spans], language)
-        result = []
-        for span, bad, model_category in zip(spans, scores, categories, strict=True):
-            rule = rule_category(mask_quotes(span.text))
-            bad = bad if any(c.isalpha() for c in span.text) else 0.0  # "👍" or "..." alone: rules only
-            flagged = rule is not None or bad >= self.threshold
-            result.append(
-                SentenceTone(
-                    span_start=span.start, span_end=span.end, text=span.text,
-                    category=(rule or model_category) if flagged else None,
-                    score=1.0 if rule else float(bad), rule=rule is not None,
-                )
-            )  # fmt: skip
-        return result
+            return [], WholeTone(score=0.0, category=None)
+        russian = self._is_russian(text, language)
+        prepared = [model_text(s.text) for s in spans]
+        embeddings = self.encoder.encode(prepared)
+        if len(spans) > 1:
+            weights = np.array([len(s.text) for s in spans], dtype=np.float32)
+            pooled = (embeddings * weights[:, None]).sum(axis=0, keepdims=True)
+            embeddings = np.vstack([embeddings, pooled / np.linalg.norm(pooled)])
+            prepared.append(model_text(text))
+        scores = self._stack(prepared, embeddings, np.full(len(prepared), float(russian)))
+        rules = [rule_category(mask_quotes(span.text)) for span in spans]
+        sentence_scores = [
+            rule_score(float(p), self.threshold) if rule else float(p) if _has_letters(span.text) else 0.0
+            for span, p, rule in zip(spans, scores, rules, strict=False)
+        ]  # "👍" alone: rules only
+        flagged = [i for i, score in enumerate(sentence_scores) if score >= self.threshold]
+        whole_model = float(scores[-1]) if _has_letters(text) else 0.0
+        lexicon_p = (
+            0.0
+            if russian or not _has_letters(text)
+            else float(self._lexicon.probabilities([prepared[-1]])[0])
+        )
+        whole_score = max(whole_model, lexicon_p)
+        whole_flagged = whole_score >= self.threshold and lexicon_p <= whole_model
+        named = (
+            self._category(embeddings[flagged + ([-1] if whole_flagged else [])])
+            if flagged or whole_flagged
+            else []
+        )
+        categories = dict(zip(flagged, named, strict=False))
+        result = [
+            SentenceTone(
+                span_start=span.start, span_end=span.end, text=span.text, score=score,
+                category=(rules[i] or categories[i]) if i in categories else None, rule=rules[i] is not None,
+            )
+            for i, (span, score) in enumerate(zip(spans, sentence_scores, strict=True))
+        ]  # fmt: skip
+        if whole_score < self.threshold:
+            return result, WholeTone(score=whole_score, category=None)
+        return result, WholeTone(score=whole_score, category=named[-1] if whole_flagged else "insult")
+
+    def sentences(self, text: str, language: str = "en") -> list[SentenceTone]:
+        """The verdict on each sentence of `text`."""
+        return self.judge(text, language)[0]
 
     def run(self, text: str, language: str = "en") -> CensorVerdict:
-        tones = self.sentences(text, language)
-        score = max((t.score for t in tones), default=0.0)
-        bad = [t for t in tones if t.category]
+        """Allow when the score (the worst of the sentences and the whole text) is under the threshold;
+        else drop the flagged sentences (rewrite) or block."""
+        tones, whole = self.judge(text, language)
+        score = max([whole.score, *(t.score for t in tones)])
         if count_emoji(mask_quotes(text)) >= 2 * EMOJI_SPAM:
-            return CensorVerdict(action="block", text=text, category="emoji_spam", score=1.0)
-        if not bad:
+            return CensorVerdict(action="block", text=text, category="emoji_spam", score=max(score, 1.0))
+        if score < self.threshold:
             return CensorVerdict(action="allow", text=text, category=None, score=score)
+        bad = [t for t in tones if t.category]
+        if not bad:  # no one sentence, but the whole text
+            return CensorVerdict(action="block", text=text, category=whole.category, score=score)
         worst = max(bad, key=lambda t: t.score)
         kept = len(tones) - len(bad)
         if any(t.category in self.severe for t in bad) or kept < self.min_kept_sentences or kept < len(bad):
             severe = [t for t in bad if t.category in self.severe]
             category = (max(severe, key=lambda t: t.score) if severe else worst).category
             return CensorVerdict(action="block", text=text, category=category, score=score)
+        if whole.category in self.severe:
+            return CensorVerdict(action="block", text=text, category=whole.category, score=score)
         dropped = [Span(t.span_start, t.span_end, t.text) for t in bad]
         return CensorVerdict(
             action="rewrite", text=drop_spans(text, dropped), category=worst.category, score=score

@@ -7,8 +7,12 @@ One row is a text (a sentence or a short answer), a label (1 = block) and a cate
   "stolen", "debt collector"), the demo bank's scripted answers (EN and RU), polite Stanford requests,
   Russian client messages;
 - the bank-style set written for this project (`guardrails/data/bank_tone_train.csv`): the categories a
-  bank cares about and their hard negatives. `bank_tone_heldout.csv` is never read here: it is only for
-  `twoline eval tone`.
+  bank cares about and their hard negatives. The `bank_tone_heldout*.csv` files are never read here:
+  they are only for `twoline eval tone`.
+
+`dev=True` (development runs) also keeps a development split out of training: a hash-chosen quarter of
+`bank_tone_train.csv` and a fifth of the training Wikipedia comments. Measure changes on it and leave
+the held-out files for the final figures.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import csv
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -34,6 +38,8 @@ CATEGORIES = (
 )  # fmt: skip
 HELDOUT_SHARE_EN = 0.3
 HELDOUT_SHARE_RU = 0.2
+DEV_SHARE_BANK = 0.25
+DEV_SHARE_WIKI = 0.2
 
 
 @dataclass(frozen=True)
@@ -53,21 +59,32 @@ class ToneData:
     train: list[ToneExample]
     heldout: list[ToneExample]
     """Toxicity rows kept aside (EN and RU) for `twoline eval tone`; never trained on."""
+    dev: list[ToneExample] = field(default_factory=list)
+    """With `dev=True`: bank-style and Wikipedia rows kept out of training for development."""
 
 
 def _held_out(key: str, share: float) -> bool:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
-def load_tone_data(data_dir: Path, domain_dir: Path, seed: int = 13, scale: float = 1.0) -> ToneData:
-    """All sources; `scale` < 1 samples the large ones down (tests, quick runs)."""
+def load_tone_data(
+    data_dir: Path, domain_dir: Path, seed: int = 13, scale: float = 1.0, dev: bool = False
+) -> ToneData:
+    """All sources; `scale` < 1 samples the large ones down (tests, quick runs); `dev` keeps the
+    development split out of training (see the module doc)."""
     rng = random.Random(seed)
     train: list[ToneExample] = []
     heldout: list[ToneExample] = []
+    development: list[ToneExample] = []
     for example, key in _wiki_toxicity(data_dir / "toxicity_en" / "wiki_toxicity_nonfuzzed.csv"):
-        (heldout if _held_out(key, HELDOUT_SHARE_EN) else train).append(example)
-        if example.category == OK and not _held_out(key, HELDOUT_SHARE_EN):  # the censor judges sentences
-            train += [ToneExample(s.text, OK, "en", "wiki") for s in split_sentences(example.text)[1:]]
+        if _held_out(key, HELDOUT_SHARE_EN):
+            heldout.append(example)
+        elif dev and _held_out(f"dev:{key}", DEV_SHARE_WIKI):
+            development.append(example)
+        else:
+            train.append(example)
+            if example.category == OK:  # the censor judges sentences
+                train += [ToneExample(s.text, OK, "en", "wiki") for s in split_sentences(example.text)[1:]]
     train += _jigsaw(data_dir / "toxicity_en" / "jigsaw_toxic_sample_101.csv")
     ru_toxic = _lines(data_dir / "toxicity_ru" / "rudetoxifier_10k_toxic.txt", "insult", "ru", "toxicity_ru")
     ru_ok = _russian_ok(data_dir, domain_dir)
@@ -80,10 +97,13 @@ def load_tone_data(data_dir: Path, domain_dir: Path, seed: int = 13, scale: floa
     )
     train += _response_sentences(domain_dir / "responses" / "en.yaml", "en")
     bank = read_tone_csv(BANK_TRAIN)
+    if dev:
+        development += [e for e in bank if _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
+        bank = [e for e in bank if not _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
     if scale < 1.0:
         train = _sample(train, int(len(train) * scale), rng)
         heldout = _sample(heldout, int(len(heldout) * scale), rng)
-    return ToneData(train=train + bank, heldout=heldout)
+    return ToneData(train=train + bank, heldout=heldout, dev=development)
 
 
 def read_tone_csv(path: Path) -> list[ToneExample]:

@@ -37,6 +37,24 @@ def profanity_rule(sentence: str) -> str | None:
     return None
 
 
+# Chat slang and over-familiar address no bank writes: internet abbreviations, clipped spellings and pet
+# names. Only tokens with no formal meaning ("mate" and "u" stay with the model).
+_EN_SLANG = re.compile(
+    r"(?i)\b(?:lol|lmao|rofl|omg|omfg|ngl|tbh|idk|smh|rn|thx|pls|plz|cya|ttyl|brb|gonna|wanna|gotta|lemme"
+    r"|gimme|dunno|kinda|sorta|ain't|y'all|ya|yep\s+yep|nah\s+fam|bro|bruh|bruv|dude|fam|homie|sup|wassup"
+    r"|whaddup|babe|hun|sweetie|sweetheart|luv|innit|aight|gotchu|ez|tmrw|tmr|no\s+cap|totes|legit"
+    r"|ur|u\s+r|smth|sth)\b"
+)
+_RU_SLANG = re.compile(
+    r"(?i)(?<![а-яё])(?:чё|чо|щас|ща|норм|братан\w*|братишк\w*|бро|лол|ваще|пофиг|бабл\w*|кипиш\w*"
+    r"|зай|зайк\w*|котик|красава|здарова|прив|лан|кароч|короче|жесть|чувак\w*|прикол\w*|погодь)(?![а-яё])"
+)
+
+
+def slang_rule(sentence: str) -> str | None:
+    return "slang" if _EN_SLANG.search(sentence) or _RU_SLANG.search(sentence) else None
+
+
 def emoji_rule(sentence: str) -> str | None:
     return "emoji_spam" if count_emoji(sentence) >= EMOJI_SPAM else None
 
@@ -132,7 +150,7 @@ def phrase_rule(sentence: str) -> str | None:
     return None
 
 
-RULES = (profanity_rule, emoji_rule, phrase_rule)
+RULES = (profanity_rule, emoji_rule, phrase_rule, slang_rule)
 
 
 def rule_category(sentence: str) -> str | None:

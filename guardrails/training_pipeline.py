@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from first_line.artifacts import Manifest, is_trained
+from guardrails.censor import censor_is_current
 from guardrails.censor_training import train_censor
 from guardrails.grounding_data import KB_ARTICLES, load_grounding_pairs
 from guardrails.grounding_training import train_grounding
@@ -74,7 +75,11 @@ def train_injection_artifact(
 
 
 def missing_guardrails(artifacts_dir: Path) -> list[str]:
-    return [kind for kind in (CENSOR, GROUNDING, INJECTION) if not is_trained(artifacts_dir / kind, kind)]
+    """The guardrail models to (re)train: missing, or a censor from an older version."""
+    missing = [kind for kind in (CENSOR, GROUNDING, INJECTION) if not is_trained(artifacts_dir / kind, kind)]
+    if CENSOR not in missing and not censor_is_current(artifacts_dir / CENSOR):
+        missing.insert(0, CENSOR)
+    return missing
 
 
 def ensure_guardrails_trained(data_dir: Path, domain_dir: Path, artifacts_dir: Path) -> list[str]:

@@ -38,7 +38,7 @@ def test_masked_profanity_is_blocked(censor, text):
     verdict = censor.run(text)
     assert verdict.action == "block"
     assert verdict.category == "insult"
-    assert verdict.score == 1.0
+    assert censor.threshold <= verdict.score <= 1.0  # a rule hit: at or above the threshold
 
 
 def test_rewrite_drops_the_offending_sentence(censor):
@@ -48,6 +48,39 @@ def test_rewrite_drops_the_offending_sentence(censor):
     assert verdict.action == "rewrite"
     assert verdict.category == "promise"
     assert verdict.text == f"{good} Please never share your PIN with anyone."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your new card will be sent within 5 working days. Is there anything else I can help with?",
+        "Your loan is guaranteed to be approved.",
+        "What the f**k do you want now? I told you twice.",
+        "Thanks for waiting. Lol, your payment bounced, bro.",
+    ],
+)
+def test_the_verdict_is_decided_by_its_score(censor, text):
+    verdict = censor.run(text)
+    tones, whole = censor.judge(text)
+    assert verdict.score == max([whole.score, *(t.score for t in tones)])
+    assert (verdict.action == "allow") == (verdict.score < censor.threshold)
+
+
+def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_artifacts):
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+
+    old = tmp_path / "censor"
+    shutil.copytree(guard_artifacts / "censor", old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]["bank_head.joblib"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (old / "bank_head.joblib").unlink()
+    from guardrails.censor import Censor
+
+    with pytest.raises(ArtifactError, match="train censor"):
+        Censor(old)
 
 
 def test_emoji_spam_is_blocked(censor):

@@ -35,6 +35,8 @@ def test_drop_spans_removes_exactly_one_sentence():
         ("You should buy Tesla shares now.", "investment_advice"),
         ("Between you and me, your internal risk rating is high.", "internal_disclosure"),
         ("The president is clueless, that's why rates are high.", "political"),
+        ("Lol no worries bro, it's sorted.", "slang"),
+        ("Щас глянем, всё норм.", "slang"),
     ],
 )
 def test_rules_catch(sentence, category):
@@ -53,6 +55,9 @@ def test_rules_catch(sentence, category):
         "The government guarantees deposits up to 250,000 dollars.",
         "Это невозможно употреблять в пищу.",
         "Have a nice day! 😊",
+        "Our branch in Durham is open until 5 pm, and you can also pay by bank transfer.",
+        'You wrote "lol this bank", and I understand the frustration.',
+        "Норма расхода по карте зависит от тарифа.",
     ],
 )
 def test_rules_pass_hard_negatives(sentence):
@@ -68,3 +73,15 @@ def test_profanity_lexicon_matches_the_package():
 
     texts = ["you are an idiot", "kill the card", "", "Your card will arrive in 5 days."]
     assert profanity_lexicon().probabilities(texts) == pytest.approx(predict_prob(texts), abs=1e-9)
+
+
+def test_dev_split_keeps_bank_and_wiki_rows_out_of_training():
+    from guardrails.tone_data import load_tone_data
+    from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+    data = load_tone_data(DATA_DIR, DOMAIN_DIR, scale=0.05, dev=True)
+    sources = {e.source for e in data.dev}
+    assert sources == {"bank", "wiki"}
+    trained = {e.text for e in data.train}
+    assert not [e.text for e in data.dev if e.text in trained]
+    assert load_tone_data(DATA_DIR, DOMAIN_DIR, scale=0.05).dev == []

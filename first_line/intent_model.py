@@ -114,8 +114,9 @@ class IntentModel:
     ):
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind="intents")
+        # One message at a time, as the service runs it (int8 embeddings depend on the batch).
         self.encoder = TextEncoder(
-            self.artifact_dir, quantized=quantized, threads=threads, cache_size=cache_size
+            self.artifact_dir, quantized=quantized, threads=threads, cache_size=cache_size, batch_size=1
         )
         self.intents: list[str] = list(self.manifest.labels)
         self._head_weights: np.ndarray | None = None

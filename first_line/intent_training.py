@@ -85,7 +85,8 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
         )
     export_encoder(source, work)
     shutil.rmtree(work / "finetuned", ignore_errors=True)
-    encoder = TextEncoder(work, threads=config.threads, cache_size=50_000)
+    # One text at a time: the int8 embeddings the service computes for a message (text_encoder.py).
+    encoder = TextEncoder(work, threads=config.threads, cache_size=50_000, batch_size=1)
 
     texts, contexts, targets = augment_with_context(splits.train, config.context_share, config.seed)
     features = context_features(encoder, texts, contexts)

@@ -190,3 +190,16 @@ def test_an_artifact_without_neighbours_still_loads(tmp_path, artifacts_dir):
     (old / "manifest.json").write_text(json.dumps(manifest))
     prediction = IntentModel(old).predict("I lost my card, please block it")
     assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_intent_encoder_embeds_a_message_as_the_service_does(model):
+    """int8 embeddings depend on the batch (dynamic quantisation): the intent model embeds one text at
+    a time, so what training and calibration see is what a single served message gets."""
+    from first_line.text_encoder import TextEncoder
+
+    message = "my card still has not arrived"
+    others = ["hi", "How do I top up my account with a bank transfer from another country, please?"]
+    batched = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message, *others])[0]
+    alone = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message])[0]
+    assert not np.allclose(batched, alone, atol=1e-6), "a padded int8 batch changes the embedding"
+    assert np.array_equal(model.encoder.encode([message, *others])[0], alone)

@@ -1,7 +1,7 @@
 """Training of the intent classifier (`twoline train intents`).
 
 Two variants, same artifact layout:
-- `fast`: the packaged MiniLM encoder as it is (about 2 minutes here; what the first
+- `fast`: the packaged MiniLM encoder as it is (about 4 minutes of CPU here; what the first
   `make run` trains);
 - `full`: the encoder fine-tuned on the intents first (mean pooling, cosine head; ~20 minutes
   on 2 cores).

@@ -1,16 +1,16 @@
 """Training of the intent classifier (`twoline train intents`).
 
 Two variants, same artifact layout:
-- `fast`: the packaged MiniLM encoder as it is (about 2 minutes here; what the first
+- `fast`: the packaged MiniLM encoder as it is (about 4 minutes of CPU here; what the first
   `make run` trains);
 - `full`: the encoder fine-tuned on the intents first (mean pooling, cosine head; ~20 minutes
   on 2 cores).
 
 Both then export the encoder to ONNX int8 and fit, on that int8 encoder's own embeddings:
-the context-aware linear head, the TF-IDF model, and on the dev split the ensemble weight and
-the temperature. The dev split's calibrated probabilities are saved with the artifact: the
-service tunes per-intent thresholds from them at start-up, for whatever target precision the
-domain config sets.
+the context-aware linear head, the TF-IDF model, the nearest-neighbour scorer (the training
+messages' embeddings), and on the dev split the ensemble weights and the temperature. The dev
+split's calibrated probabilities are saved with the artifact: the service tunes per-intent
+thresholds from them at start-up, for whatever target precision the domain config sets.
 
 Dialog context: BANKING77 has no dialogs, so the head learns to use context from augmented
 rows: a share of training messages is repeated with an earlier message of the same intent
@@ -20,6 +20,7 @@ switch), so that it learns context helps without letting it overrule the message
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 from pathlib import Path
@@ -34,7 +35,16 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from first_line.intent_model import combine, context_features, head_log_probabilities, softmax
+from first_line.intent_model import (
+    NEIGHBOURS,
+    NeighbourScorer,
+    combine,
+    context_features,
+    head_log_probabilities,
+    neighbour_log_probabilities,
+    save_neighbours,
+    softmax,
+)
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Example, Splits, data_hash
 
@@ -75,7 +85,8 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
         )
     export_encoder(source, work)
     shutil.rmtree(work / "finetuned", ignore_errors=True)
-    encoder = TextEncoder(work, threads=config.threads, cache_size=50_000)
+    # One text at a time: the int8 embeddings the service computes for a message (text_encoder.py).
+    encoder = TextEncoder(work, threads=config.threads, cache_size=50_000, batch_size=1)
 
     texts, contexts, targets = augment_with_context(splits.train, config.context_share, config.seed)
     features = context_features(encoder, texts, contexts)
@@ -91,17 +102,21 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
     _check_classes(tfidf.classes_, labels)
     joblib.dump(tfidf, work / "tfidf.joblib")
 
+    train_labels = _indices(splits.train, labels)
+    save_neighbours(work / NEIGHBOURS, encoder.encode([e.text for e in splits.train]), train_labels)
+    neighbours = NeighbourScorer.load(work / NEIGHBOURS, len(labels), temperature=1.0)
+
     dev = [e for e in splits.dev if e.intent in labels]
-    dev_head, dev_tfidf = _log_probabilities(encoder, head, tfidf, dev)
-    tfidf_weight, temperature = fit_ensemble(dev_head, dev_tfidf, _indices(dev, labels))
-    dev_probabilities = combine(dev_head, dev_tfidf, tfidf_weight, temperature)
+    dev_scores = _scores(encoder, head, tfidf, neighbours, dev)
+    ensemble = fit_ensemble(*dev_scores, _indices(dev, labels))
+    dev_probabilities = _combine(dev_scores, ensemble)
     np.savez(
         work / DEV_PROBABILITIES,
         probabilities=dev_probabilities.astype(np.float32),
         labels=_indices(dev, labels),
     )
 
-    metrics = _test_metrics(encoder, head, tfidf, splits, labels, tfidf_weight, temperature)
+    metrics = _test_metrics(encoder, head, tfidf, neighbours, splits, labels, ensemble)
     return write_manifest(
         work,
         Manifest(
@@ -111,7 +126,7 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
             data_hash=data_hash(splits.train + splits.dev + splits.test),
             data_sizes={"train": len(splits.train), "dev": len(splits.dev), "test": len(splits.test)},
             labels=labels,
-            params={"tfidf_weight": tfidf_weight, "temperature": temperature, "epochs": float(config.epochs)},
+            params=ensemble | {"epochs": float(config.epochs)},
             metrics=metrics,
         ),
     )
@@ -165,33 +180,79 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return min(TEMPERATURES, key=lambda t: mean_log_loss(softmax(logits / t), y)).item()
 
 
-def fit_ensemble(head_log_p: np.ndarray, tfidf_log_p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Grid over the TF-IDF weight and the temperature; the pair with the lowest dev log-loss."""
-    grid = [(float(w), float(t)) for w in np.arange(0.0, 2.01, 0.25) for t in TEMPERATURES]
-    return min(grid, key=lambda wt: mean_log_loss(combine(head_log_p, tfidf_log_p, *wt), y))
+WEIGHTS = np.arange(0.0, 2.01, 0.25)
+"""Weights tried for the TF-IDF and the nearest-neighbour log probabilities (the head's is 1)."""
+NEIGHBOUR_TEMPERATURES = (0.02, 0.03, 0.05)
+"""Softmax temperatures tried for the nearest-neighbour cosines (cosines differ by a few hundredths)."""
 
 
-def _log_probabilities(
+def fit_ensemble(
+    head_log_p: np.ndarray, tfidf_log_p: np.ndarray, best_similarities: np.ndarray, y: np.ndarray
+) -> dict[str, float]:
+    """The TF-IDF and neighbour weights, the neighbour temperature and the temperature with the
+    lowest dev log-loss (calibrated probabilities are what thresholds need; choosing the weights
+    by dev accuracy instead gave the same accuracy, see issue 2). A grid with every fourth
+    temperature first, then every temperature for the weights it chose (a few seconds)."""
+
+    neighbours = {t: neighbour_log_probabilities(best_similarities, t) for t in NEIGHBOUR_TEMPERATURES}
+
+    def loss(params: dict[str, float]) -> float:
+        neighbour_log_p = neighbours[params["neighbour_temperature"]]
+        return mean_log_loss(combine(head_log_p, tfidf_log_p, *_weights(params, neighbour_log_p)), y)
+
+    grid = itertools.product(NEIGHBOUR_TEMPERATURES, WEIGHTS, WEIGHTS, TEMPERATURES[::4])
+    coarse = min((_params(*point) for point in grid), key=loss)
+    return min((coarse | {"temperature": float(t)} for t in TEMPERATURES), key=loss)
+
+
+def _params(
+    neighbour_temperature: float, tfidf_weight: float, neighbour_weight: float, temperature: float
+) -> dict[str, float]:
+    return {
+        "tfidf_weight": float(tfidf_weight),
+        "neighbour_weight": float(neighbour_weight),
+        "neighbour_temperature": neighbour_temperature,
+        "temperature": float(temperature),
+    }
+
+
+Scores = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Head log probabilities, TF-IDF log probabilities, best cosine per intent."""
+
+
+def _weights(params: dict[str, float], neighbour_log_p: np.ndarray) -> tuple:
+    return params["tfidf_weight"], params["temperature"], neighbour_log_p, params["neighbour_weight"]
+
+
+def _combine(scores: Scores, params: dict[str, float]) -> np.ndarray:
+    head_log_p, tfidf_log_p, best = scores
+    neighbour_log_p = neighbour_log_probabilities(best, params["neighbour_temperature"])
+    return combine(head_log_p, tfidf_log_p, *_weights(params, neighbour_log_p))
+
+
+def _scores(
     encoder: TextEncoder,
     head: LogisticRegression,
     tfidf: Pipeline,
+    neighbours: NeighbourScorer,
     examples: list[Example],
     context: list[list[str]] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> Scores:
     texts = [e.text for e in examples]
     features = context_features(encoder, texts, context or [[] for _ in texts])
     head_log_p = head_log_probabilities(features, head.coef_, head.intercept_)
-    return head_log_p, tfidf.predict_log_proba(texts)
+    best = neighbours.best_similarities(features[:, : features.shape[1] // 2])
+    return head_log_p, tfidf.predict_log_proba(texts), best
 
 
 def _test_metrics(
     encoder: TextEncoder,
     head: LogisticRegression,
     tfidf: Pipeline,
+    neighbours: NeighbourScorer,
     splits: Splits,
     labels: list[str],
-    tfidf_weight: float,
-    temperature: float,
+    ensemble: dict[str, float],
 ) -> dict[str, float]:
     """Held-out accuracy without context, with a same-intent and with an other-intent context."""
     test = [e for e in splits.test if e.intent in labels]
@@ -202,13 +263,14 @@ def _test_metrics(
     other = [[rng.choice(pool[rng.choice([i for i in labels if i != e.intent])])] for e in test]
     metrics: dict[str, float] = {}
     for name, context in (("", None), ("_same_intent_context", same), ("_other_intent_context", other)):
-        head_log_p, tfidf_log_p = _log_probabilities(encoder, head, tfidf, test, context)
-        predicted = combine(head_log_p, tfidf_log_p, tfidf_weight, temperature).argmax(1)
+        scores = _scores(encoder, head, tfidf, neighbours, test, context)
+        predicted = _combine(scores, ensemble).argmax(1)
         metrics[f"test_accuracy{name}"] = float((predicted == y).mean())
         if not name:
             metrics["test_macro_f1"] = float(f1_score(y, predicted, average="macro"))
-            metrics["test_accuracy_head_only"] = float((head_log_p.argmax(1) == y).mean())
-            metrics["test_accuracy_tfidf_only"] = float((tfidf_log_p.argmax(1) == y).mean())
+            metrics["test_accuracy_head_only"] = float((scores[0].argmax(1) == y).mean())
+            metrics["test_accuracy_tfidf_only"] = float((scores[1].argmax(1) == y).mean())
+            metrics["test_accuracy_neighbours_only"] = float((scores[2].argmax(1) == y).mean())
     return metrics
 
 

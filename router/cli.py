@@ -182,7 +182,7 @@ def ingest(
 @train_app.command("intents")
 def train_intents_command(
     variant: Variant = typer.Option(
-        Variant.fast, help="fast: frozen encoder (~2 min); full: fine-tuned (~20 min)."
+        Variant.fast, help="fast: frozen encoder (~4 min); full: fine-tuned (~20 min)."
     ),
     data: Path | None = typer.Option(None, help="A text,category CSV instead of the demo bank's data."),
     seed: int = 13,

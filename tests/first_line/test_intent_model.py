@@ -73,9 +73,11 @@ def test_manifest_records_data_and_settings(artifacts_dir, splits):
     assert manifest.data_hash == data_hash(splits.train + splits.dev + splits.test)
     assert manifest.seed == 13
     assert manifest.data_sizes["train"] == len(splits.train)
-    assert {"tfidf_weight", "temperature"} <= set(manifest.params)
+    fitted = {"tfidf_weight", "temperature", "neighbour_weight", "neighbour_temperature"}
+    assert fitted <= set(manifest.params)
     assert "test_accuracy" in manifest.metrics
-    assert {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "dev_probabilities.npz"} <= set(manifest.files)
+    expected = {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "neighbours.npz", "dev_probabilities.npz"}
+    assert expected <= set(manifest.files)
 
 
 def test_missing_or_foreign_artifacts_are_refused(tmp_path, artifacts_dir):
@@ -131,3 +133,73 @@ def test_fast_tfidf_scorer_equals_sklearn(artifacts_dir, splits):
     expected = pipeline.predict_log_proba(texts)
     assert np.abs(TfidfScorer(pipeline).log_probabilities(texts) - expected).max() < 1e-6
 
+
+def test_neighbour_scorer_takes_the_closest_training_message_of_each_intent():
+    from first_line.intent_model import NeighbourScorer
+
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(40, 8)).astype(np.float32)
+    train /= np.linalg.norm(train, axis=1, keepdims=True)
+    labels = rng.permutation(np.arange(40) % 5)
+    queries = train[:6] + 0.01
+    scorer = NeighbourScorer(train, labels, n_intents=5, temperature=0.05)
+    similarity = queries @ train.T
+    expected = np.stack([similarity[:, labels == i].max(1) for i in range(5)], axis=1)
+    assert np.allclose(scorer.best_similarities(queries), expected, atol=1e-6)
+    log_p = scorer.log_probabilities(queries)
+    assert np.allclose(np.exp(log_p).sum(1), 1.0, atol=1e-5)
+    assert list(log_p.argmax(1)) == list(labels[:6]), "a near-copy of a training message gets its label"
+    with pytest.raises(ValueError, match="at least one training message"):
+        NeighbourScorer(train, labels % 4, n_intents=5, temperature=0.05)
+
+
+def test_fitted_ensemble_is_no_worse_than_leaving_the_neighbours_out(splits, model):
+    from first_line.intent_model import (
+        combine,
+        context_features,
+        head_log_probabilities,
+        neighbour_log_probabilities,
+    )
+    from first_line.intent_training import TEMPERATURES, WEIGHTS, fit_ensemble, mean_log_loss
+
+    dev = [e for e in splits.dev if e.intent in model.intents]
+    y = np.array([model.intents.index(e.intent) for e in dev])
+    texts = [e.text for e in dev]
+    features = context_features(model.encoder, texts, [[] for _ in texts])
+    head = head_log_probabilities(features, model._head_weights, model._head_bias)
+    tfidf = model._tfidf.log_probabilities(texts)
+    best = model._neighbours.best_similarities(features[:, : features.shape[1] // 2])
+
+    params = fit_ensemble(head, tfidf, best, y)
+    neighbours = neighbour_log_probabilities(best, params["neighbour_temperature"])
+    weights = (params["tfidf_weight"], params["temperature"], neighbours, params["neighbour_weight"])
+    fitted = mean_log_loss(combine(head, tfidf, *weights), y)
+    without = min(mean_log_loss(combine(head, tfidf, w, t), y) for w in WEIGHTS for t in TEMPERATURES)
+    assert fitted <= without
+
+
+def test_an_artifact_without_neighbours_still_loads(tmp_path, artifacts_dir):
+    """Artifacts trained before the neighbour scorer (no `neighbours.npz`) keep working."""
+    old = tmp_path / "intents"
+    shutil.copytree(artifacts_dir / "intents", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for key in ("neighbour_weight", "neighbour_temperature"):
+        manifest["params"].pop(key)
+    manifest["files"].pop("neighbours.npz")
+    (old / "neighbours.npz").unlink()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    prediction = IntentModel(old).predict("I lost my card, please block it")
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_intent_encoder_embeds_a_message_as_the_service_does(model):
+    """int8 embeddings depend on the batch (dynamic quantisation): the intent model embeds one text at
+    a time, so what training and calibration see is what a single served message gets."""
+    from first_line.text_encoder import TextEncoder
+
+    message = "my card still has not arrived"
+    others = ["hi", "How do I top up my account with a bank transfer from another country, please?"]
+    batched = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message, *others])[0]
+    alone = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message])[0]
+    assert not np.allclose(batched, alone, atol=1e-6), "a padded int8 batch changes the embedding"
+    assert np.array_equal(model.encoder.encode([message, *others])[0], alone)

@@ -76,12 +76,21 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
+def limit_math_threads(threads: int) -> None:
+    """One BLAS / OpenMP thread per worker (see router/main.py), also for libraries that were
+    loaded before the environment could say so (`twoline serve` in one process)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.assistant = assistant or Assistant.load(settings)
+        limit_math_threads(settings.math_threads)
         yield
 
     app = FastAPI(

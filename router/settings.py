@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     """Torch threads for OCR: 1 was 3.7x faster than 2 on a busy 2-core machine (2.4 s vs 8.7 s)."""
 
     intent_model_threads: int = Field(1, ge=1)
+    math_threads: int = Field(1, ge=1)
+    """numpy BLAS / OpenMP threads per worker process (parallelism comes from requests and workers)."""
     encoder_cache_size: int = Field(16_384, ge=0)
     use_ner: bool = True
     """spaCy / natasha NER for names and merchants; rules alone when off (faster)."""

@@ -54,7 +54,8 @@ class SecondLineSettings(BaseSettings):
     encoder_threads: int = Field(1, ge=1)
 
     guardrails: bool = True
-    """Run the trained guardrails (injection, PII, grounding, censor) when they exist."""
+    """Run the trained guardrails (injection, PII, grounding, censor). On by default and fail-closed:
+    the service refuses to start while one is missing; false runs the second line unguarded."""
 
     # generation
     backend: Backend = "embedded"

@@ -124,21 +124,24 @@ def build_second_line(
 
 
 def load_guards(config: SecondLineSettings, artifacts_dir: Path, use_ner: bool) -> Guards | None:
-    """The trained guardrails (`guardrails.suite.load_guardrails`) when that package and its artifacts
-    exist; None (with a warning when trained ones are missing) otherwise."""
+    """The trained guardrails (`guardrails.suite.load_guardrails`). Fails closed: with guardrails on
+    (the default) a missing or outdated guardrail model stops the start with ArtifactError naming the
+    `twoline train` command; the second line never answers unguarded unless config says so."""
     if not config.guardrails:
-        return None
-    try:
-        from guardrails.suite import load_guardrails
-    except ImportError:
+        log.warning("second line runs WITHOUT guardrails (second_line.guardrails is false)")
         return None
     from first_line.artifacts import ArtifactError
+    from guardrails.suite import load_guardrails
 
     try:
         return Guards(**load_guardrails(artifacts_dir, use_ner=use_ner))
     except ArtifactError as exc:
-        log.warning("guardrails not trained: the second line runs without them", extra={"why": str(exc)})
-        return None
+        raise ArtifactError(
+            f"{exc}\nThe second line does not answer without its guardrails: train them "
+            "(`twoline train censor`, `twoline train grounding`, `twoline train injection`; "
+            "`twoline serve` trains what is missing) or turn them off explicitly with "
+            "TWOLINE_SECOND_LINE_GUARDRAILS=false."
+        ) from exc
 
 
 def build_generator(config: SecondLineSettings, tone_rules: list[str], extractive: ExtractiveGenerator):

@@ -125,4 +125,5 @@ def test_missing_gates_tells_what_make_run_trains(artifacts_dir, tmp_path):
     assert missing_gates(tmp_path, intents_retrained=False) == ["sentiment", "likes", "risk"]
     # The session artifacts hold sentiment and likes (the router needs them), not the risk model.
     assert missing_gates(artifacts_dir, intents_retrained=False) == ["risk"]
-    assert missing_gates(artifacts_dir, intents_retrained=True) == ["likes", "risk"]
+    # Sentiment and likes both read the intent model's encoder: a new encoder makes both stale.
+    assert missing_gates(artifacts_dir, intents_retrained=True) == ["sentiment", "likes", "risk"]

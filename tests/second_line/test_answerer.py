@@ -18,7 +18,9 @@ from tests.conftest import DOMAIN_DIR
 
 
 def _answerer(kb_index: Path, domain, guards: Guards | None = None, **config):
-    settings = SecondLineSettings(index_dir=kb_index, **({"backend": "extractive"} | config))
+    # No guards given: the answerer runs unguarded, which config must say (guardrails fail closed).
+    defaults = {"backend": "extractive", "guardrails": guards is not None}
+    settings = SecondLineSettings(index_dir=kb_index, **(defaults | config))
     return build_second_line(settings, kb_index.parent, domain, DOMAIN_DIR, guards=guards)
 
 
@@ -135,3 +137,13 @@ def test_a_server_that_never_answers_falls_back_within_the_timeout(kb_index, dom
     assert elapsed < 1.5 + 2.5  # the deadline plus the extractive answer on a busy machine
     assert decision.kind == "answer" and decision.scores["citations"]
     assert decision.scores["second_line"]["generator_failure"] == "timeout"
+
+
+def test_missing_guardrail_models_stop_the_start_instead_of_answering_unguarded(kb_index, domain):
+    from first_line.artifacts import ArtifactError
+
+    settings = SecondLineSettings(index_dir=kb_index, backend="extractive")  # guardrails on: the default
+    with pytest.raises(ArtifactError) as refused:
+        build_second_line(settings, kb_index.parent, domain, DOMAIN_DIR)
+    message = str(refused.value)
+    assert "twoline train censor" in message and "TWOLINE_SECOND_LINE_GUARDRAILS=false" in message

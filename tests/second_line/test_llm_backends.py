@@ -81,7 +81,8 @@ def llama_server(tmp_path_factory):
 
 def test_openai_backend_answers_through_a_real_server_with_citations(llama_server, kb_index, domain):
     config = SecondLineSettings(
-        index_dir=kb_index, backend="openai", openai_base_url=llama_server, timeout_s=60, max_new_tokens=96
+        index_dir=kb_index, backend="openai", openai_base_url=llama_server, timeout_s=60, max_new_tokens=96,
+        guardrails=False,  # the backend is under test here; tests/guardrails runs it guarded
     )
     answerer = build_second_line(config, kb_index.parent, domain, DOMAIN_DIR)
     generated = answerer.generator.run(QUESTION, answerer.retriever.run(QUESTION).passages)
@@ -95,7 +96,9 @@ def test_openai_backend_answers_through_a_real_server_with_citations(llama_serve
 
 def test_embedded_backend_generates_in_process_within_its_deadline(kb_index, domain):
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
-    config = SecondLineSettings(index_dir=kb_index, backend="embedded", timeout_s=60, max_new_tokens=64)
+    config = SecondLineSettings(
+        index_dir=kb_index, backend="embedded", timeout_s=60, max_new_tokens=64, guardrails=False
+    )
     answerer = build_second_line(config, kb_index.parent, domain, DOMAIN_DIR)
     passages = answerer.retriever.run(QUESTION).passages
     generated = answerer.generator.run(QUESTION, passages)

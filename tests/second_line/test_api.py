@@ -15,9 +15,7 @@ def rag_api(settings, kb_index):
     from router.assistant import Assistant
 
     settings = settings.model_copy(
-        update={
-            "second_line": SecondLineSettings(index_dir=kb_index, backend="extractive", guardrails=False)
-        }
+        update={"second_line": SecondLineSettings(index_dir=kb_index, backend="extractive", guardrails=False)}
     )
     assistant = Assistant.load(settings)
     assert assistant.policy.second_line is not None

@@ -81,7 +81,11 @@ def llama_server(tmp_path_factory):
 
 def test_openai_backend_answers_through_a_real_server_with_citations(llama_server, kb_index, domain):
     config = SecondLineSettings(
-        index_dir=kb_index, backend="openai", openai_base_url=llama_server, timeout_s=60, max_new_tokens=96,
+        index_dir=kb_index,
+        backend="openai",
+        openai_base_url=llama_server,
+        timeout_s=60,
+        max_new_tokens=96,
         guardrails=False,  # the backend is under test here; tests/guardrails runs it guarded
     )
     answerer = build_second_line(config, kb_index.parent, domain, DOMAIN_DIR)

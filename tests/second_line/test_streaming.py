@@ -60,7 +60,11 @@ class BlockEverything:
 
 def _answerer(llama_server, kb_index, domain, guards=None):  # noqa: F811
     config = SecondLineSettings(
-        index_dir=kb_index, backend="openai", openai_base_url=llama_server, timeout_s=60, max_new_tokens=96,
+        index_dir=kb_index,
+        backend="openai",
+        openai_base_url=llama_server,
+        timeout_s=60,
+        max_new_tokens=96,
         guardrails=guards is not None,
     )
     return build_second_line(config, kb_index.parent, domain, DOMAIN_DIR, guards=guards)

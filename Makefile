@@ -16,6 +16,7 @@ run: setup  ## serve on http://127.0.0.1:8000, training missing artifacts first
 
 test: setup  ## lint + the whole test suite
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 chat: setup

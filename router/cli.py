@@ -550,6 +550,8 @@ def eval_compare(
         typer.echo(format_comparison(comparison))
     if comparison.regressions:
         raise typer.Exit(code=1)
+
+
 train_likes = register_gates(app, train_app, eval_app, _settings, _domain)
 train_injection = register_guard(app, train_app, eval_app, _settings)
 

@@ -129,7 +129,16 @@ def test_eval_ab_cli_json(tmp_path):
     populate(DialogStore(engine), "strict", dialogs=10, automated=2, voc=[1], dislikes=5)
     folder = domain_with_experiment(tmp_path, EXPERIMENT)
     result = subprocess.run(
-        [sys.executable, "-m", "router.cli", "eval", "ab", "--json", "--database-url", f"sqlite:///{database}"],
+        [
+            sys.executable,
+            "-m",
+            "router.cli",
+            "eval",
+            "ab",
+            "--json",
+            "--database-url",
+            f"sqlite:///{database}",
+        ],
         env={"TWOLINE_DOMAIN_DIR": str(folder), "PATH": "/usr/bin:/bin", "TWOLINE_LOG_JSON": "false"},
         capture_output=True,
         text=True,

@@ -193,7 +193,9 @@ def _tune(encoder, dev: list[ToneExample], heads: Heads) -> tuple[LogisticRegres
     for language, flag in (("en", 0.0), ("ru", 1.0)):
         rows = russian == flag
         params[f"dev_roc_auc_{language}"] = float(roc_auc_score(labels[rows], bad[rows]))
-    params["threshold"] = _threshold(dev, bad)
+    limits = _threshold_limits(dev, bad)
+    params["threshold"] = max(MIN_THRESHOLD, *limits.values())
+    params |= {f"threshold_limit_{name}": limit for name, limit in limits.items()}
     bank = np.array([e.source == "bank" for e in dev])
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
         scores = _with_rules(dev, bad, params["threshold"])
@@ -213,10 +215,11 @@ def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: flo
     )  # fmt: skip
 
 
-def _threshold(dev: list[ToneExample], model_p: np.ndarray) -> float:
-    """The lowest threshold that blocks at most `TARGET_FALSE_BLOCK` of the polite bank-style dev rows
-    (rules applied) and at most `TARGET_FALSE_BLOCK_SUPPORT` of the polite support text (the demo bank's
-    answers, Bitext, Ask CFPB); Wikipedia talk and other public text do not set it."""
+def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, float]:
+    """The lowest thresholds that block at most `TARGET_FALSE_BLOCK` of the polite bank-style dev rows
+    (`bank`) and at most `TARGET_FALSE_BLOCK_SUPPORT` of the polite support text (`support`: the demo
+    bank's answers, Bitext, Ask CFPB); the censor's threshold is the higher of the two (and at least
+    `MIN_THRESHOLD`). Wikipedia talk and other public text do not set it."""
     limits = {}
     for name, sources, share in (
         ("bank", BANK_STYLE, TARGET_FALSE_BLOCK),
@@ -225,8 +228,7 @@ def _threshold(dev: list[ToneExample], model_p: np.ndarray) -> float:
         rows = [i for i, e in enumerate(dev) if e.source in sources and not e.label]
         polite = np.sort(model_p[rows])
         limits[name] = float(polite[min(len(polite) - 1, int(len(polite) * (1 - share)))]) + 1e-6
-    log.info("censor threshold limits", extra=limits)
-    return max(MIN_THRESHOLD, *limits.values())
+    return limits
 
 
 def train_censor(

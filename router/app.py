@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -84,6 +85,12 @@ def limit_math_threads(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
+def limit_request_threads(threads: int) -> None:
+    """The thread pool FastAPI runs the (sync) endpoints in: anyio's default limiter, per process.
+    Every runnable thread competes for the GIL; a few keep the convoy short (router/turn_gate.py)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.assistant = assistant or Assistant.load(settings)
         limit_math_threads(settings.math_threads)
+        limit_request_threads(settings.request_threads)
         yield
 
     app = FastAPI(
@@ -124,7 +132,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     client_or_operator = Depends(require_key(client_key, operator_key))
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: answers while every thread is busy
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], responses={503: {"model": ErrorResponse}})

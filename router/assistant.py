@@ -33,6 +33,7 @@ from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
 from router.store.encryption import cipher_from_settings
+from router.turn_gate import SlowWorkReleasesSlot, TurnGate
 from second_line.factory import build_second_line
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ class Assistant:
         ocr: ScreenshotReader | None = None,
         signals: ClientSignals | None = None,
         variants: VariantPolicies | None = None,
+        gate: TurnGate | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
@@ -154,6 +156,8 @@ class Assistant:
         self.ocr = ocr
         """Reads screenshots; None when OCR is off or not installed (images are then refused)."""
         self.variants = variants or VariantPolicies(policy, None, {})
+        self.gate = gate or TurnGate(settings.turn_slots)
+        """How many turns this process computes at once (router/turn_gate.py)."""
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
@@ -171,6 +175,14 @@ class Assistant:
         signals = ClientSignals.load(
             settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days, intent_model
         )
+        gate = TurnGate(settings.turn_slots)
+        second_line = build_second_line(
+            settings.second_line,
+            settings.artifacts_dir,
+            domain,
+            settings.domain_dir,
+            use_ner=settings.use_ner,
+        )
         policy = DecisionPolicy(
             domain=domain,
             intents=intent_model,
@@ -178,18 +190,12 @@ class Assistant:
             thresholds=load_thresholds(intent_model, domain),
             extract_entities=extractor.run,
             likes=likes,
-            second_line=build_second_line(
-                settings.second_line,
-                settings.artifacts_dir,
-                domain,
-                settings.domain_dir,
-                use_ner=settings.use_ner,
-            ),
+            second_line=second_line and SlowWorkReleasesSlot(second_line, gate),
             dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)
-        return cls(settings, domain, store, policy, load_screenshot_reader(settings), signals, variants)
+        return cls(settings, domain, store, policy, load_screenshot_reader(settings), signals, variants, gate)
 
     def handle(
         self,
@@ -200,6 +206,21 @@ class Assistant:
         client_message_id: str | None = None,
         language: str | None = None,
         image: np.ndarray | None = None,
+    ) -> TurnResult:
+        with self.gate.turn():
+            return self._handle(
+                client_id, text, dialog_id, button_payload, client_message_id, language, image
+            )
+
+    def _handle(
+        self,
+        client_id: str,
+        text: str,
+        dialog_id: str | None,
+        button_payload: str | None,
+        client_message_id: str | None,
+        language: str | None,
+        image: np.ndarray | None,
     ) -> TurnResult:
         accepted = self.store.accept_message(
             client_id, dialog_id, text, button_payload, client_message_id, language
@@ -262,7 +283,8 @@ class Assistant:
         try:
             ocr_scores = {}
             if image is not None:  # the message is stored; now read the screenshot (step 4)
-                text, ocr_scores = read_screenshot(self.ocr, self.store, accepted.message_id, text, image)
+                with self.gate.waiting():
+                    text, ocr_scores = read_screenshot(self.ocr, self.store, accepted.message_id, text, image)
                 if not text.strip() and accepted.dialog_status != "handed_off":  # nothing legible
                     unreadable = self.policy.handoff(
                         Turn(dialog_key=accepted.dialog_id, text=""), "image_unreadable"

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     """Torch threads for OCR: 1 was 3.7x faster than 2 on a busy 2-core machine (2.4 s vs 8.7 s)."""
 
     intent_model_threads: int = Field(1, ge=1)
+    request_threads: int = Field(4, ge=1, le=256)
+    """Requests a worker process handles at once (its thread pool); more wait in the event loop."""
+    turn_slots: int = Field(2, ge=0, le=256)
+    """Of those, turns that compute at once (router/turn_gate.py); a turn waiting on the second line's
+    LLM or on OCR frees its slot. 0: no limit."""
     math_threads: int = Field(1, ge=1)
     """numpy BLAS / OpenMP threads per worker process (parallelism comes from requests and workers)."""
     encoder_cache_size: int = Field(16_384, ge=0)

@@ -60,6 +60,12 @@ class Connection:
                 length = int(value)
         return status, json.loads(await self.reader.readexactly(length)) if length else {}
 
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+            self.reader = self.writer = None
+
 
 async def client_loop(
     worker: int,
@@ -71,11 +77,16 @@ async def client_loop(
 ) -> None:
     connection = Connection(args.host, args.port, args.key)
     dialogs: dict[str, str] = {}
+    sent = 0
     while time.monotonic() < deadline:
         try:
             index = queue.get_nowait()
         except asyncio.QueueEmpty:
+            await connection.close()
             return
+        if sent and sent % args.requests_per_connection == 0:
+            await connection.close()  # a new connection lands on whichever worker accepts it
+        sent += 1
         client_id = f"load-{args.run_id}-{worker}-{index % args.clients_per_worker}"
         body = {
             "client_id": client_id,
@@ -151,6 +162,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--clients-per-worker", type=int, default=25)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--requests-per-connection",
+        type=int,
+        default=50,
+        help="reconnect after this many (clients come and go; keep-alive for ever pins a client's "
+        "connection to one worker process and skews the load between them)",
+    )
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--database-url", help="count stored messages before and after (nothing lost)")
     parser.add_argument("--out", help="write the JSON result here too")

@@ -6,9 +6,10 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -85,6 +86,18 @@ def limit_math_threads(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
+STREAM_READERS = 256
+"""Threads that wait for the next event of open answer streams (blocked, not computing)."""
+
+
+async def _relay(events: Iterator[str], limiter: anyio.CapacityLimiter) -> AsyncIterator[str]:
+    """An answer stream read in threads of its own: a client watching a long answer must not hold one of
+    the worker's few request threads while the turn runs (under the turn gate) in another."""
+    done = object()
+    while (event := await anyio.to_thread.run_sync(next, events, done, limiter=limiter)) is not done:
+        yield event
+
+
 def limit_request_threads(threads: int) -> None:
     """The thread pool FastAPI runs the (sync) endpoints in: anyio's default limiter, per process.
     Every runnable thread competes for the GIL; a few keep the convoy short (router/turn_gate.py)."""
@@ -99,6 +112,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         app.state.assistant = assistant or Assistant.load(settings)
         limit_math_threads(settings.math_threads)
         limit_request_threads(settings.request_threads)
+        app.state.stream_limiter = anyio.CapacityLimiter(STREAM_READERS)
         yield
 
     app = FastAPI(
@@ -166,7 +180,8 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         _check_message(body, bot, settings)
         image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
         run = lambda: _message_response(body, bot, image).model_dump_json()  # noqa: E731
-        return StreamingResponse(stream_events(run, _stream_error), media_type="text/event-stream")
+        events = stream_events(run, _stream_error)
+        return StreamingResponse(_relay(events, app.state.stream_limiter), media_type="text/event-stream")
 
     @app.post("/v1/feedback", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_feedback(body: FeedbackRequest, bot: Assistant = Depends(the_assistant)) -> FeedbackResponse:

@@ -11,8 +11,11 @@ that what is trained is exactly what is served.
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -130,10 +133,22 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
+    with _quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
+        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
     for name in TOKENIZER_FILES:
         if (Path(source) / name).exists():
             shutil.copy(Path(source) / name, out_dir / name)
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def _seed_everything(seed: int) -> None:

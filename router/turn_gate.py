@@ -2,8 +2,10 @@
 
 A turn is CPU work (the encoder, the heads, the store) under Python's GIL. Past two at a time in one
 process they only contend: for the GIL and for SQLite's write lock, whose busy handler sleeps in growing
-steps. Measured with 2 workers on 2 cores (README): 40 concurrent turns a process served 129-141
-turns/s with p99 0.85-1.1 s at 16 clients; two at a time, 199-217 turns/s with p99 0.15-0.21 s.
+steps. The gate works with the small request pool (`Settings.request_threads`, router/app.py): the gate
+alone bounds the tail, the pool keeps threads outside the gate from convoying on the GIL. Measured with
+2 workers on 2 cores, same minutes (README): unbounded, 110 turns/s with p99 1.1 s at 16 clients; with
+both (4 threads, 2 slots), 140 turns/s with p99 0.27 s.
 
 A turn that waits on slow work that is not its own CPU (the second line's LLM, bounded by its own
 pool and deadline; OCR of a screenshot) gives its slot back while it waits, so a few slow answers

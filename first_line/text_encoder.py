@@ -9,6 +9,10 @@ value over the whole batch, padding included, so a message embedded in a padded 
 from the same message embedded alone (cosine 0.99 on average, down to 0.96 on the demo dev
 split; fp32 is batch-independent). The service embeds each message alone, so whatever is
 trained or calibrated for it (the intent and pools models) uses `batch_size=1`.
+
+Texts the service embeds on every turn (the bot's scripted answers, for the likes model) are
+*pinned*: embedded once per process and model file, outside the LRU, so client messages never
+evict them and a second encoder on the same file (an A/B variant, a test) does not embed them again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ import numpy as np
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
 ONNX_FP32 = "encoder.fp32.onnx"
+
+_PINNED: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
+"""Pinned embeddings by model file (path, size, mtime: a retrained file is another key)."""
+_PINNED_LOCK = threading.Lock()
 
 
 class TextEncoder:
@@ -43,6 +51,7 @@ class TextEncoder:
         """The API calls `encode` from several threads; the LRU's get-then-move is not atomic."""
         self._session = None
         self._tokenizer = None
+        self._pinned: dict[str, np.ndarray] = {}
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -93,7 +102,20 @@ class TextEncoder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
+    def pin(self, texts: list[str]) -> None:
+        """Embed `texts` one at a time (as a turn does) and keep them for this process and model file."""
+        stat = self.model_file.stat()
+        with _PINNED_LOCK:
+            pinned = _PINNED.setdefault((str(self.model_file.resolve()), stat.st_size, stat.st_mtime_ns), {})
+        for text in texts:
+            if text not in pinned:
+                pinned[text] = self.encode([text], batch_size=1)[0]
+        self._pinned = pinned
+
     def _cache_get(self, text: str) -> np.ndarray | None:
+        vector = self._pinned.get(text)
+        if vector is not None:
+            return vector
         with self._cache_lock:
             vector = self._cache.get(text)
             if vector is not None:

@@ -50,7 +50,7 @@ def llama_server(tmp_path_factory):
             "--n_ctx",
             "2048",
             "--n_threads",
-            "1",
+            "2",  # the tests wait on it one at a time: both cores
             "--model_alias",
             "smollm2-135m-instruct",
         ],

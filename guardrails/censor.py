@@ -108,16 +108,6 @@ class Censor:
         self.encoder = load_encoder(self.folder, threads=threads)
         self._heads: Heads | None = None
 
-    @classmethod
-    def from_parts(cls, encoder, heads: Heads, stacker, threshold: float) -> Censor:
-        """A censor on models still in memory (training tunes its threshold on what `run` scores)."""
-        censor = cls.__new__(cls)
-        censor.folder, censor.manifest, censor.threshold = None, None, threshold
-        censor.severe, censor.min_kept_sentences, censor.threads = SEVERE, 1, 1
-        censor.encoder, censor._heads, censor._stacker = encoder, heads, stacker
-        censor._lexicon, censor._blas = profanity_lexicon(), ThreadpoolController()
-        return censor
-
     def warm_up(self) -> None:
         if self._heads is not None:
             return

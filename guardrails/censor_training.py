@@ -35,11 +35,11 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from guardrails.censor_sentences import with_sentence_rows
 from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import mask_quotes
 from guardrails.tone_data import OK, ToneData, ToneExample
+from guardrails.tone_rules import rule_category
 
 log = logging.getLogger("twoline.train")
 
@@ -81,7 +81,6 @@ def model_text(text: str) -> str:
 
 
 def _fit(encoder, examples: list[ToneExample]) -> Heads:
-    examples = with_sentence_rows(examples, lambda texts: encoder.encode([model_text(t) for t in texts]))
     texts = [model_text(e.text) for e in examples]
     y = np.array([e.label for e in examples])
     weights = _sample_weights(examples)
@@ -197,29 +196,29 @@ def _tune(encoder, dev: list[ToneExample], heads: Heads) -> tuple[LogisticRegres
     for language, flag in (("en", 0.0), ("ru", 1.0)):
         rows = russian == flag
         params[f"dev_roc_auc_{language}"] = float(roc_auc_score(labels[rows], bad[rows]))
-    verdicts = verdict_scores(encoder, heads, stacker, dev)
-    limits = _threshold_limits(dev, verdicts)
+    limits = _threshold_limits(dev, bad)
     params["threshold"] = max(MIN_THRESHOLD, *limits.values())
     params |= {f"threshold_limit_{name}": limit for name, limit in limits.items()}
     bank = np.array([e.source == "bank" for e in dev])
-    blocked = verdicts >= params["threshold"]
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
-        params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], verdicts[rows]))
-        params[f"dev_{name}_block_rate"] = float(np.mean(blocked[rows & (labels == 1)]))
-        params[f"dev_{name}_false_block_rate"] = float(np.mean(blocked[rows & (labels == 0)]))
+        scores = _with_rules(dev, bad, params["threshold"])
+        params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], scores[rows]))
+        params[f"dev_{name}_block_rate"] = float(np.mean(scores[rows & (labels == 1)] >= params["threshold"]))
+        params[f"dev_{name}_false_block_rate"] = float(
+            np.mean(scores[rows & (labels == 0)] >= params["threshold"])
+        )
     return stacker, params
 
 
-def verdict_scores(encoder, heads: Heads, stacker, examples: list[ToneExample]) -> np.ndarray:
-    """What the censor decides with (`Censor.run(...).score`: the worst sentence, the whole text, the
-    lexicon), with a rule hit scoring 1: the threshold is tuned on the statistic it is applied to."""
-    from guardrails.censor import Censor  # the censor imports this module's heads
+def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: float) -> np.ndarray:
+    """The censor's sentence score: the model's, or `rule_score` where a rule fires."""
+    return np.array(
+        [rule_score(p, threshold) if rule_category(mask_quotes(e.text)) else p
+         for e, p in zip(examples, model_p, strict=True)]
+    )  # fmt: skip
 
-    censor = Censor.from_parts(encoder, heads, stacker, threshold=1.0)
-    return np.array([censor.run(e.text, e.language).score for e in examples])
 
-
-def _threshold_limits(dev: list[ToneExample], scores: np.ndarray) -> dict[str, float]:
+def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, float]:
     """The lowest thresholds that block at most `TARGET_FALSE_BLOCK` of the polite bank-style dev rows
     (`bank`) and at most `TARGET_FALSE_BLOCK_SUPPORT` of the polite support text (`support`: the demo
     bank's answers, Bitext, Ask CFPB); the censor's threshold is the higher of the two (and at least
@@ -230,7 +229,7 @@ def _threshold_limits(dev: list[ToneExample], scores: np.ndarray) -> dict[str, f
         ("support", SUPPORT_TEXT, TARGET_FALSE_BLOCK_SUPPORT),
     ):
         rows = [i for i, e in enumerate(dev) if e.source in sources and not e.label]
-        polite = np.sort(scores[rows])
+        polite = np.sort(model_p[rows])
         limits[name] = float(polite[min(len(polite) - 1, int(len(polite) * (1 - share)))]) + 1e-6
     return limits
 

@@ -8,10 +8,7 @@ Three binary heads (block or not), trained on 75% of the data:
 then a stacker (logistic regression on their logits, the `alt-profanity-check` lexicon model's logit for
 English, a Russian flag, and the cosine to the nearest inappropriate and nearest polite bank-style
 example: with a dozen examples per category, "close to one of them" generalises better than a plane)
-and the block threshold, fitted on the other 25%; then the heads are refitted on all rows. The
-threshold is tuned on what the censor decides with (`verdict_scores`: the worst sentence, the whole
-text, a rule hit), not on the model's score of the whole row. Multi-sentence bank answers also give
-sentence rows (`censor_sentences`), since the censor judges sentence by sentence. A category
+and the block threshold, fitted on the other 25%; then the heads are refitted on all rows. A category
 head (logistic regression on the embedding, inappropriate rows only) names what is wrong. The
 bank-style rows and the demo bank's own answers weigh more than the public corpora, which outnumber
 them a hundred to one.

@@ -20,6 +20,7 @@ const TEXT = {
     vocThanks: "Thank you for rating the conversation.", badKey: "The client API key was refused: check it under “Connection”.", needKey: "Enter the client API key under “Connection” to start.",
     badImage: "Attach a PNG or JPEG screenshot.", screenshot: "Your screenshot", keySaved: "Key saved.",
     failed: "The message could not be sent", notSent: "Not sent", welcome: "Hello! How can I help you today?",
+    streamInterrupted: "The connection broke while the answer was coming; it will show here shortly.",
   },
   ru: {
     title: "Чат поддержки", skip: "Перейти к полю сообщения", language: "Язык", newChat: "Новый чат",
@@ -37,6 +38,7 @@ const TEXT = {
     vocThanks: "Спасибо за оценку разговора.", badKey: "Ключ API клиента не принят: проверьте его в разделе «Подключение».", needKey: "Введите ключ API клиента в разделе «Подключение».",
     badImage: "Приложите скриншот в формате PNG или JPEG.", screenshot: "Ваш скриншот", keySaved: "Ключ сохранён.",
     failed: "Сообщение не отправлено", notSent: "Не отправлено", welcome: "Здравствуйте! Чем я могу помочь?",
+    streamInterrupted: "Связь прервалась, пока приходил ответ; он скоро появится здесь.",
   },
 };
 const POLL_MS = 2000;
@@ -281,12 +283,17 @@ async function send({ text = "", button = null } = {}) {
   if (button) body.button = button;
   if (image) body.image_base64 = image.base64;
   setSending(true);
-  let result = await apiCall("/v1/messages", { method: "POST", key: state.key, body });
-  if (result.status === 503 && result.code === "store_unavailable") {
+  let result = await streamMessage(body);
+  if (result.code === "store_unavailable") {
     await new Promise((resolve) => setTimeout(resolve, 1000 * (result.retryAfter || 1)));
-    result = await apiCall("/v1/messages", { method: "POST", key: state.key, body });
+    result = await streamMessage(body);
   }
   setSending(false);
+  clearStreamedSentences();
+  if (result.code === "stream_interrupted") {
+    showError(result.message); // the message was accepted: it is stored and answered on the server
+    return;
+  }
   if (!result.ok) {
     if (result.status === 401) askForKey("badKey");
     bubble.classList.add("failed");
@@ -296,6 +303,91 @@ async function send({ text = "", button = null } = {}) {
   }
   if (image) clearImage();
   handleResponse(result.data);
+}
+
+/* -- the answer as a stream: second-line sentences show as the guardrails release them ------- */
+/** POST /v1/messages/stream. Resolves like `apiCall`: `sentence` events are shown at once (in a bubble
+ * the final reply replaces), the `message` event is the stored response, an `error` event or a JSON
+ * error before the stream starts is a failure with its `code`. */
+async function streamMessage(body) {
+  const headers = { Accept: "text/event-stream", "Content-Type": "application/json" };
+  headers.Authorization = `Bearer ${state.key}`;
+  let response;
+  try {
+    response = await fetch("/v1/messages/stream", { method: "POST", headers, body: JSON.stringify(body) });
+  } catch (error) {
+    return { ok: false, status: 0, data: null, code: "network_error", message: String(error) };
+  }
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.ok || !type.startsWith("text/event-stream")) return jsonFailure(response);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      break;
+    }
+    if (chunk.done) break;
+    buffered += chunk.value;
+    for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+      const event = parseServerEvent(buffered.slice(0, end));
+      buffered = buffered.slice(end + 2);
+      if (event.name === "sentence") showStreamedSentence(JSON.parse(event.data).text);
+      if (event.name === "message") return { ok: true, status: 200, data: JSON.parse(event.data) };
+      if (event.name === "error") {
+        const problem = JSON.parse(event.data);
+        return { ok: false, status: 200, data: null, code: problem.code, message: problem.message };
+      }
+    }
+  }
+  // The turn still runs to its end on the server and is stored; polling shows the reply.
+  startPolling();
+  return { ok: false, status: 0, data: null, code: "stream_interrupted", message: t("streamInterrupted") };
+}
+
+async function jsonFailure(response) {
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (error) {
+    data = null;
+  }
+  const problem = (data && data.error) || {};
+  return {
+    ok: false,
+    status: response.status,
+    data,
+    code: problem.code || `http_${response.status}`,
+    message: problem.message || response.statusText,
+    retryAfter: Number(response.headers.get("Retry-After") || 0),
+  };
+}
+
+function parseServerEvent(block) {
+  const event = { name: "message", data: "" };
+  for (const line of block.split("\n")) {
+    if (line.startsWith("event: ")) event.name = line.slice(7);
+    if (line.startsWith("data: ")) event.data += line.slice(6);
+  }
+  return event;
+}
+
+function showStreamedSentence(text) {
+  let bubble = document.querySelector("li.message.bot.streaming");
+  if (!bubble) {
+    bubble = addMessage("bot", "", {});
+    bubble.classList.add("streaming");
+    bubble.append(el("p", { class: "text" }, ""));
+  }
+  const paragraph = bubble.querySelector("p.text");
+  paragraph.textContent = paragraph.textContent ? `${paragraph.textContent} ${text}` : text;
+  scrollToEnd();
+}
+
+function clearStreamedSentences() {
+  for (const bubble of document.querySelectorAll("li.message.bot.streaming")) bubble.remove();
 }
 
 function handleResponse(response) {

@@ -314,6 +314,58 @@ def test_fields_other_gates_add_are_rendered(web_server, browsers):
     assert 'twoline_voc_responses{handled_by="bot"} 1.0' in httpx.get(f"{web_server}/metrics").text
 
 
+STREAM_IN_THE_PAGE = """
+const realFetch = window.fetch;
+const send = (controller, name, data) =>
+  controller.enqueue(new TextEncoder().encode(`event: ${name}\\ndata: ${JSON.stringify(data)}\\n\\n`));
+let finish;
+window.finishStream = new Promise((resolve) => { finish = resolve; });
+window.sendFinal = () => finish();
+window.fetch = async (path, init) => {
+  if (!String(path).endsWith("/v1/messages/stream")) return realFetch(path, init);
+  window.fetch = realFetch;
+  const body = new ReadableStream({
+    async start(controller) {
+      send(controller, "sentence", { text: "Deposits are insured [1]." });
+      send(controller, "sentence", { text: "The limit is per bank [1]." });
+      await window.finishStream;
+      send(controller, "message", {
+        dialog_id: state.dialogId, message_id: state.lastId + 1, reply_message_id: state.lastId + 2,
+        decision: { kind: "second_line", reason: "grounded_answer" },
+        reply: { text: "Deposits are insured [1]. The limit is per bank [1].", buttons: [],
+                 citations: [{ index: 1, title: "Deposit insurance", url: "https://example.org/fdic" }] },
+      });
+      controller.close();
+    },
+  });
+  return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+};
+"""
+
+
+def test_streamed_sentences_show_until_the_stored_reply_replaces_them(web_server, browsers):
+    """The page reads POST /v1/messages/stream (every scenario above goes through it with a real server);
+    here the second line's `sentence` events come from a stream in the page, in the endpoint's format."""
+    from selenium.webdriver.common.by import By
+
+    chat = open_chat(browsers, web_server)
+    chat.execute_script(STREAM_IN_THE_PAGE)
+    type_message(chat, "Is my deposit insured?")
+    streaming = wait_for(chat, "li.message.bot.streaming")[0]
+    assert (
+        streaming.find_element(By.CSS_SELECTOR, ".text").text
+        == "Deposits are insured [1]. The limit is per bank [1]."
+    )
+    chat.execute_script("window.sendFinal()")
+    wait_for(chat, "li.message.bot .sources")
+    assert chat.find_elements(By.CSS_SELECTOR, "li.message.bot.streaming") == []
+    final = chat.find_elements(By.CSS_SELECTOR, "li.message.bot")[-1]
+    assert (
+        final.find_element(By.CSS_SELECTOR, ".text").text
+        == "Deposits are insured [1]. The limit is per bank [1]."
+    )
+
+
 def test_console_renders_every_summary_field(web_server, browsers):
     """OCR text, risk score and fields the gates add later (shown as they come) in a ticket's card."""
     from selenium.webdriver.common.by import By

@@ -56,6 +56,7 @@ const state = {
   ticketStatus: null,
   dialogStatus: null,
   image: null,
+  awaitingReply: false, // a streamed answer broke off: poll until the stored reply shows
 };
 if (!TEXT[state.language]) state.language = "en";
 localStorage.setItem("twoline.clientId", state.clientId);
@@ -342,7 +343,9 @@ async function streamMessage(body) {
       }
     }
   }
-  // The turn still runs to its end on the server and is stored; polling shows the reply.
+  // The turn still runs to its end on the server and is stored; polling shows the reply (in a dialog the
+  // page knows: a first message's dialog id comes only with the final event).
+  state.awaitingReply = true;
   startPolling();
   return { ok: false, status: 0, data: null, code: "stream_interrupted", message: t("streamInterrupted") };
 }
@@ -436,8 +439,8 @@ async function poll() {
     );
     if (result.ok) applyUpdate(result.data, false);
   }
-  const withOperator = state.dialogStatus === "handed_off";
-  if (withOperator && !state.polling) state.polling = setTimeout(poll, document.hidden ? 5 * POLL_MS : POLL_MS);
+  const waiting = state.dialogStatus === "handed_off" || state.awaitingReply;
+  if (waiting && !state.polling) state.polling = setTimeout(poll, document.hidden ? 5 * POLL_MS : POLL_MS);
 }
 
 function applyUpdate(update, restoring) {
@@ -448,6 +451,7 @@ function applyUpdate(update, restoring) {
       continue;
     }
     const isBot = message.role === "bot";
+    if (isBot) state.awaitingReply = false;
     addMessage(message.role, message.text, {
       id: message.id,
       author: message.author,

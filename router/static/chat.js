@@ -320,7 +320,7 @@ async function streamMessage(body) {
     return { ok: false, status: 0, data: null, code: "network_error", message: String(error) };
   }
   const type = response.headers.get("Content-Type") || "";
-  if (!response.ok || !type.startsWith("text/event-stream")) return jsonFailure(response);
+  if (!response.ok || !type.startsWith("text/event-stream")) return jsonResult(response, false);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   for (;;) {
@@ -348,24 +348,6 @@ async function streamMessage(body) {
   state.awaitingReply = true;
   startPolling();
   return { ok: false, status: 0, data: null, code: "stream_interrupted", message: t("streamInterrupted") };
-}
-
-async function jsonFailure(response) {
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (error) {
-    data = null;
-  }
-  const problem = (data && data.error) || {};
-  return {
-    ok: false,
-    status: response.status,
-    data,
-    code: problem.code || `http_${response.status}`,
-    message: problem.message || response.statusText,
-    retryAfter: Number(response.headers.get("Retry-After") || 0),
-  };
 }
 
 function parseServerEvent(block) {

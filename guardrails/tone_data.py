@@ -6,12 +6,12 @@ One row is a text (a sentence or a short answer), a label (1 = block) and a cate
 - polite text that must pass: Bitext support answers, Ask CFPB articles (they are full of "fraud",
   "stolen", "debt collector"), the demo bank's scripted answers (EN and RU), polite Stanford requests,
   Russian client messages;
-- the bank-style set written for this project (`guardrails/data/bank_tone_train.csv`): the categories a
-  bank cares about and their hard negatives. The `bank_tone_heldout*.csv` files are never read here:
+- the bank-style sets written for this project (`guardrails/data/bank_tone_train*.csv`): the categories
+  a bank cares about and their hard negatives. The `bank_tone_heldout*.csv` files are never read here:
   they are only for `twoline eval tone`.
 
 `dev=True` (development runs) also keeps a development split out of training: a hash-chosen quarter of
-`bank_tone_train.csv` and a fifth of the training Wikipedia comments. Measure changes on it and leave
+the bank-style training rows and a fifth of the training Wikipedia comments. Measure changes on it and leave
 the held-out files for the final figures.
 """
 
@@ -29,7 +29,7 @@ import yaml
 from guardrails.text import split_sentences
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-BANK_TRAIN = PACKAGE_DATA / "bank_tone_train.csv"
+BANK_TRAIN = (PACKAGE_DATA / "bank_tone_train.csv", PACKAGE_DATA / "bank_tone_train2.csv")
 BANK_HELDOUT = PACKAGE_DATA / "bank_tone_heldout.csv"
 OK = "ok"
 CATEGORIES = (
@@ -96,7 +96,7 @@ def load_tone_data(
         _polite_requests(data_dir / "politeness_stanford" / "wikipedia.annotated.csv"), 1000, rng
     )
     train += _response_sentences(domain_dir / "responses" / "en.yaml", "en")
-    bank = read_tone_csv(BANK_TRAIN)
+    bank = [example for path in BANK_TRAIN for example in read_tone_csv(path)]
     if dev:
         development += [e for e in bank if _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
         bank = [e for e in bank if not _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]

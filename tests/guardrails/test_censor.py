@@ -83,6 +83,27 @@ def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_arti
         Censor(old)
 
 
+def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
+    asked = []
+    encode = censor.e5.encode
+    monkeypatch.setattr(censor.e5, "encode", lambda texts: asked.append(texts) or encode(texts))
+    polite = "Your new card will be sent within 5 working days. Is there anything else I can help with?"
+    monkeypatch.setattr(censor, "e5_skip_below", 1.0)
+    assert censor.run(polite).action == "allow"
+    assert asked == []  # every fast score under the cut
+    assert censor.run("What the f**k do you want now? I told you twice.").action == "block"
+    assert len(asked) == 1  # a rule fired: the full stack decides
+    monkeypatch.setattr(censor, "e5_skip_below", 0.0)
+    tones, _ = censor.judge(polite)
+    assert len(asked) == 2 and len(asked[-1]) == len(tones) == 2  # the sentences; the whole text is pooled
+
+
+def test_the_fast_stage_cut_is_tuned_under_the_threshold(censor):
+    assert 0.0 < censor.e5_skip_below <= censor.threshold
+    assert censor.manifest.metrics["dev_e5_skip_missed"] <= 0.01
+    assert 0.0 <= censor.manifest.metrics["dev_bank_e5_skipped"] <= 1.0
+
+
 def test_emoji_spam_is_blocked(censor):
     assert censor.run("Done 😎🔥🔥🔥🎉🎉").category == "emoji_spam"
 

@@ -1,0 +1,42 @@
+"""The censor's numpy scoring gives what sklearn gives, on small real fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+
+from guardrails.numpy_scoring import BinaryLogistic, RbfMargin
+
+
+def _data(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(200, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    y = (x[:, 0] * x[:, 1] + 0.1 * rng.normal(size=200) > 0).astype(int)
+    return x, y
+
+
+def test_rbf_margin_matches_sklearn():
+    x, y = _data()
+    model = SVC(C=3.0, kernel="rbf", class_weight="balanced").fit(x[:150], y[:150])
+    np.testing.assert_allclose(
+        RbfMargin(model).decision_function(x[150:]), model.decision_function(x[150:]), atol=1e-5
+    )
+
+
+def test_binary_logistic_matches_sklearn():
+    x, y = _data()
+    model = LogisticRegression(C=1.0).fit(x[:150], y[:150])
+    np.testing.assert_allclose(
+        BinaryLogistic(model).predict_proba(x[150:]), model.predict_proba(x[150:]), atol=1e-6
+    )
+
+
+def test_other_models_are_refused():
+    x, y = _data()
+    with pytest.raises(ValueError, match="binary RBF"):
+        RbfMargin(SVC(kernel="linear").fit(x, y))
+    with pytest.raises(ValueError, match="binary logistic"):
+        BinaryLogistic(LogisticRegression().fit(x, y % 3 + (x[:, 2] > 0.5)))

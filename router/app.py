@@ -174,9 +174,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def post_message_stream(
         body: MessageRequest, bot: Assistant = Depends(the_assistant)
     ) -> StreamingResponse:
-        """POST /v1/messages as server-sent events: `sentence` events carry a second-line answer sentence by
-        sentence, each sent only after the guardrails passed it; the last event, `message`, is the whole
-        MessageResponse (its reply is what the dialog stores); `error` carries `{code, message}`."""
+        """POST /v1/messages as server-sent events: `accepted` (`{dialog_id, message_id}`) once the message is
+        stored; `sentence` events carry a second-line answer sentence by sentence, each sent only after the
+        guardrails passed it; the last event, `message`, is the whole MessageResponse (its reply is what the
+        dialog stores); `error` carries `{code, message}`."""
         _check_message(body, bot, settings)
         image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
         run = lambda: _message_response(body, bot, image).model_dump_json()  # noqa: E731

@@ -35,6 +35,7 @@ from router.store.dialog_store import AcceptedMessage, DialogStore
 from router.store.encryption import cipher_from_settings
 from router.turn_gate import SlowWorkReleasesSlot, TurnGate
 from second_line.factory import build_second_line
+from second_line.streaming import ACCEPTED_SINK
 
 if TYPE_CHECKING:
     from first_line.ocr import ScreenshotReader
@@ -225,6 +226,8 @@ class Assistant:
         accepted = self.store.accept_message(
             client_id, dialog_id, text, button_payload, client_message_id, language
         )
+        if (tell_accepted := ACCEPTED_SINK.get()) is not None:
+            tell_accepted(accepted.dialog_id, accepted.message_id)
         if accepted.is_retry:
             earlier = self._earlier_result(accepted)
             if earlier is not None:

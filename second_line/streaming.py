@@ -22,6 +22,9 @@ from contextvars import ContextVar
 
 SENTENCE_SINK: ContextVar[Callable[[str], None] | None] = ContextVar("sentence_sink", default=None)
 """Set by a streaming request: called with each released sentence."""
+ACCEPTED_SINK: ContextVar[Callable[[str, int], None] | None] = ContextVar("accepted_sink", default=None)
+"""Set by a streaming request: called with (dialog id, message id) once the client's message is stored,
+so a client whose stream breaks knows which dialog to poll, even for a first message."""
 
 _SENTENCE = re.compile(r"^(.+?[.!?](?:\s*\[\d{1,2}\])*)\s+(?=[^\s\[])")
 """A sentence: up to end punctuation and the citation markers right after it, complete once the next
@@ -65,8 +68,9 @@ def sse(event: str, data: str) -> str:
 
 def stream_events(run: Callable[[], str], error: Callable[[Exception], str]) -> Iterator[str]:
     """Server-sent events of one request: `run()` (the whole turn, returning the final response as JSON)
-    runs in a worker thread with `SENTENCE_SINK` set; each released sentence becomes a `sentence` event
-    at once, then the final `message` event (or `error`, with `error(exc)` as its data)."""
+    runs in a worker thread with `SENTENCE_SINK` and `ACCEPTED_SINK` set; `accepted` (`{dialog_id,
+    message_id}`) comes as soon as the message is stored, each released sentence becomes a `sentence`
+    event at once, then the final `message` event (or `error`, with `error(exc)` as its data)."""
     import contextvars
     import json
     import queue
@@ -76,6 +80,11 @@ def stream_events(run: Callable[[], str], error: Callable[[Exception], str]) -> 
 
     def work() -> None:
         SENTENCE_SINK.set(lambda text: events.put(("sentence", json.dumps({"text": text}))))
+        ACCEPTED_SINK.set(
+            lambda dialog_id, message_id: events.put(
+                ("accepted", json.dumps({"dialog_id": dialog_id, "message_id": message_id}))
+            )
+        )
         try:
             events.put(("message", run()))
         except Exception as exc:  # reported to the client as an event, never a broken stream
@@ -85,5 +94,5 @@ def stream_events(run: Callable[[], str], error: Callable[[Exception], str]) -> 
     while True:
         event, data = events.get()
         yield sse(event, data)
-        if event != "sentence":
+        if event not in ("sentence", "accepted"):
             return

@@ -335,6 +335,7 @@ async function streamMessage(body) {
     for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
       const event = parseServerEvent(buffered.slice(0, end));
       buffered = buffered.slice(end + 2);
+      if (event.name === "accepted") rememberDialog(JSON.parse(event.data).dialog_id);
       if (event.name === "sentence") showStreamedSentence(JSON.parse(event.data).text);
       if (event.name === "message") return { ok: true, status: 200, data: JSON.parse(event.data) };
       if (event.name === "error") {
@@ -343,8 +344,8 @@ async function streamMessage(body) {
       }
     }
   }
-  // The turn still runs to its end on the server and is stored; polling shows the reply (in a dialog the
-  // page knows: a first message's dialog id comes only with the final event).
+  // The turn still runs to its end on the server and is stored; polling shows the reply (the `accepted`
+  // event told a first message's dialog id; without it, nothing was stored and there is nothing to poll).
   state.awaitingReply = true;
   startPolling();
   return { ok: false, status: 0, data: null, code: "stream_interrupted", message: t("streamInterrupted") };
@@ -375,9 +376,13 @@ function clearStreamedSentences() {
   for (const bubble of document.querySelectorAll("li.message.bot.streaming")) bubble.remove();
 }
 
+function rememberDialog(dialogId) {
+  state.dialogId = dialogId;
+  sessionStorage.setItem("twoline.dialogId", dialogId);
+}
+
 function handleResponse(response) {
-  state.dialogId = response.dialog_id;
-  sessionStorage.setItem("twoline.dialogId", state.dialogId);
+  rememberDialog(response.dialog_id);
   state.rendered.add(response.message_id);
   state.lastId = Math.max(state.lastId, response.message_id);
   renderBotReply(response);

@@ -393,6 +393,46 @@ def test_a_broken_stream_loses_nothing_the_page_polls_the_stored_reply(web_serve
     assert chat.find_elements(By.CSS_SELECTOR, "li.message.client.failed") == []
 
 
+BREAK_THE_NEXT_STREAM_AFTER_ACCEPTED = """
+const realFetch = window.fetch;
+window.fetch = async (path, init) => {
+  if (!String(path).endsWith("/v1/messages/stream")) return realFetch(path, init);
+  window.fetch = realFetch;
+  const reader = (await realFetch(path, init)).body.getReader();
+  const decoder = new TextDecoder();
+  let received = "";
+  while (!received.includes("\\n\\n")) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    received += decoder.decode(chunk.value);
+  }
+  await reader.cancel();  // the `accepted` event came; then the connection drops
+  const first = new TextEncoder().encode(received.slice(0, received.indexOf("\\n\\n") + 2));
+  let sent = false;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (sent) controller.error(new TypeError("network lost"));
+      else { sent = true; controller.enqueue(first); }
+    },
+  });
+  return new Response(body, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+};
+"""
+
+
+def test_a_first_message_whose_stream_breaks_is_answered_by_polling(web_server, browsers):
+    """A new dialog's id comes with the `accepted` event, so the page can poll it after a break."""
+    from selenium.webdriver.common.by import By
+
+    chat = open_chat(browsers, web_server)
+    chat.execute_script(BREAK_THE_NEXT_STREAM_AFTER_ACCEPTED)
+    type_message(chat, "my card has not arrived yet")
+    assert "connection broke" in wait_for(chat, "#error")[0].text
+    wait_for(chat, "li.message.bot", count=2)  # greeting + the stored reply, fetched by polling
+    assert chat.find_elements(By.CSS_SELECTOR, "li.message.client.failed") == []
+    assert chat.execute_script("return sessionStorage.getItem('twoline.dialogId')")
+
+
 def test_console_renders_every_summary_field(web_server, browsers):
     """OCR text, risk score and fields the gates add later (shown as they come) in a ticket's card."""
     from selenium.webdriver.common.by import By

@@ -114,6 +114,9 @@ def test_the_stream_endpoint_ends_with_the_stored_message(rag_api):  # noqa: F81
     assert kind == "event: message"
     message = json.loads(data.removeprefix("data: "))
     assert message["decision"]["reason"] == "second_line_answer" and message["reply"]["citations"]
+    first, accepted = events[0].split("\n")
+    assert first == "event: accepted"  # before any model ran: a broken stream still knows its dialog
+    assert json.loads(accepted.removeprefix("data: "))["dialog_id"] == message["dialog_id"]
     stored = rag_api.get(f"/v1/dialogs/{message['dialog_id']}").json()
     assert stored["messages"][-1]["text"] == message["reply"]["text"]
     bad = rag_api.post("/v1/messages/stream", json={"client_id": "c-stream", "text": " "})

@@ -5,14 +5,14 @@ Every sentence is judged on its own (quoted customer words masked) by the traine
 phrases); a rule hit lifts the sentence's score to at least the threshold. The whole text is judged
 too (long comments can be toxic without one toxic sentence): the model on the pooled sentence
 embeddings (MiniLM and E5) and the profanity lexicon on the full text. The answer's score is the
-worst of these, and the censor decides with it: under the threshold the answer is allowed.
+worst of these, and the censor decides with it: under the threshold the answer is allowed. Otherwise
+a bad sentence in an otherwise fine answer is dropped (rewrite) unless its category is severe (an
+insult, a threat, discrimination) or too little would be left; then the whole answer is blocked.
 
 E5 costs ~1 ms a token, most of the censor's time, so it runs in a second stage: the stack without it
 (the fast stacker) scores every sentence first, and only where a rule fired or a score reaches
 `e5_skip_below` (tuned in training so the fast stage lets through at most 1% of the inappropriate dev
-rows the full stack blocks) are E5 and the full stacker asked. Otherwise
-a bad sentence in an otherwise fine answer is dropped (rewrite) unless its category is severe (an
-insult, a threat, discrimination) or too little would be left; then the whole answer is blocked.
+rows the full stack blocks) are E5 and the full stacker asked.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, load_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
-from first_line.tfidf_scorer import TfidfScorer
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, model_text, rule_score
 from guardrails.encoder import load_encoder
-from guardrails.numpy_scoring import BinaryLogistic, RbfMargin
+from guardrails.numpy_scoring import BinaryLogistic, BinaryTfidfScorer, RbfMargin
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
 from guardrails.tone_rules import EMOJI_SPAM, rule_category
@@ -60,22 +59,6 @@ class SentenceTone(BaseModel):
     category: str | None
     score: float
     rule: bool
-
-
-class BinaryTfidfScorer(TfidfScorer):
-    """`TfidfScorer` for a binary classifier: sklearn keeps one weight column z, and softmax([0, z])
-    is the same model as sigmoid(z), so the missing class gets zero weights."""
-
-    def __init__(self, pipeline) -> None:
-        super().__init__(pipeline)
-        if self._weights.shape[1] == 1:
-            self._weights = np.ascontiguousarray(
-                np.concatenate([np.zeros_like(self._weights), self._weights], 1)
-            )
-            self._bias = np.concatenate([[0.0], self._bias])
-
-    def positive_probabilities(self, texts: list[str]) -> np.ndarray:
-        return np.exp(self.log_probabilities(texts))[:, 1]
 
 
 def _pooled(embeddings: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -151,8 +134,7 @@ class Censor:
         scores = self._stackers.fast.predict_proba(features)[:, 1]
         unsure = np.flatnonzero(scores >= self.e5_skip_below)
         if len(unsure):
-            full = self._heads.with_e5(features[unsure], self.e5.encode([prepared[i] for i in unsure]))
-            scores[unsure] = self._stackers.full.predict_proba(full)[:, 1]
+            scores[unsure] = self._full_stack(features[unsure], self.e5.encode([prepared[i] for i in unsure]))
         return scores, self._category(embeddings)
 
     def _category(self, embeddings: np.ndarray) -> list[str]:
@@ -225,6 +207,9 @@ class Censor:
         e5_embeddings = self.e5.encode(sentences)
         if len(sentences) > 1:
             e5_embeddings = np.vstack([e5_embeddings, _pooled(e5_embeddings, weights)])
+        return self._full_stack(features, e5_embeddings)
+
+    def _full_stack(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
         return self._stackers.full.predict_proba(self._heads.with_e5(features, e5_embeddings))[:, 1]
 
     def sentences(self, text: str, language: str = "en") -> list[SentenceTone]:

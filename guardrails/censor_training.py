@@ -202,7 +202,7 @@ def rule_score(model_p: float, threshold: float) -> float:
 
 @dataclass
 class Stackers:
-    """The fast stacker (no E5) and the full one; E5 runs only where the fast score reaches `skip_below`."""
+    """The fast stacker (no E5) and the full one; E5 runs where the fast score reaches `e5_skip_below`."""
 
     fast: LogisticRegression
     full: LogisticRegression
@@ -255,15 +255,14 @@ def _e5_skip(dev: list[ToneExample], fast: np.ndarray, blocked: np.ndarray, thre
     inappropriate dev rows the full model blocks (rules aside: a rule hit always asks E5), cut so that
     at most `E5_SKIP_MISSES` of them (of the bank-style ones, and of all) would be let through; never
     above the threshold."""
-    labels = np.array([e.label for e in dev])
+    caught = blocked & np.array([e.label == 1 for e in dev])
     bank = np.array([e.source in BANK_STYLE for e in dev])
     cuts = [
-        float(np.quantile(fast[rows & blocked & (labels == 1)], E5_SKIP_MISSES, method="lower"))
+        float(np.quantile(fast[rows & caught], E5_SKIP_MISSES, method="lower"))
         for rows in (bank, np.ones_like(bank))
-        if np.any(rows & blocked & (labels == 1))
+        if np.any(rows & caught)
     ]
     skip_below = min([threshold, *cuts])
-    caught = blocked & (labels == 1)
     missed = caught & (fast < skip_below)
     return {"e5_skip_below": skip_below, "dev_e5_skip_missed": float(missed.sum() / max(1, caught.sum()))}
 

@@ -21,10 +21,10 @@ import joblib
 from pydantic import BaseModel
 
 from first_line.artifacts import load_manifest
-from guardrails.censor import BinaryTfidfScorer
 from guardrails.encoder import load_encoder
 from guardrails.injection_text import readings
 from guardrails.injection_training import CHAR_HEAD, EMBEDDING_HEAD, KIND, message_scores
+from guardrails.numpy_scoring import BinaryTfidfScorer
 
 _OVERRIDE = (
     r"\b(?:ignore|disregard|forget|override|bypass|skip)\b[^.!?\n]{0,40}"

@@ -1,12 +1,14 @@
-"""Scoring of the censor's small sklearn models in plain numpy: the same maths without sklearn's
-per-call input validation, which costs more than the models themselves on one answer's 2-5 sentences
-(~0.7 ms per call; an answer makes five). Checked against sklearn in the tests."""
+"""Scoring of the guardrails' small binary sklearn models in plain numpy: the same maths without
+sklearn's per-call input validation, which costs more than the models themselves on one answer's 2-5
+sentences (~0.7 ms per call; an answer makes five). Checked against sklearn in the tests."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
+
+from first_line.tfidf_scorer import TfidfScorer
 
 
 class RbfMargin:
@@ -42,3 +44,19 @@ class BinaryLogistic:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         positive = 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=np.float64) @ self._coef + self._intercept)))
         return np.column_stack([1.0 - positive, positive])
+
+
+class BinaryTfidfScorer(TfidfScorer):
+    """`TfidfScorer` for a binary classifier: sklearn keeps one weight column z, and softmax([0, z])
+    is the same model as sigmoid(z), so the missing class gets zero weights."""
+
+    def __init__(self, pipeline) -> None:
+        super().__init__(pipeline)
+        if self._weights.shape[1] == 1:
+            self._weights = np.ascontiguousarray(
+                np.concatenate([np.zeros_like(self._weights), self._weights], 1)
+            )
+            self._bias = np.concatenate([[0.0], self._bias])
+
+    def positive_probabilities(self, texts: list[str]) -> np.ndarray:
+        return np.exp(self.log_probabilities(texts))[:, 1]

@@ -344,8 +344,8 @@ async function streamMessage(body) {
       }
     }
   }
-  // The turn still runs to its end on the server and is stored; polling shows the reply (the `accepted`
-  // event told a first message's dialog id; without it, nothing was stored and there is nothing to poll).
+  // The turn still runs to its end on the server and is stored; polling shows the reply (a first
+  // message's dialog id comes with the `accepted` event; a break before it leaves no dialog to poll).
   state.awaitingReply = true;
   startPolling();
   return { ok: false, status: 0, data: null, code: "stream_interrupted", message: t("streamInterrupted") };

@@ -155,7 +155,14 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             return error_response(503, "not_ready", "models are still loading")
         loaded = request.app.state.assistant
         ocr = "off" if loaded.ocr is None else ("ready" if loaded.ocr.ready else "loading")
-        return JSONResponse({"status": "ready", "domain": loaded.domain.settings.name, "ocr": ocr})
+        return JSONResponse(
+            {
+                "status": "ready",
+                "domain": loaded.domain.settings.name,
+                "ocr": ocr,
+                "second_line": loaded.second_line_state,
+            }
+        )
 
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request) -> Response:

@@ -29,6 +29,7 @@ from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
 from router.policy import Button, Decision, DecisionPolicy, Turn
 from router.screenshots import load_screenshot_reader, read_screenshot
+from router.second_line_training import SecondLineWatcher, pending_state
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import AcceptedMessage, DialogStore
@@ -115,6 +116,13 @@ def load_variant_policies(
     return VariantPolicies(base, experiment, by_variant)
 
 
+def load_second_line(settings: Settings, domain: Domain):
+    """The second line's answerer, warmed up; None when it is off or has no index."""
+    return build_second_line(
+        settings.second_line, settings.artifacts_dir, domain, settings.domain_dir, use_ner=settings.use_ner
+    )
+
+
 def plain_answers(domain: Domain) -> list[str]:
     """Every scripted answer with nothing to fill in: the same text each time it is given."""
     return [
@@ -159,6 +167,8 @@ class Assistant:
         self.variants = variants or VariantPolicies(policy, None, {})
         self.gate = gate or TurnGate(settings.turn_slots)
         """How many turns this process computes at once (router/turn_gate.py)."""
+        self.second_line_watcher: SecondLineWatcher | None = None
+        """Set while the second line trains in the background (router/second_line_training.py)."""
 
     @classmethod
     def load(cls, settings: Settings) -> Assistant:
@@ -177,13 +187,8 @@ class Assistant:
             settings.sentiment_dir, engine, domain.settings.policy.voc_risk_max_age_days, intent_model
         )
         gate = TurnGate(settings.turn_slots)
-        second_line = build_second_line(
-            settings.second_line,
-            settings.artifacts_dir,
-            domain,
-            settings.domain_dir,
-            use_ner=settings.use_ner,
-        )
+        training = pending_state(settings) is not None  # the second line trains in the background
+        second_line = None if training else load_second_line(settings, domain)
         policy = DecisionPolicy(
             domain=domain,
             intents=intent_model,
@@ -196,7 +201,26 @@ class Assistant:
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)
-        return cls(settings, domain, store, policy, load_screenshot_reader(settings), signals, variants, gate)
+        ocr = load_screenshot_reader(settings)
+        assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate)
+        if training:
+            assistant.second_line_watcher = SecondLineWatcher(settings, assistant.attach_second_line).start()
+        return assistant
+
+    def attach_second_line(self) -> None:
+        """Load the second line (trained in the background meanwhile) into every policy of this process."""
+        answerer = load_second_line(self.settings, self.domain)
+        wrapped = answerer and SlowWorkReleasesSlot(answerer, self.gate)
+        for policy in self.variants.policies():
+            policy.second_line = wrapped
+
+    @property
+    def second_line_state(self) -> str:
+        """For /readyz: "training" / "failed" while the background training runs or after it failed,
+        else "ready" (answering) or "off" (disabled, or no index)."""
+        if self.second_line_watcher is not None and self.second_line_watcher.state != "ready":
+            return self.second_line_watcher.state
+        return "ready" if self.policy.second_line is not None else "off"
 
     def handle(
         self,

@@ -62,46 +62,48 @@ def serve(
     from first_line.artifacts import ArtifactError
     from first_line.training_pipeline import ensure_trained
     from router.assistant import Assistant
+    from router.second_line_training import clear_stale_marker, second_line_missing, start_training
 
     settings = _settings()
     domain = _domain(settings)
+    clear_stale_marker(settings)
+    trainer = None
     if train_missing:
         trained = ensure_trained(
             settings.data_dir, settings.domain_dir, settings.artifacts_dir, domain,
             database_url=settings.database_url,
         )  # fmt: skip
-        trained += _ensure_guardrails(settings)
         if trained:
             typer.echo(f"trained: {', '.join(trained)}")
-        from second_line.factory import ensure_index, ensure_reranker
-
-        if ensure_index(settings.second_line, settings.artifacts_dir, settings.data_dir):
-            typer.echo("ingested the knowledge base")
-        if ensure_reranker(settings.second_line, settings.artifacts_dir):
-            typer.echo("trained: reranker")
+        if missing := second_line_missing(settings):
+            typer.echo(
+                f"training in the background: {', '.join(missing)}; until it is done the first line "
+                "serves and knowledge questions go to an operator (/readyz: second_line)"
+            )
+            trainer = start_training(settings)
     try:  # check once here, so that a bad artifact or config stops start-up with its message
-        Assistant.load(settings)
+        checked = Assistant.load(settings)
     except (ArtifactError, ValueError) as exc:
         _fail(str(exc))
+    if checked.second_line_watcher is not None:
+        checked.second_line_watcher.stop()  # the workers load the second line, not this process
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="twoline-metrics-")
     _print_banner(settings, host, port)
-    uvicorn.run(
-        "router.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        factory=False,
-    )
-
-
-def _ensure_guardrails(settings: Settings) -> list[str]:
-    from guardrails.training_pipeline import ensure_guardrails_trained
-
-    return ensure_guardrails_trained(settings.data_dir, settings.domain_dir, settings.artifacts_dir)
+    try:
+        uvicorn.run(
+            "router.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            factory=False,
+        )
+    finally:
+        if trainer is not None and trainer.poll() is None:  # stopped while training: next start retrains
+            trainer.terminate()
 
 
 def _print_banner(settings: Settings, host: str, port: int) -> None:
@@ -234,7 +236,7 @@ def train_all(variant: Variant = Variant.fast) -> None:
     )  # fmt: skip
     train_next_intent_command(data=None, seed=13)
     train_dialog_end_command(data=None, seed=13)
-    train_censor_command(seed=13, scale=1.0)
+    train_censor_command(seed=13, scale=1.0, variant=variant)
     train_grounding_command(seed=13, articles=300)
     train_injection(seed=13)
     if settings.second_line.reranker:  # off by default: it lost to the fusion (README "Second line")
@@ -260,14 +262,18 @@ def train_reranker_command(seed: int = 13) -> None:
 def train_censor_command(
     seed: int = 13,
     scale: float = typer.Option(1.0, help="Sample the public corpora down to this share (quick runs)."),
+    variant: Variant = typer.Option(
+        Variant.fast, help="fast: on the packaged MiniLM; full: on a MiniLM fine-tuned to read tone."
+    ),
 ) -> None:
-    """The censor's tone classifier (EN + RU; ~2-5 minutes on 2 cores)."""
+    """The censor's tone classifier (EN + RU; fast ~3-5 minutes on 2 cores, full ~20)."""
     from guardrails.training_pipeline import train_censor_artifact
 
     settings = _settings()
     manifest = train_censor_artifact(
-        settings.data_dir, settings.domain_dir, settings.artifacts_dir, seed, scale
-    )
+        settings.data_dir, settings.domain_dir, settings.artifacts_dir, seed, scale,
+        full=variant == Variant.full,
+    )  # fmt: skip
     typer.echo(json.dumps(manifest.metrics | manifest.params, indent=2))
 
 

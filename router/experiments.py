@@ -34,6 +34,10 @@ class VariantPolicies:
         self.experiment = experiment
         self.by_variant: dict[str, DecisionPolicy] = by_variant
 
+    def policies(self) -> list[DecisionPolicy]:
+        """The base policy and each variant's (a variant on the base thresholds may be the base itself)."""
+        return [self.base, *self.by_variant.values()]
+
     def for_client(self, client_id: str) -> tuple[DecisionPolicy, str | None]:
         if self.experiment is None:
             return self.base, None

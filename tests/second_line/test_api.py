@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from second_line.config import SecondLineSettings
@@ -70,3 +72,72 @@ def test_a_typed_knowledge_question_is_escalated_by_the_classifier(rag_api):
     assert body["decision"]["intent"] == "knowledge_question"
     assert body["decision"]["reason"] == "second_line_answer"
     assert body["reply"]["citations"]
+
+
+@pytest.fixture
+def training_settings(settings, kb_index, tmp_path):
+    """Settings on an artifacts folder of its own (links to the session's models), so that the marker
+    of a background training touches no other test."""
+    from router.second_line_training import marker_path
+
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    for child in settings.artifacts_dir.iterdir():
+        (artifacts / child.name).symlink_to(child)
+    settings = settings.model_copy(
+        update={
+            "artifacts_dir": artifacts,
+            "second_line": SecondLineSettings(index_dir=kb_index, backend="extractive", guardrails=False),
+        }
+    )
+    marker_path(settings).write_text('{"state": "training"}', encoding="utf-8")
+    return settings
+
+
+def _second_line_state(api, wanted: str, within_s: float = 60.0) -> str:
+    deadline = time.monotonic() + within_s
+    while (state := api.get("/readyz").json()["second_line"]) != wanted and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return state
+
+
+def test_while_the_second_line_trains_knowledge_questions_go_to_an_operator(training_settings):
+    from fastapi.testclient import TestClient
+
+    from router.app import create_app
+    from router.assistant import Assistant
+    from router.second_line_training import marker_path
+
+    assistant = Assistant.load(training_settings)
+    with TestClient(create_app(training_settings, assistant)) as api:
+        api.headers["Authorization"] = "Bearer test-client-key"
+        ready = api.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["second_line"] == "training"
+        waiting = _send(api, "What is a jumbo loan?", button="intent:knowledge_question")
+        assert waiting["decision"]["kind"] == "handoff"
+        assert waiting["decision"]["reason"] == "second_line_unavailable"
+
+        marker_path(training_settings).unlink()  # what the training child does when it is done
+        assert _second_line_state(api, "ready") == "ready"
+        answered = _send(api, "What is a jumbo loan?", button="intent:knowledge_question")
+        assert answered["decision"]["reason"] == "second_line_answer"
+        assert answered["reply"]["citations"][0]["url"].startswith(
+            "https://www.consumerfinance.gov/askcfpb/116/"
+        )
+
+
+def test_a_failed_background_training_leaves_the_second_line_off(training_settings):
+    from fastapi.testclient import TestClient
+
+    from router.app import create_app
+    from router.assistant import Assistant
+    from router.second_line_training import marker_path
+
+    marker_path(training_settings).write_text('{"state": "failed", "error": "boom"}', encoding="utf-8")
+    assistant = Assistant.load(training_settings)
+    with TestClient(create_app(training_settings, assistant)) as api:
+        api.headers["Authorization"] = "Bearer test-client-key"
+        assert _second_line_state(api, "failed", within_s=10) == "failed"
+        body = _send(api, "What is a jumbo loan?", button="intent:knowledge_question")
+        assert body["decision"]["reason"] == "second_line_unavailable"
+    assert assistant.policy.second_line is None

@@ -41,6 +41,7 @@ from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import mask_quotes
 from guardrails.tone_data import OK, ToneData, ToneExample
+from guardrails.tone_encoder_training import FAST, FULL, tune_tone_encoder
 from guardrails.tone_rules import rule_category
 
 log = logging.getLogger("twoline.train")
@@ -292,9 +293,16 @@ def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, 
 
 
 def train_censor(
-    data: ToneData, out_dir: Path, seed: int = 13, data_hash: str = "", encoder_from: Path | None = None
+    data: ToneData,
+    out_dir: Path,
+    seed: int = 13,
+    data_hash: str = "",
+    encoder_from: Path | None = None,
+    tune_encoder: bool = False,
 ) -> Manifest:
-    """Train both heads, tune the mix and the threshold on a dev split, refit, write the artifact."""
+    """Train the heads, tune the mix and the threshold on a dev split, refit, write the artifact. With
+    `tune_encoder` (the `full` variant) the heads read a MiniLM fine-tuned on the training split's tone
+    (`tone_encoder_training`); else the packaged MiniLM (copied from `encoder_from` when it has it)."""
     started = time.perf_counter()
     rng = random.Random(seed)
     examples = list(data.train)
@@ -302,7 +310,10 @@ def train_censor(
     cut = int(len(examples) * DEV_SHARE)
     dev, train = examples[:cut], examples[cut:]
     with new_version(out_dir) as work:
-        provide_encoder(work, encoder_from)
+        if tune_encoder:
+            tune_tone_encoder(train, work, seed)
+        else:
+            provide_encoder(work, encoder_from)
         encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10)
         log.info("training censor", extra={"count": len(train)})
         e5 = MultilingualEncoder(threads=2, cache_size=len(examples) + 10)
@@ -314,6 +325,7 @@ def train_censor(
         params["train_seconds"] = round(time.perf_counter() - started, 1)
         manifest = Manifest(
             kind="censor",
+            variant=FULL if tune_encoder else FAST,
             seed=seed,
             data_hash=data_hash,
             data_sizes={

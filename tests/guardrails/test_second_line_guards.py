@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from router.policy import Turn
 from second_line.answerer import Guards
 from second_line.config import SecondLineSettings
 from second_line.factory import build_second_line
-from tests.conftest import DOMAIN_DIR
+from tests.conftest import DATA_DIR, DOMAIN_DIR
 from tests.kb_fixtures import kb_index, kb_sources  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -105,3 +110,30 @@ def test_a_rejected_generation_is_regenerated_once_extractively(guarded):
         Turn(dialog_key="d4", text="How can I contest a charge on my credit card statement?")
     )
     assert (refused.kind, refused.reason) == ("handoff", "ungrounded")
+
+
+def test_the_background_training_child_ingests_then_clears_its_marker(guard_artifacts, kb_sources, tmp_path):  # noqa: F811
+    """`python -m router.second_line_training`, as `twoline serve` starts it: trains what is missing (here
+    the index of a small knowledge base; the guardrails are present), logs what it trained and removes the
+    marker the workers wait on."""
+    from router.second_line_training import TRAINING_MARKER
+
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    for kind in ("censor", "grounding", "injection"):
+        (artifacts / kind).symlink_to(guard_artifacts / kind)
+    marker = artifacts / TRAINING_MARKER
+    marker.write_text('{"state": "training"}', encoding="utf-8")
+    env = os.environ | {
+        "TWOLINE_ARTIFACTS_DIR": str(artifacts),
+        "TWOLINE_DATA_DIR": str(DATA_DIR),
+        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
+        "TWOLINE_SECOND_LINE_SOURCES": json.dumps([str(kb_sources)]),
+        "HF_HUB_OFFLINE": "1",
+    }
+    command = [sys.executable, "-m", "router.second_line_training"]
+    child = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0, child.stderr[-3000:]
+    assert not marker.exists()
+    assert (artifacts / "knowledge_base" / "manifest.json").is_file()
+    assert '"event": "second line trained", "artifact": "index"' in child.stderr

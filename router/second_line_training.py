@@ -38,15 +38,14 @@ def marker_path(settings: Settings) -> Path:
 
 def second_line_missing(settings: Settings) -> list[str]:
     """What `train_second_line` would train: guardrail models, the index, the reranker (when on)."""
-    from first_line.artifacts import is_trained
     from guardrails.training_pipeline import missing_guardrails
-    from second_line.factory import RERANKER, index_dir, reranker_dir
+    from second_line.factory import index_missing, reranker_missing
 
-    config = settings.second_line
-    missing = missing_guardrails(settings.artifacts_dir)
-    if config.enabled and not (index_dir(config, settings.artifacts_dir) / "manifest.json").is_file():
+    config, artifacts_dir = settings.second_line, settings.artifacts_dir
+    missing = missing_guardrails(artifacts_dir)
+    if index_missing(config, artifacts_dir):
         missing.append("index")
-    if config.enabled and config.reranker and not is_trained(reranker_dir(settings.artifacts_dir), RERANKER):
+    if reranker_missing(config, artifacts_dir):
         missing.append("reranker")
     return missing
 

@@ -10,13 +10,16 @@ rm -rf artifacts var
 mkdir -p reports
 start=$(date +%s)
 make run > reports/first_run.log 2>&1 &
-until curl -sf http://127.0.0.1:8000/readyz > /dev/null 2>&1; do
-  sleep 5
-  kill -0 $! 2>/dev/null || { echo "make run stopped; see reports/first_run.log" >&2; exit 1; }
-done
-echo "serving after $(( $(date +%s) - start )) s: $(curl -s http://127.0.0.1:8000/readyz)"
-until curl -s http://127.0.0.1:8000/readyz | grep -q '"second_line":"\(ready\|off\|failed\)"'; do
-  sleep 5
-  kill -0 $! 2>/dev/null || { echo "make run stopped; see reports/first_run.log" >&2; exit 1; }
-done
-echo "second line after $(( $(date +%s) - start )) s: $(curl -s http://127.0.0.1:8000/readyz) (log: reports/first_run.log)"
+service=$!
+
+wait_for() {  # wait_for WHAT PATTERN: poll /readyz until its body matches PATTERN, then print the time
+  until curl -sf http://127.0.0.1:8000/readyz 2>/dev/null | grep -q "$2"; do
+    sleep 5
+    kill -0 "$service" 2>/dev/null || { echo "make run stopped; see reports/first_run.log" >&2; exit 1; }
+  done
+  echo "$1 after $(( $(date +%s) - start )) s: $(curl -s http://127.0.0.1:8000/readyz)"
+}
+
+wait_for serving '"status":"ready"'
+wait_for "second line" '"second_line":"\(ready\|off\|failed\)"'
+echo "log: reports/first_run.log"

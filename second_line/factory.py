@@ -56,13 +56,21 @@ def train_reranker_artifact(config: SecondLineSettings, artifacts_dir: Path, see
     return train_reranker(retriever, reranker_dir(artifacts_dir), seed, config.reranker_depth, **options)
 
 
-def ensure_reranker(config: SecondLineSettings, artifacts_dir: Path) -> bool:
-    """Train the reranker when enabled, the index exists and no reranker is trained; True if it did."""
+def index_missing(config: SecondLineSettings, artifacts_dir: Path) -> bool:
+    """The second line is on and its index has not been built."""
+    return config.enabled and not (index_dir(config, artifacts_dir) / "manifest.json").is_file()
+
+
+def reranker_missing(config: SecondLineSettings, artifacts_dir: Path) -> bool:
+    """The learned reranker is on and not trained."""
     from first_line.artifacts import is_trained
 
-    if not (config.enabled and config.reranker) or is_trained(reranker_dir(artifacts_dir), RERANKER):
-        return False
-    if not (index_dir(config, artifacts_dir) / "manifest.json").is_file():
+    return config.enabled and config.reranker and not is_trained(reranker_dir(artifacts_dir), RERANKER)
+
+
+def ensure_reranker(config: SecondLineSettings, artifacts_dir: Path) -> bool:
+    """Train the reranker when enabled, the index exists and no reranker is trained; True if it did."""
+    if not reranker_missing(config, artifacts_dir) or index_missing(config, artifacts_dir):
         return False
     log.info("training missing artifact", extra={"artifact": RERANKER})
     train_reranker_artifact(config, artifacts_dir)
@@ -75,9 +83,9 @@ def demo_sources(config: SecondLineSettings, data_dir: Path) -> list[Path]:
 
 def ensure_index(config: SecondLineSettings, artifacts_dir: Path, data_dir: Path) -> bool:
     """Ingest the configured (default: demo) sources when there is no index yet; True if it did."""
-    target = index_dir(config, artifacts_dir)
-    if not config.enabled or (target / "manifest.json").is_file():
+    if not index_missing(config, artifacts_dir):
         return False
+    target = index_dir(config, artifacts_dir)
     from knowledge_base.ingest import ingest
 
     sources = demo_sources(config, data_dir)

@@ -28,7 +28,7 @@ from first_line.artifacts import ArtifactError, load_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, model_text, rule_score
 from guardrails.encoder import load_encoder
-from guardrails.numpy_scoring import BinaryLogistic, BinaryTfidfScorer, RbfMargin
+from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
 from guardrails.tone_rules import EMOJI_SPAM, rule_category
@@ -115,7 +115,7 @@ class Censor:
         heads.tfidf = BinaryTfidfScorer(heads.tfidf)
         heads.head, heads.bank, heads.e5_bank = (
             BinaryLogistic(heads.head),
-            RbfMargin(heads.bank),
+            BankStyleScorer(heads.bank, heads.prototypes),
             RbfMargin(heads.e5_bank),
         )
         stackers = Stackers.load(self.folder)
@@ -128,7 +128,7 @@ class Censor:
         """P(block) of the model alone (rules not applied) and the likeliest category, per text."""
         self.warm_up()
         prepared = [model_text(t) for t in texts]
-        embeddings = self.encoder.encode(prepared)
+        embeddings = self.encoder.encode(prepared, batch_size=1)
         russian = np.array([float(self._is_russian(t, language)) for t in texts])
         features = self._heads.features(prepared, embeddings, russian)
         scores = self._stackers.fast.predict_proba(features)[:, 1]

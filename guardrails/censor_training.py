@@ -140,10 +140,19 @@ class Heads:
             self.head.predict_proba(embeddings)[:, 1],
             positive_probabilities(self.tfidf, prepared),
             profanity_lexicon().probabilities(prepared),
-            self.bank.decision_function(embeddings),
+            *self.bank_style(embeddings),
             russian,
-            embeddings,
-            self.prototypes,
+        )
+
+    def bank_style(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The bank-style head's margin and the cosine to the nearest bad and nearest polite bank-style
+        row; at serving time `bank` is a `BankStyleScorer`, which reads all three off one product."""
+        if hasattr(self.bank, "readings"):
+            return self.bank.readings(embeddings)
+        return (
+            self.bank.decision_function(embeddings),
+            (embeddings @ self.prototypes["bad"].T).max(axis=1),
+            (embeddings @ self.prototypes["good"].T).max(axis=1),
         )
 
     def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
@@ -180,16 +189,14 @@ def stack_features(
     tfidf_p: np.ndarray,
     lexicon_p: np.ndarray,
     bank_margin: np.ndarray,
+    nearest_bad: np.ndarray,
+    nearest_good: np.ndarray,
     russian: np.ndarray,
-    embeddings: np.ndarray,
-    prototypes: dict[str, np.ndarray],
 ) -> np.ndarray:
     """The fast stacker's inputs: each head's logit, the lexicon's logit (English only), the MiniLM
     bank-style head's margin, a Russian flag, the cosine to the nearest bad and nearest polite
     bank-style example."""
     english = 1.0 - russian
-    nearest_bad = (embeddings @ prototypes["bad"].T).max(axis=1)
-    nearest_good = (embeddings @ prototypes["good"].T).max(axis=1)
     return np.column_stack(
         [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, bank_margin, russian,
          nearest_bad, nearest_good, nearest_bad - nearest_good]
@@ -315,7 +322,8 @@ def train_censor(
             tune_tone_encoder(train, work, seed)
         else:
             provide_encoder(work, encoder_from)
-        encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10)
+        # One text at a time, as the censor embeds each sentence when it serves (and faster: no padding).
+        encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10, batch_size=1)
         log.info("training censor", extra={"count": len(train)})
         e5 = MultilingualEncoder(threads=2, cache_size=len(examples) + 10)
         stackers, params = _tune(encoder, e5, dev, _fit(encoder, e5, train))

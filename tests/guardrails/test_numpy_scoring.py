@@ -7,7 +7,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from guardrails.numpy_scoring import BinaryLogistic, RbfMargin
+from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, RbfMargin
 
 
 def _data(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -24,6 +24,23 @@ def test_rbf_margin_matches_sklearn():
     np.testing.assert_allclose(
         RbfMargin(model).decision_function(x[150:]), model.decision_function(x[150:]), atol=1e-5
     )
+
+
+def test_bank_style_readings_match_the_head_and_the_nearest_rows():
+    x, y = _data()
+    bad, good = x[:150][y[:150] == 1], x[:150][y[:150] == 0]
+    model = SVC(C=3.0, kernel="rbf", class_weight="balanced").fit(x[:150], y[:150])
+    margin, nearest_bad, nearest_good = BankStyleScorer(model, {"bad": bad, "good": good}).readings(x[150:])
+    np.testing.assert_allclose(margin, model.decision_function(x[150:]), atol=1e-5)
+    np.testing.assert_allclose(nearest_bad, (x[150:] @ bad.T).max(axis=1), atol=1e-6)
+    np.testing.assert_allclose(nearest_good, (x[150:] @ good.T).max(axis=1), atol=1e-6)
+
+
+def test_bank_style_scorer_refuses_a_head_fitted_on_other_rows():
+    x, y = _data()
+    model = SVC(kernel="rbf").fit(x[:150], y[:150])
+    with pytest.raises(ValueError, match="support vectors"):
+        BankStyleScorer(model, {"bad": x[150:170], "good": x[170:]})
 
 
 def test_binary_logistic_matches_sklearn():

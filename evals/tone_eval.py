@@ -6,8 +6,10 @@ label-0 rows blocked (`false_block_rate`), precision and recall at the operating
 `category` when that column exists. The censor "blocks" a text when its verdict is not `allow` (a
 rewrite also stops the offending sentence); the baseline blocks at probability 0.5. The censor's score
 (`roc_auc`) is its verdict's, the one it decides with: the worst of its sentence scores and its
-whole-text score. `whole_text_roc_auc` is a side figure: the model alone (no rules) on each text
-encoded at once.
+whole-text score. `whole_text_roc_auc` is a side figure: the whole-text score alone (the model on the
+pooled sentence embeddings and, for English, the profanity lexicon; no sentence, no rule), which is what
+a label given to a whole comment (Wikipedia's toxicity) judges. A bank answer with one rude sentence among
+polite ones must be blocked; a talk-page comment like it is often labelled non-toxic.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col:
         timings.append((time.perf_counter() - started) * 1000)
         scores.append(verdict.score)
         blocked.append(verdict.action != "allow")
-        whole.append(float(censor.scores([row["text"]], language)[0][0]))
+        whole.append(verdict.whole_text_score)
     ours = np.array(scores), np.array(blocked)
     base = baseline_scores([r["text"] for r in rows])
     base_blocked = base >= BASELINE_THRESHOLD

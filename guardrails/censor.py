@@ -17,6 +17,7 @@ rows the full stack blocks) are E5 and the full stacker asked.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,9 @@ class CensorVerdict(BaseModel):
     score: float
     """What the censor decides with (allow below its threshold): the worst of the sentence scores and
     the whole-text score. A sentence a rule fired on scores in [threshold, 1] (`rule_score`)."""
+    whole_text_score: float = 0.0
+    """The whole-text reading alone (the model on the pooled sentences and, for English, the profanity
+    lexicon): what a label given to a whole comment, such as Wikipedia's toxicity, judges."""
 
 
 class WholeTone(BaseModel):
@@ -124,19 +128,6 @@ class Censor:
         self._blas = ThreadpoolController()
         self._heads = heads
 
-    def scores(self, texts: list[str], language: str = "en") -> tuple[np.ndarray, list[str]]:
-        """P(block) of the model alone (rules not applied) and the likeliest category, per text."""
-        self.warm_up()
-        prepared = [model_text(t) for t in texts]
-        embeddings = self.encoder.encode(prepared, batch_size=1)
-        russian = np.array([float(self._is_russian(t, language)) for t in texts])
-        features = self._heads.features(prepared, embeddings, russian)
-        scores = self._stackers.fast.predict_proba(features)[:, 1]
-        unsure = np.flatnonzero(scores >= self.e5_skip_below)
-        if len(unsure):
-            scores[unsure] = self._full_stack(features[unsure], self.e5.encode([prepared[i] for i in unsure]))
-        return scores, self._category(embeddings)
-
     def _category(self, embeddings: np.ndarray) -> list[str]:
         categories = self._heads.categories
         best = np.argmax(categories.predict_proba(embeddings), axis=1)
@@ -207,9 +198,6 @@ class Censor:
         e5_embeddings = self.e5.encode(sentences)
         if len(sentences) > 1:
             e5_embeddings = np.vstack([e5_embeddings, _pooled(e5_embeddings, weights)])
-        return self._full_stack(features, e5_embeddings)
-
-    def _full_stack(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
         return self._stackers.full.predict_proba(self._heads.with_e5(features, e5_embeddings))[:, 1]
 
     def sentences(self, text: str, language: str = "en") -> list[SentenceTone]:
@@ -220,23 +208,22 @@ class Censor:
         """Allow when the score (the worst of the sentences and the whole text) is under the threshold;
         else drop the flagged sentences (rewrite) or block."""
         tones, whole = self.judge(text, language)
+        verdict = functools.partial(CensorVerdict, whole_text_score=whole.score)
         score = max([whole.score, *(t.score for t in tones)])
         if count_emoji(mask_quotes(text)) >= 2 * EMOJI_SPAM:
-            return CensorVerdict(action="block", text=text, category="emoji_spam", score=max(score, 1.0))
+            return verdict(action="block", text=text, category="emoji_spam", score=max(score, 1.0))
         if score < self.threshold:
-            return CensorVerdict(action="allow", text=text, category=None, score=score)
+            return verdict(action="allow", text=text, category=None, score=score)
         bad = [t for t in tones if t.category]
         if not bad:  # no one sentence, but the whole text
-            return CensorVerdict(action="block", text=text, category=whole.category, score=score)
+            return verdict(action="block", text=text, category=whole.category, score=score)
         worst = max(bad, key=lambda t: t.score)
         kept = len(tones) - len(bad)
         if any(t.category in self.severe for t in bad) or kept < self.min_kept_sentences or kept < len(bad):
             severe = [t for t in bad if t.category in self.severe]
             category = (max(severe, key=lambda t: t.score) if severe else worst).category
-            return CensorVerdict(action="block", text=text, category=category, score=score)
+            return verdict(action="block", text=text, category=category, score=score)
         if whole.category in self.severe:
-            return CensorVerdict(action="block", text=text, category=whole.category, score=score)
+            return verdict(action="block", text=text, category=whole.category, score=score)
         dropped = [Span(t.span_start, t.span_end, t.text) for t in bad]
-        return CensorVerdict(
-            action="rewrite", text=drop_spans(text, dropped), category=worst.category, score=score
-        )
+        return verdict(action="rewrite", text=drop_spans(text, dropped), category=worst.category, score=score)

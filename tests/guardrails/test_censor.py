@@ -128,6 +128,14 @@ def test_eval_tone_cli_json(tmp_path, guard_artifacts):
     assert report["false_block_rate"] == 0.0
     assert report["per_category"]["promise"]["block_rate"] == 1.0
     assert report["worst_examples"] == []  # no mistake on these rows, so nothing to list
+    assert 0.5 <= report["whole_text_roc_auc"] <= 1.0  # the whole-text reading ranks these too
+
+
+def test_the_verdict_carries_the_whole_text_reading(censor):
+    rude = censor.run("Your card is on its way. You are an idiot.")
+    assert rude.action == "block" and rude.whole_text_score <= rude.score
+    polite = censor.run(f"{HARD_NEGATIVES[1][0]} {HARD_NEGATIVES[2][0]}")
+    assert polite.action == "allow" and polite.whole_text_score < censor.threshold
 
 
 def test_worst_examples_list_false_blocks_then_misses():

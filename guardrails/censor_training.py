@@ -65,7 +65,10 @@ POLITE_BANK_WEIGHT = 30.0
 """A polite bank-style row weighs twice an inappropriate one: a false block costs a good answer."""
 BANK_STYLE = frozenset({"bank"})
 SUPPORT_TEXT = frozenset({"demo_responses", "bitext", "askcfpb"})
-TARGET_FALSE_BLOCK = 0.03
+TARGET_FALSE_BLOCK = 0.015
+"""Half the 3% a bank accepts: the polite dev rows come from the writers of the training rows, and answers
+by other writers are blocked two to three times as often at the same threshold (held-out sets 3-6,
+session 15: 2.9% on dev, 8.4% on them)."""
 TARGET_FALSE_BLOCK_SUPPORT = 0.015
 MIN_THRESHOLD = 0.3
 E5_SKIP_MISSES = 0.01

@@ -27,11 +27,19 @@ from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, load_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
-from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, model_text, rule_score
+from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
 from guardrails.profanity_lexicon import profanity_lexicon
-from guardrails.text import Span, count_emoji, drop_spans, looks_russian, mask_quotes, split_sentences
+from guardrails.text import (
+    Span,
+    count_emoji,
+    drop_spans,
+    looks_russian,
+    mask_quotes,
+    model_text,
+    split_sentences,
+)
 from guardrails.tone_rules import EMOJI_SPAM, rule_category
 
 SEVERE = frozenset({"insult", "threat", "discrimination"})

@@ -40,7 +40,7 @@ from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.profanity_lexicon import profanity_lexicon
-from guardrails.text import mask_quotes
+from guardrails.text import mask_quotes, model_text
 from guardrails.tone_data import OK, ToneData, ToneExample
 from guardrails.tone_encoder_training import FAST, FULL, tune_tone_encoder
 from guardrails.tone_rules import rule_category
@@ -85,11 +85,6 @@ def tfidf_pipeline(c: float = 10.0) -> Pipeline:
         ]
     )  # fmt: skip
     return Pipeline([("features", features), ("classifier", LogisticRegression(C=c, max_iter=2000))])
-
-
-def model_text(text: str) -> str:
-    """What the models see: quoted customer words masked, lower-cased."""
-    return mask_quotes(text).lower()
 
 
 def _fit(encoder, e5, examples: list[ToneExample]) -> Heads:

@@ -72,6 +72,11 @@ def mask_quotes(text: str, placeholder: str = '"…"') -> str:
     return _QUOTED.sub(placeholder, text)
 
 
+def model_text(text: str) -> str:
+    """What the tone models see: quoted customer words masked, lower-cased."""
+    return mask_quotes(text).lower()
+
+
 _EMOJI = re.compile(f"[{_EMOJI_CHARS}]")
 
 

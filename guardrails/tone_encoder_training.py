@@ -21,6 +21,7 @@ from pathlib import Path
 
 from first_line.artifacts import ArtifactError, load_manifest
 from guardrails.encoder import ENCODER_FILES
+from guardrails.text import model_text
 from guardrails.tone_data import OK, ToneExample
 
 FAST = "fast"
@@ -37,8 +38,6 @@ BLOCK = "block"
 
 def tuning_rows(train: list[ToneExample], seed: int) -> tuple[list[str], list[str]]:
     """(model text, "block" or "ok"): the bank-style rows `BANK_REPEATS` times, `OTHER_ROWS` others."""
-    from guardrails.censor_training import model_text
-
     rng = random.Random(seed)
     bank = [e for e in train if e.source == "bank"]
     others = [e for e in train if e.source != "bank"]

@@ -40,7 +40,7 @@ def main() -> None:
 
     from first_line.encoder_training import MeanPooledEncoder, base_encoder_path
     from guardrails.censor import Censor
-    from guardrails.censor_training import model_text
+    from guardrails.text import model_text
     from guardrails.tone_data import load_tone_data
 
     parser = argparse.ArgumentParser()

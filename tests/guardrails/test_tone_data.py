@@ -1,0 +1,46 @@
+"""The censor's bank-style data: every training file is well formed, and no held-out row is trained on."""
+
+from __future__ import annotations
+
+import csv
+
+from guardrails.tone_data import BANK_TRAIN, CATEGORIES, OK, PACKAGE_DATA, load_tone_data, read_tone_csv
+from tests.conftest import DATA_DIR, DOMAIN_DIR
+
+HELDOUT = sorted(PACKAGE_DATA.glob("bank_tone_heldout*.csv"))
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _answers(texts) -> set[str]:
+    """Answers of three words or more: one- and two-word courtesies ("Done.", "Пожалуйста!") recur in
+    any bank's chats and are allowed in both."""
+    return {_normal(t) for t in texts if len(t.split()) >= 3}
+
+
+def test_every_training_file_is_read_and_well_formed():
+    assert set(BANK_TRAIN) == set(PACKAGE_DATA.glob("bank_tone_train*.csv"))
+    for path in BANK_TRAIN:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and all(row["text"].strip() for row in rows), path.name
+        assert {row["label"] for row in rows} == {"0", "1"}, path.name
+        assert {row["language"] for row in rows} == {"en", "ru"}, path.name
+        assert {row["category"] for row in rows if row["label"] == "1"} <= set(CATEGORIES), path.name
+        assert all(example.category in (OK, *CATEGORIES) for example in read_tone_csv(path))
+
+
+def test_no_held_out_answer_is_in_the_training_files():
+    held_out = _answers(e.text for path in HELDOUT for e in read_tone_csv(path))
+    assert len(HELDOUT) >= 7 and len(held_out) > 1_000
+    for path in BANK_TRAIN:
+        overlap = held_out & _answers(e.text for e in read_tone_csv(path))
+        assert not overlap, f"{path.name} holds held-out answers: {sorted(overlap)[:3]}"
+
+
+def test_the_training_data_reads_no_held_out_file():
+    held_out = _answers(e.text for path in HELDOUT for e in read_tone_csv(path))
+    data = load_tone_data(DATA_DIR, DOMAIN_DIR, scale=1.0)
+    assert not held_out & _answers(e.text for e in data.train)

@@ -41,7 +41,7 @@ def train_censor_artifact(
     encoder_from: Path | None = None,
     full: bool = False,
 ) -> Manifest:
-    """`full`: on a MiniLM fine-tuned to read tone (~15 min more), else on the packaged one."""
+    """`full`: on a MiniLM fine-tuned to read tone (~8 min more on 2 idle cores), else on the packaged one."""
     data = load_tone_data(data_dir, domain_dir, seed, scale)
     data_hash = _hash([(e.text, e.category) for e in data.train])
     return train_censor(data, artifacts_dir / CENSOR, seed, data_hash, encoder_from, tune_encoder=full)

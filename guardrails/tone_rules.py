@@ -20,11 +20,15 @@ _EN_PROFANITY = re.compile(
     rf"|retard\w*|moron\w*|idiot\w*|imbecile\w*|dumbass\w*|jackass\w*|stfu|wtf|cr(?:a|{_M})p(?:py)?"
     rf"|(?:go\s+to|the)\s+hell|damn(?:ed|it)?|screw\s+(?:you|off|it))\b"
 )
-# Russian obscene roots (мат) at a word start, so "употреблять" or "оскорбление" do not match.
+# Russian obscene roots (мат) and name-calling (дурак, тупой, бестолочь, олух, криворукий, …) at a word
+# start, so "употреблять" or "оскорбление" do not match. "Тупой" is no bank's word for a client or a
+# question; "приложение тупит" (a client's phrase) stays with the model.
 _RU_PROFANITY = re.compile(
     r"(?i)(?<![а-яё])(?:х[уy][йеяиюё]\w*|пизд\w*|п[иi]зд\w*|[её]б(?:а|у|ну|ан|ат|ёт|ет|ли)\w*|в[ыз]?[ъь]?[её]б\w*"
     r"|за[её]б\w*|у[её]б\w*|до[её]б\w*|бля(?:д\w*|ть)?|сук[аи]|сучк\w*|муда[кч]\w*|пидор\w*|пидар\w*"
     r"|долбо[её]б\w*|гандон\w*|залуп\w*|мраз[ьи]\w*|ублюд\w*|дебил\w*|идиот\w*|придур\w*|кретин\w*"
+    r"|дурак\w*|дур[аеуы](?![а-яё])|тупиц\w*|тупо[йгм]\w*|туп(?:ая|ые|ую|ых)(?![а-яё])|бестолоч\w*"
+    r"|олух\w*|безмозгл\w*|недоум(?:ок|к)\w*|болван\w*|криворук\w*|остолоп\w*|балбес\w*"
     r"|на\s+х[еу]р|х[еу]р(?:ня|ню|ни)\w*|хрен(?:ь|и|ов\w*))"
 )
 EMOJI_SPAM = 3

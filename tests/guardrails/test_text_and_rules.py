@@ -30,6 +30,8 @@ def test_drop_spans_removes_exactly_one_sentence():
         ("Oh for f**k's sake, read the app.", "insult"),
         ("This is sh*t.", "insult"),
         ("Бля, я же объяснял.", "insult"),
+        ("Вы что, совсем тупой? Кнопка внизу.", "insult"),
+        ("Ну ты и бестолочь, это же в тарифах.", "insult"),
         ("Your card is on its way 🎉🎉🎉🚀", "emoji_spam"),
         ("Your loan is guaranteed to be approved.", "promise"),
         ("You should buy Tesla shares now.", "investment_advice"),
@@ -58,6 +60,8 @@ def test_rules_catch(sentence, category):
         "Our branch in Durham is open until 5 pm, and you can also pay by bank transfer.",
         'You wrote "lol this bank", and I understand the frustration.',
         "Норма расхода по карте зависит от тарифа.",
+        "Процедура займёт один рабочий день, заступиться за вас может юрист.",
+        "Вы написали, что приложение «тупое», и мне жаль, что так вышло.",
     ],
 )
 def test_rules_pass_hard_negatives(sentence):

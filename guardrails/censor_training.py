@@ -39,6 +39,7 @@ from sklearn.svm import SVC
 from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.encoder import load_encoder, provide_encoder
+from guardrails.numpy_scoring import BankStyleScorer
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import mask_quotes, model_text
 from guardrails.tone_data import OK, ToneData, ToneExample
@@ -144,14 +145,11 @@ class Heads:
 
     def bank_style(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The bank-style head's margin and the cosine to the nearest bad and nearest polite bank-style
-        row; at serving time `bank` is a `BankStyleScorer`, which reads all three off one product."""
-        if hasattr(self.bank, "readings"):
-            return self.bank.readings(embeddings)
-        return (
-            self.bank.decision_function(embeddings),
-            (embeddings @ self.prototypes["bad"].T).max(axis=1),
-            (embeddings @ self.prototypes["good"].T).max(axis=1),
-        )
+        row, read by `BankStyleScorer` in training as in serving (the censor keeps one in `bank`)."""
+        scorer = self.bank
+        if not isinstance(scorer, BankStyleScorer):
+            scorer = BankStyleScorer(scorer, self.prototypes)
+        return scorer.readings(embeddings)
 
     def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
         """The full stacker's inputs: the fast ones and the E5 bank head's margin."""

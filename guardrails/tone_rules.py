@@ -146,11 +146,23 @@ UNGUARDED = frozenset({"threat", "discrimination", "blame"})
 """Categories whose phrases stay bad even with a negation in the sentence ("you shouldn't have...")."""
 
 
+_POSSIBILITY = re.compile(
+    r"(?i)\b(?:can|could|may|(?:are|is)\s+(?:still\s+)?(?:able|free|welcome)\s+to|possible\s+to)\s+"
+    r"(?:still\s+|also\s+)?(?:buy|sell|invest)\b|(?<![а-яё])(?:можете|можно)\s+(?:также\s+)?(?:купить|продать|вложить)"
+)
+""""You can still buy crypto through registered platforms" states what the client may do, not what they
+should: the investment-advice phrase stays with the model there."""
+
+
 def phrase_rule(sentence: str) -> str | None:
     refusal = bool(_REFUSAL.search(sentence))
+    possibility = bool(_POSSIBILITY.search(sentence))
     for category, pattern in _PHRASES:
-        if (category in UNGUARDED or not refusal) and pattern.search(sentence):
-            return category
+        if category in UNGUARDED or not refusal:
+            if category == "investment_advice" and possibility:
+                continue
+            if pattern.search(sentence):
+                return category
     return None
 
 

@@ -35,6 +35,7 @@ def test_drop_spans_removes_exactly_one_sentence():
         ("Your card is on its way 🎉🎉🎉🚀", "emoji_spam"),
         ("Your loan is guaranteed to be approved.", "promise"),
         ("You should buy Tesla shares now.", "investment_advice"),
+        ("Купите биткоин, пока он дешёвый.", "investment_advice"),
         ("Between you and me, your internal risk rating is high.", "internal_disclosure"),
         ("The president is clueless, that's why rates are high.", "political"),
         ("Lol no worries bro, it's sorted.", "slang"),
@@ -62,6 +63,8 @@ def test_rules_catch(sentence, category):
         "Норма расхода по карте зависит от тарифа.",
         "Процедура займёт один рабочий день, заступиться за вас может юрист.",
         "Вы написали, что приложение «тупое», и мне жаль, что так вышло.",
+        "You can still buy crypto through platforms registered with the regulator.",
+        "Вы можете купить золото в любом отделении банка.",
     ],
 )
 def test_rules_pass_hard_negatives(sentence):

@@ -29,7 +29,7 @@ import yaml
 from guardrails.text import split_sentences
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-BANK_TRAIN = tuple(PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5"))
+BANK_TRAIN = tuple(PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6"))
 BANK_HELDOUT = PACKAGE_DATA / "bank_tone_heldout.csv"
 OK = "ok"
 CATEGORIES = (

@@ -75,7 +75,11 @@ def llama_server(tmp_path_factory):
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # busy generating under load: do not leave it running
+            process.kill()
+            process.wait()
         log_file.close()
 
 

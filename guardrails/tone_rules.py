@@ -152,17 +152,20 @@ _POSSIBILITY = re.compile(
 )
 """"You can still buy crypto through registered platforms" states what the client may do, not what they
 should: the investment-advice phrase stays with the model there."""
+_CATEGORY_GUARDS = {"investment_advice": _POSSIBILITY}
+"""Sentences a category's phrase does not decide, besides refusals."""
 
 
 def phrase_rule(sentence: str) -> str | None:
     refusal = bool(_REFUSAL.search(sentence))
-    possibility = bool(_POSSIBILITY.search(sentence))
     for category, pattern in _PHRASES:
-        if category in UNGUARDED or not refusal:
-            if category == "investment_advice" and possibility:
-                continue
-            if pattern.search(sentence):
-                return category
+        if refusal and category not in UNGUARDED:
+            continue
+        guard = _CATEGORY_GUARDS.get(category)
+        if guard is not None and guard.search(sentence):
+            continue
+        if pattern.search(sentence):
+            return category
     return None
 
 

@@ -81,8 +81,8 @@ REPO = Path(__file__).resolve().parent.parent
 RETRIEVAL_QUESTIONS = REPO / "evals" / "data" / "askcfpb_paraphrases_test.jsonl"
 HALLUCINATION_QUESTIONS = REPO / "evals" / "data" / "hallucination_dev.jsonl"
 TONE_SETS = {
-    "bank": REPO / "guardrails" / "data" / "bank_tone_heldout.csv",
-    "bank2": REPO / "guardrails" / "data" / "bank_tone_heldout2.csv",
+    path.stem.removeprefix("bank_tone_"): path
+    for path in sorted((REPO / "guardrails" / "data").glob("bank_tone_heldout*.csv"))
 }
 QUICK_HALLUCINATION_QUESTIONS = 12
 

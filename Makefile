@@ -22,7 +22,7 @@ test: setup  ## lint + the whole test suite
 chat: setup
 	HF_HUB_OFFLINE=1 $(PY) -m router.cli chat
 
-train-full: setup  ## the fine-tuned intent classifier and censor (~20 + ~13 min on 2 idle cores)
+train-full: setup  ## the fine-tuned intent classifier and censor (~20 + ~25 min on 2 cores)
 	HF_HUB_OFFLINE=1 $(PY) -m router.cli train intents --variant full
 	HF_HUB_OFFLINE=1 $(PY) -m router.cli train censor --variant full
 

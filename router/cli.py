@@ -266,7 +266,7 @@ def train_censor_command(
         Variant.fast, help="fast: on the packaged MiniLM; full: on a MiniLM fine-tuned to read tone."
     ),
 ) -> None:
-    """The censor's tone classifier (EN + RU; fast ~3-5 minutes on 2 cores, full ~20)."""
+    """The censor's tone classifier (EN + RU; fast ~6-9 minutes on 2 cores, full ~25)."""
     from guardrails.training_pipeline import train_censor_artifact
 
     settings = _settings()

@@ -10,7 +10,10 @@ Both then export the encoder to ONNX int8 and fit, on that int8 encoder's own em
 the context-aware linear head, the TF-IDF model, the nearest-neighbour scorer (the training
 messages' embeddings), and on the dev split the ensemble weights and the temperature. The dev
 split's calibrated probabilities are saved with the artifact: the service tunes per-intent
-thresholds from them at start-up, for whatever target precision the domain config sets.
+thresholds from them at start-up, for whatever target precision the domain config sets. Then
+the three models are refitted on train + dev (`refit_on_dev`), as the censor's heads are: the
+weights and the dev probabilities come from models that never saw dev, the served models
+learn from 12% more messages.
 
 Dialog context: BANKING77 has no dialogs, so the head learns to use context from augmented
 rows: a share of training messages is repeated with an earlier message of the same intent
@@ -60,6 +63,11 @@ class IntentTrainingConfig(BaseModel):
     head_c: float = 20.0
     tfidf_c: float = 20.0
     threads: int = 2
+    refit_on_dev: bool = True
+    """Refit the head, the TF-IDF model and the neighbours on train + dev once the ensemble weights, the
+    temperature and the dev probabilities (for the thresholds) are set by the models fitted on train
+    alone: 12% more examples, +0.5 points of held-out accuracy (issue 2). The dev probabilities stay
+    those of models that never saw dev, so thresholds are tuned on honest scores."""
 
 
 def train_intent_model(splits: Splits, out_dir: Path, config: IntentTrainingConfig | None = None) -> Manifest:
@@ -88,35 +96,26 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
     # One text at a time: the int8 embeddings the service computes for a message (text_encoder.py).
     encoder = TextEncoder(work, threads=config.threads, cache_size=50_000, batch_size=1)
 
-    texts, contexts, targets = augment_with_context(splits.train, config.context_share, config.seed)
-    features = context_features(encoder, texts, contexts)
-    head = LogisticRegression(C=config.head_c, max_iter=2000).fit(features, targets)
-    _check_classes(head.classes_, labels)
+    heads = _fit_heads(encoder, splits.train, labels, config, work)
+    dev = [e for e in splits.dev if e.intent in labels]
+    dev_scores = _scores(encoder, *heads, dev)
+    ensemble = fit_ensemble(*dev_scores, _indices(dev, labels))
+    np.savez(
+        work / DEV_PROBABILITIES,
+        probabilities=_combine(dev_scores, ensemble).astype(np.float32),
+        labels=_indices(dev, labels),
+    )
+    metrics: dict[str, float] = {}
+    if config.refit_on_dev:
+        metrics["test_accuracy_before_refit"] = _test_accuracy(encoder, heads, splits, labels, ensemble)
+        heads = _fit_heads(encoder, splits.train + dev, labels, config, work)
+    head, tfidf, neighbours = heads
     np.savez(
         work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
     )
-
-    tfidf = tfidf_pipeline(config.tfidf_c).fit(
-        [e.text for e in splits.train], [e.intent for e in splits.train]
-    )
-    _check_classes(tfidf.classes_, labels)
     joblib.dump(tfidf, work / "tfidf.joblib")
 
-    train_labels = _indices(splits.train, labels)
-    save_neighbours(work / NEIGHBOURS, encoder.encode([e.text for e in splits.train]), train_labels)
-    neighbours = NeighbourScorer.load(work / NEIGHBOURS, len(labels), temperature=1.0)
-
-    dev = [e for e in splits.dev if e.intent in labels]
-    dev_scores = _scores(encoder, head, tfidf, neighbours, dev)
-    ensemble = fit_ensemble(*dev_scores, _indices(dev, labels))
-    dev_probabilities = _combine(dev_scores, ensemble)
-    np.savez(
-        work / DEV_PROBABILITIES,
-        probabilities=dev_probabilities.astype(np.float32),
-        labels=_indices(dev, labels),
-    )
-
-    metrics = _test_metrics(encoder, head, tfidf, neighbours, splits, labels, ensemble)
+    metrics |= _test_metrics(encoder, head, tfidf, neighbours, splits, labels, ensemble)
     return write_manifest(
         work,
         Manifest(
@@ -126,10 +125,30 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
             data_hash=data_hash(splits.train + splits.dev + splits.test),
             data_sizes={"train": len(splits.train), "dev": len(splits.dev), "test": len(splits.test)},
             labels=labels,
-            params=ensemble | {"epochs": float(config.epochs)},
+            params=ensemble | {"epochs": float(config.epochs), "refit_on_dev": float(config.refit_on_dev)},
             metrics=metrics,
         ),
     )
+
+
+Heads = tuple[LogisticRegression, Pipeline, NeighbourScorer]
+"""The context head, the TF-IDF model and the nearest-neighbour scorer the ensemble mixes."""
+
+
+def _fit_heads(
+    encoder: TextEncoder, examples: list[Example], labels: list[str], config: IntentTrainingConfig, work: Path
+) -> Heads:
+    """The three models on `examples`; the neighbours' embeddings are written to `work` (float16) and read
+    back, so they score exactly as the served artifact does."""
+    texts, contexts, targets = augment_with_context(examples, config.context_share, config.seed)
+    head = LogisticRegression(C=config.head_c, max_iter=2000).fit(
+        context_features(encoder, texts, contexts), targets
+    )
+    _check_classes(head.classes_, labels)
+    tfidf = tfidf_pipeline(config.tfidf_c).fit([e.text for e in examples], [e.intent for e in examples])
+    _check_classes(tfidf.classes_, labels)
+    save_neighbours(work / NEIGHBOURS, encoder.encode([e.text for e in examples]), _indices(examples, labels))
+    return head, tfidf, NeighbourScorer.load(work / NEIGHBOURS, len(labels), temperature=1.0)
 
 
 def tfidf_pipeline(c: float) -> Pipeline:
@@ -272,6 +291,14 @@ def _test_metrics(
             metrics["test_accuracy_tfidf_only"] = float((scores[1].argmax(1) == y).mean())
             metrics["test_accuracy_neighbours_only"] = float((scores[2].argmax(1) == y).mean())
     return metrics
+
+
+def _test_accuracy(
+    encoder: TextEncoder, heads: Heads, splits: Splits, labels: list[str], ensemble: dict[str, float]
+) -> float:
+    test = [e for e in splits.test if e.intent in labels]
+    predicted = _combine(_scores(encoder, *heads, test), ensemble).argmax(1)
+    return float((predicted == _indices(test, labels)).mean())
 
 
 def _indices(examples: list[Example], labels: list[str]) -> np.ndarray:

@@ -80,6 +80,21 @@ def test_manifest_records_data_and_settings(artifacts_dir, splits):
     assert expected <= set(manifest.files)
 
 
+def test_served_models_learned_dev_but_thresholds_read_models_that_did_not(artifacts_dir, splits, model):
+    """`refit_on_dev`: the neighbours (and head, TF-IDF) are refitted on train + dev; the stored dev
+    probabilities, which per-intent thresholds are tuned on, come from the models fitted on train alone."""
+    manifest = load_manifest(artifacts_dir / "intents", "intents")
+    assert manifest.params["refit_on_dev"] == 1.0
+    assert "test_accuracy_before_refit" in manifest.metrics
+    stored = np.load(artifacts_dir / "intents" / "neighbours.npz")
+    assert len(stored["labels"]) == len(splits.train) + len(splits.dev)
+    dev = np.load(artifacts_dir / "intents" / "dev_probabilities.npz")
+    served = model.probabilities([e.text for e in splits.dev])
+    columns = np.arange(len(splits.dev))
+    # A model that trained on a message is surer of its label than one that never saw it.
+    assert served[columns, dev["labels"]].mean() > dev["probabilities"][columns, dev["labels"]].mean()
+
+
 def test_missing_or_foreign_artifacts_are_refused(tmp_path, artifacts_dir):
     with pytest.raises(ArtifactError, match="twoline train intents"):
         IntentModel(tmp_path / "nothing-here")

@@ -26,6 +26,7 @@ from router.policy import Decision
 from router.store import turn_sql as sql
 from router.store.models import Client, Dialog, Feedback, HandoffTicket, Message, utcnow
 from router.store.models import Decision as DecisionRow
+from router.store.write_lock import write_lock_for
 from router.ticket_priority import ticket_priority
 
 
@@ -71,6 +72,7 @@ class DialogStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_lock = write_lock_for(engine)
 
     # -- clients ------------------------------------------------------------------------
     def upsert_client(self, client_id: str, profile: ClientProfile) -> None:
@@ -304,18 +306,22 @@ class DialogStore:
         with self._transaction() as session:
             session.execute(update(Dialog).where(Dialog.id == dialog_id).values(status="closed"))
 
-    def _transaction(self):
-        return _Transaction(self._sessions)
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """An ORM write transaction, with the database's write lock held (`write_lock.py`)."""
+        with self._write_lock.held(), _Transaction(self._sessions) as session:
+            yield session
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
-        """A transaction on a plain connection (the per-turn SQL); a locked or unreachable database
-        becomes `StoreUnavailableError`."""
-        try:
-            with self.engine.begin() as connection:
-                yield connection
-        except OperationalError as error:
-            raise StoreUnavailableError(str(error.orig)) from error
+        """A write transaction on a plain connection (the per-turn SQL), with the database's write
+        lock held; a locked or unreachable database becomes `StoreUnavailableError`."""
+        with self._write_lock.held():
+            try:
+                with self.engine.begin() as connection:
+                    yield connection
+            except OperationalError as error:
+                raise StoreUnavailableError(str(error.orig)) from error
 
 
 DECISION_FIELDS = {"kind", "reason", "intent", "confidence", "threshold", "pool", "scores", "variant"}

@@ -47,7 +47,7 @@ class Manifest(BaseModel):
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Manifest:
-    files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
+    files = {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
     manifest = manifest.model_copy(update={"files": files})
     tmp = folder / f".{MANIFEST}.tmp"
     tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
@@ -98,7 +98,7 @@ def load_manifest(folder: Path, kind: str, verify_files: bool = False) -> Manife
         file = folder / name
         if not file.is_file():
             raise ArtifactError(f"{folder}: {name} is missing; retrain with `twoline train {kind}`")
-        if verify_files and _sha256(file) != digest:
+        if verify_files and file_sha256(file) != digest:
             raise ArtifactError(f"{folder}: {name} does not match its manifest hash; retrain")
     return manifest
 
@@ -111,7 +111,7 @@ def is_trained(folder: Path, kind: str) -> bool:
     return True
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

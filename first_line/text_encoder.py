@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
+
+from first_line.artifacts import file_sha256
 
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
@@ -30,6 +35,23 @@ ONNX_FP32 = "encoder.fp32.onnx"
 _PINNED: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
 """Pinned embeddings by model file (path, size, mtime: a retrained file is another key)."""
 _PINNED_LOCK = threading.Lock()
+
+_SHARED: ContextVar[dict[str, dict[str, np.ndarray]] | None] = ContextVar("shared_embeddings", default=None)
+"""Inside `shared_embeddings()`: model file sha256 -> text -> embedding (computed with batch size 1)."""
+
+
+@contextmanager
+def shared_embeddings() -> Iterator[None]:
+    """Encoders used in this block (in this thread) on model files of the same content share the
+    embeddings they compute one text at a time; they are freed when the outermost block ends."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 class TextEncoder:
@@ -52,6 +74,7 @@ class TextEncoder:
         self._session = None
         self._tokenizer = None
         self._pinned: dict[str, np.ndarray] = {}
+        self._file_digest: str | None = None
 
     def warm_up(self) -> None:
         if self._session is not None:
@@ -86,7 +109,10 @@ class TextEncoder:
         seed, and with it every model trained on these embeddings)."""
         self.warm_up()
         batch_size = batch_size or self.batch_size
-        result: list[np.ndarray | None] = [self._cache_get(t) for t in texts]
+        shared = self._shared_table() if batch_size == 1 else None
+        result: list[np.ndarray | None] = [
+            shared.get(t) if shared is not None and t in shared else self._cache_get(t) for t in texts
+        ]
         todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=lambda t: (len(t), t))
         computed: dict[str, np.ndarray] = {}
         for start in range(0, len(todo), batch_size):
@@ -94,6 +120,8 @@ class TextEncoder:
             for text, vector in zip(batch, self._run(batch), strict=True):
                 computed[text] = vector
                 self._cache_put(text, vector)
+                if shared is not None:
+                    shared[text] = vector
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([r if r is not None else computed[t] for t, r in zip(texts, result, strict=True)])
@@ -113,6 +141,15 @@ class TextEncoder:
             if text not in pinned:
                 pinned[text] = self.encode([text], batch_size=1)[0]
         self._pinned = pinned
+
+    def _shared_table(self) -> dict[str, np.ndarray] | None:
+        """This model file's embeddings inside a `shared_embeddings()` block, else None."""
+        tables = _SHARED.get()
+        if tables is None:
+            return None
+        if self._file_digest is None:
+            self._file_digest = file_sha256(self.model_file)
+        return tables.setdefault(self._file_digest, {})
 
     def _cache_get(self, text: str) -> np.ndarray | None:
         vector = self._pinned.get(text)

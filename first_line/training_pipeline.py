@@ -10,6 +10,7 @@ from first_line.domain import Domain
 from first_line.intent_model import IntentModel
 from first_line.intent_training import IntentTrainingConfig, train_intent_model
 from first_line.pools_model import POOL_MAP, train_pools_model
+from first_line.text_encoder import shared_embeddings
 from first_line.training_data import (
     Example,
     Splits,
@@ -89,16 +90,18 @@ def ensure_trained(
 
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
     gates: list[str] = []
-    if todo or missing_gates(artifacts_dir, intents_retrained=False):
-        splits = load_splits(data_dir, domain_dir)
-        if "intents" in todo:
-            train_intents(splits, artifacts_dir / "intents", domain, IntentTrainingConfig(variant=variant))
-        if todo:
-            train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
-        gates = ensure_gates_trained(
-            data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
-        )
-    return todo + gates + ensure_dialog_models(data_dir, domain_dir, artifacts_dir, domain)
+    with shared_embeddings():  # each stage below embeds many of the messages the one before it did
+        if todo or missing_gates(artifacts_dir, intents_retrained=False):
+            splits = load_splits(data_dir, domain_dir)
+            if "intents" in todo:
+                config = IntentTrainingConfig(variant=variant)
+                train_intents(splits, artifacts_dir / "intents", domain, config)
+            if todo:
+                train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+            gates = ensure_gates_trained(
+                data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
+            )
+        return todo + gates + ensure_dialog_models(data_dir, domain_dir, artifacts_dir, domain)
 
 
 __all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]

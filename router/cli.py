@@ -193,14 +193,16 @@ def train_intents_command(
 ) -> None:
     """Train the intent classifier, then the pools model on top of it."""
     from first_line.intent_training import IntentTrainingConfig
+    from first_line.text_encoder import shared_embeddings
     from first_line.training_pipeline import load_splits, train_intents, train_pools
 
     settings = _settings()
     domain = _domain(settings)
     splits = load_splits(settings.data_dir, settings.domain_dir, data, seed, per_intent)
     config = IntentTrainingConfig(variant=variant.value, seed=seed, epochs=epochs)
-    manifest = train_intents(splits, settings.intents_dir, domain, config)
-    pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
+    with shared_embeddings():  # the pools model reads the messages the intent model embedded
+        manifest = train_intents(splits, settings.intents_dir, domain, config)
+        pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
     typer.echo(json.dumps({"intents": manifest.metrics, "pools": pools.metrics}, indent=2))
 
 
@@ -224,12 +226,14 @@ def train_pools_command(seed: int = 13, data: Path | None = None) -> None:
 def train_all(variant: Variant = Variant.fast) -> None:
     """Every model: intents and pools, client sentiment, likes and VOC risk, next intent and end of
     dialog, the censor, the grounding verifier and the prompt-injection classifier."""
+    from first_line.text_encoder import shared_embeddings
     from router.gates_training import train_risk_artifact, train_sentiment_artifact
 
-    train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
     settings = _settings()
-    train_sentiment_artifact(settings.data_dir, settings.domain_dir, settings.artifacts_dir)
-    train_likes(database_url=None, star_limit=None)
+    with shared_embeddings():  # intents, pools, sentiment and likes embed many of the same messages
+        train_intents_command(variant=variant, data=None, seed=13, epochs=3, per_intent=None)
+        train_sentiment_artifact(settings.data_dir, settings.domain_dir, settings.artifacts_dir)
+        train_likes(database_url=None, star_limit=None)
     train_risk_artifact(
         settings.data_dir, settings.artifacts_dir, _domain(settings), settings.database_url,
         report_dir=Path("reports/voc_risk"),

@@ -42,15 +42,17 @@ def splits():
 def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
     """intents + pools, sentiment and likes artifacts trained on small slices (about a minute on 2 cores)."""
     from first_line.intent_training import IntentTrainingConfig
+    from first_line.text_encoder import shared_embeddings
     from first_line.training_pipeline import train_intents, train_pools
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
     root = tmp_path_factory.mktemp("artifacts")
-    train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
-    train_pools(splits, root / "intents", root / "pools", domain)
-    train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
-    train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
-    train_dialog_models(root, domain)
+    with shared_embeddings():
+        train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
+        train_pools(splits, root / "intents", root / "pools", domain)
+        train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
+        train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
+        train_dialog_models(root, domain)
     return root
 
 

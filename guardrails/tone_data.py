@@ -7,7 +7,7 @@ One row is a text (a sentence or a short answer), a label (1 = block) and a cate
   "stolen", "debt collector"), the demo bank's scripted answers (EN and RU), polite Stanford requests,
   Russian client messages;
 - the bank-style sets written for this project (`guardrails/data/bank_tone_train*.csv`, among them the
-  former held-out sets 1-9 as `bank_tone_train_set*.csv`): the categories a bank cares about and their
+  former held-out sets 1-13 as `bank_tone_train_set*.csv`): the categories a bank cares about and their
   hard negatives. The `bank_tone_heldout*.csv` files are never read here:
   they are only for `twoline eval tone`.
 
@@ -30,10 +30,10 @@ import yaml
 from guardrails.text import split_sentences
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-# Rows written for training, then the former held-out sets 1-9 (session 18: writers who saw no
-# other set add more to the censor on blind sets than any rule did); sets 10 onwards stay held out.
+# Rows written for training, then the former held-out sets 1-13 (sessions 18 and 20: writers who saw no
+# other set add more to the censor on blind sets than any rule did); sets 14 onwards stay held out.
 BANK_TRAIN = tuple(PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6")) + tuple(
-    PACKAGE_DATA / f"bank_tone_train_set{n}.csv" for n in range(1, 10)
+    PACKAGE_DATA / f"bank_tone_train_set{n}.csv" for n in range(1, 14)
 )
 OK = "ok"
 CATEGORIES = (

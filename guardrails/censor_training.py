@@ -284,13 +284,16 @@ def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, 
     """The lowest thresholds that block at most `TARGET_FALSE_BLOCK` of the polite bank-style dev rows
     (`bank`) and at most `TARGET_FALSE_BLOCK_SUPPORT` of the polite support text (`support`: the demo
     bank's answers, Bitext, Ask CFPB); the censor's threshold is the higher of the two (and at least
-    `MIN_THRESHOLD`). Wikipedia talk and other public text do not set it."""
+    `MIN_THRESHOLD`). Wikipedia talk and other public text do not set it; nor does a group with no polite
+    row in the dev split (a small training run)."""
     limits = {}
     for name, sources, share in (
         ("bank", BANK_STYLE, TARGET_FALSE_BLOCK),
         ("support", SUPPORT_TEXT, TARGET_FALSE_BLOCK_SUPPORT),
     ):
         rows = [i for i, e in enumerate(dev) if e.source in sources and not e.label]
+        if not rows:
+            continue
         polite = np.sort(model_p[rows])
         limits[name] = float(polite[min(len(polite) - 1, int(len(polite) * (1 - share)))]) + 1e-6
     return limits

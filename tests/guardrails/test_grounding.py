@@ -33,7 +33,12 @@ def test_swapped_number_is_missing_and_the_right_one_is_not():
 
 @pytest.mark.slow
 def test_swapped_number_sentence_is_dropped(grounding):
-    answer = "You have 60 days to dispute a charge [1]. Billing errors of up to $5,000 are covered [1]."
+    # the first sentence says what the passage says: the verifier trained on a slice may miss a looser
+    # paraphrase on some hosts (session 20: int8 kernels differ), and the number rule is under test here
+    answer = (
+        "You have 60 days from the date the statement was sent to dispute a charge [1]. "
+        "Billing errors of up to $5,000 are covered [1]."
+    )
     result = grounding.run(answer, [PASSAGE])
     reasons = [s.reason for s in result.sentences]
     assert reasons[1] == "number_not_in_passages:5000"

@@ -110,9 +110,7 @@ class TextEncoder:
         self.warm_up()
         batch_size = batch_size or self.batch_size
         shared = self._shared_table() if batch_size == 1 else None
-        result: list[np.ndarray | None] = [
-            shared.get(t) if shared is not None and t in shared else self._cache_get(t) for t in texts
-        ]
+        result: list[np.ndarray | None] = [self._cache_get(t, shared) for t in texts]
         todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=lambda t: (len(t), t))
         computed: dict[str, np.ndarray] = {}
         for start in range(0, len(todo), batch_size):
@@ -151,8 +149,10 @@ class TextEncoder:
             self._file_digest = file_sha256(self.model_file)
         return tables.setdefault(self._file_digest, {})
 
-    def _cache_get(self, text: str) -> np.ndarray | None:
+    def _cache_get(self, text: str, shared: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
         vector = self._pinned.get(text)
+        if vector is None and shared is not None:
+            vector = shared.get(text)
         if vector is not None:
             return vector
         with self._cache_lock:

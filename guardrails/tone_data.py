@@ -72,10 +72,17 @@ def _held_out(key: str, share: float) -> bool:
 
 
 def load_tone_data(
-    data_dir: Path, domain_dir: Path, seed: int = 13, scale: float = 1.0, dev: bool = False
+    data_dir: Path,
+    domain_dir: Path,
+    seed: int = 13,
+    scale: float = 1.0,
+    dev: bool = False,
+    bank_share: float = 1.0,
 ) -> ToneData:
-    """All sources; `scale` < 1 samples the large ones down (tests, quick runs); `dev` keeps the
-    development split out of training (see the module doc)."""
+    """All sources; `scale` < 1 samples the large ones down (tests, quick runs); `bank_share` < 1 keeps
+    that share of the bank-style training rows, of every category and language (tests: they are most of
+    a small run's rows and the only ones E5 reads); `dev` keeps the development split out of training
+    (see the module doc)."""
     rng = random.Random(seed)
     train: list[ToneExample] = []
     heldout: list[ToneExample] = []
@@ -104,6 +111,8 @@ def load_tone_data(
     if dev:
         development += [e for e in bank if _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
         bank = [e for e in bank if not _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
+    if bank_share < 1.0:
+        bank = _stratified_sample(bank, bank_share, rng)
     if scale < 1.0:
         train = _sample(train, int(len(train) * scale), rng)
         heldout = _sample(heldout, int(len(heldout) * scale), rng)
@@ -123,6 +132,15 @@ def read_tone_csv(path: Path) -> list[ToneExample]:
 
 def _sample(examples: list[ToneExample], count: int, rng: random.Random) -> list[ToneExample]:
     return examples if len(examples) <= count else rng.sample(examples, count)
+
+
+def _stratified_sample(examples: list[ToneExample], share: float, rng: random.Random) -> list[ToneExample]:
+    """`share` of each (category, language) group, at least one row of each, in the input's order."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, example in enumerate(examples):
+        groups.setdefault((example.category, example.language), []).append(index)
+    kept = {i for rows in groups.values() for i in rng.sample(rows, max(1, round(len(rows) * share)))}
+    return [example for index, example in enumerate(examples) if index in kept]
 
 
 def _wiki_toxicity(path: Path) -> list[tuple[ToneExample, str]]:

@@ -40,9 +40,11 @@ def train_censor_artifact(
     scale: float = 1.0,
     encoder_from: Path | None = None,
     full: bool = False,
+    bank_share: float = 1.0,
 ) -> Manifest:
-    """`full`: on a MiniLM fine-tuned to read tone (~8 min more on 2 idle cores), else on the packaged one."""
-    data = load_tone_data(data_dir, domain_dir, seed, scale)
+    """`full`: on a MiniLM fine-tuned to read tone (~8 min more on 2 idle cores), else on the packaged one.
+    `scale` and `bank_share` < 1 train on a sample (tests): see `load_tone_data`."""
+    data = load_tone_data(data_dir, domain_dir, seed, scale, bank_share=bank_share)
     data_hash = _hash([(e.text, e.category) for e in data.train])
     return train_censor(data, artifacts_dir / CENSOR, seed, data_hash, encoder_from, tune_encoder=full)
 

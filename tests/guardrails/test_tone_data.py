@@ -44,3 +44,30 @@ def test_the_training_data_reads_no_held_out_file():
     held_out = _answers(e.text for path in HELDOUT for e in read_tone_csv(path))
     data = load_tone_data(DATA_DIR, DOMAIN_DIR, scale=1.0)
     assert not held_out & _answers(e.text for e in data.train)
+
+
+def test_a_bank_share_keeps_that_share_of_every_category_and_language():
+    every = [e for e in load_tone_data(DATA_DIR, DOMAIN_DIR, scale=0.05).train if e.source == "bank"]
+    kept = [
+        e
+        for e in load_tone_data(DATA_DIR, DOMAIN_DIR, scale=0.05, bank_share=0.25).train
+        if e.source == "bank"
+    ]
+    again = [
+        e
+        for e in load_tone_data(DATA_DIR, DOMAIN_DIR, scale=0.05, bank_share=0.25).train
+        if e.source == "bank"
+    ]
+    assert kept == again  # seeded
+    assert set(kept) <= set(every)
+
+    def groups(examples):
+        counts: dict[tuple[str, str], int] = {}
+        for e in examples:
+            counts[e.category, e.language] = counts.get((e.category, e.language), 0) + 1
+        return counts
+
+    every_groups, kept_groups = groups(every), groups(kept)
+    assert kept_groups.keys() == every_groups.keys()
+    for group, count in every_groups.items():
+        assert abs(kept_groups[group] - count * 0.25) <= 1, group

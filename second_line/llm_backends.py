@@ -54,10 +54,16 @@ class OpenAIGenerator:
         self.timeout_s = timeout_s
         self.max_tokens, self.temperature = max_tokens, temperature
         self.passages, self.passage_chars = passages, passage_chars
+        self.last_tokens: int | None = None
+        """Tokens the server says it generated for the last `run` (None when it did not say)."""
         self._chat = None
 
     def warm_up(self) -> None:
-        """Builds the client; does not call the server (it may start later than we do)."""
+        """Builds the client; does not call the server (it may start later than we do).
+
+        LangChain sends the limit as `max_completion_tokens` only; servers that know `max_tokens`
+        alone (llama.cpp's Python server, older vLLM) ignored it and generated to the end of the
+        context (1,440 tokens instead of 96 in session 21's test), so the body carries both."""
         if self._chat is None:
             from langchain_openai import ChatOpenAI
 
@@ -70,6 +76,7 @@ class OpenAIGenerator:
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
                 stop_sequences=STOP,
+                extra_body={"max_tokens": self.max_tokens},
             )
 
     def run(self, question: str, passages: list[Passage], deadline: float | None = None) -> GeneratedAnswer:
@@ -80,6 +87,7 @@ class OpenAIGenerator:
         if deadline is not None:
             chat = chat.bind(timeout=max(0.1, deadline - time.monotonic()))
         reply = chat.invoke(messages)
+        self.last_tokens = (reply.usage_metadata or {}).get("output_tokens")
         return GeneratedAnswer(
             text=str(reply.content).strip(), passages=shown, backend=self.name, model=self.model
         )

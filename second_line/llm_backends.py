@@ -56,6 +56,8 @@ class OpenAIGenerator:
         self.passages, self.passage_chars = passages, passage_chars
         self.last_tokens: int | None = None
         """Tokens the server says it generated for the last `run` (None when it did not say)."""
+        self.last_seconds = 0.0
+        """The last `run`'s wall time, prompt and queue included."""
         self._chat = None
 
     def warm_up(self) -> None:
@@ -86,8 +88,10 @@ class OpenAIGenerator:
         chat = self._chat
         if deadline is not None:
             chat = chat.bind(timeout=max(0.1, deadline - time.monotonic()))
+        started = time.perf_counter()
         reply = chat.invoke(messages)
         self.last_tokens = (reply.usage_metadata or {}).get("output_tokens")
+        self.last_seconds = time.perf_counter() - started
         return GeneratedAnswer(
             text=str(reply.content).strip(), passages=shown, backend=self.name, model=self.model
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 
@@ -218,3 +219,16 @@ def test_intent_encoder_embeds_a_message_as_the_service_does(model):
     alone = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message])[0]
     assert not np.allclose(batched, alone, atol=1e-6), "a padded int8 batch changes the embedding"
     assert np.array_equal(model.encoder.encode([message, *others])[0], alone)
+
+
+def test_neighbour_scoring_runs_blas_on_one_thread_and_skips_the_limit_when_it_already_does():
+    from threadpoolctl import threadpool_limits
+
+    from first_line.intent_model import _BLAS_LIBRARIES, _one_blas_thread
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        with _one_blas_thread():
+            assert all(library.num_threads == 1 for library in _BLAS_LIBRARIES)
+        assert all(library.num_threads == 2 for library in _BLAS_LIBRARIES)
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert isinstance(_one_blas_thread(), contextlib.nullcontext)

@@ -15,7 +15,11 @@ message; in the corpora: the mapped corpus labels). Sparse features, a linear mo
 from __future__ import annotations
 
 import math
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import joblib
@@ -76,6 +80,49 @@ class DialogFeaturizer:
         return sp.hstack(blocks, format="csr")
 
 
+DEFAULT_TOKEN_PATTERN = TfidfVectorizer().token_pattern
+
+
+class JoinedTextCounts:
+    """Word counts of a dialog's history (its earlier texts joined by spaces) as the sum of each text's
+    counts, kept for the texts seen lately: a turn counts only its newest text, where counting the
+    joined history grows with the dialog (0.3-0.5 ms a turn at 15 client turns for the two dialog
+    models). Exact for unigrams of the default word pattern, which cannot span the joining space."""
+
+    def __init__(self, part: FastTfidf, cache_size: int = 4096) -> None:
+        self.part = part
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def applies_to(vectorizer: TfidfVectorizer) -> bool:
+        return (
+            vectorizer.analyzer == "word"
+            and tuple(vectorizer.ngram_range) == (1, 1)
+            and vectorizer.tokenizer is None
+            and vectorizer.preprocessor is None
+            and vectorizer.token_pattern == DEFAULT_TOKEN_PATTERN
+        )
+
+    def of_joined(self, texts: Sequence[str]) -> Counter[int]:
+        return Counter(chain.from_iterable(self._indices(text) for text in texts))
+
+    def _indices(self, text: str) -> tuple[int, ...]:
+        """The vocabulary index of each known word of `text`, repeats included."""
+        with self._lock:
+            indices = self._cache.get(text)
+            if indices is not None:
+                self._cache.move_to_end(text)
+                return indices
+        indices = tuple(self.part.counts(text).elements())
+        with self._lock:
+            self._cache[text] = indices
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return indices
+
+
 class DialogScorer:
     """A fitted featurizer and its logistic regression, scored one dialog at a time: the same
     probabilities as `classifier.predict_proba(featurizer.transform(...))` without sklearn's
@@ -92,6 +139,10 @@ class DialogScorer:
             ("history", FastTfidf.of(featurizer.history_words), 0.5),
         ]
         self._blocks = blocks
+        history = blocks[-1][1]
+        self._history = (
+            JoinedTextCounts(history) if JoinedTextCounts.applies_to(featurizer.history_words) else None
+        )
         self._tokens: dict[str, int] = featurizer.tokens.vocabulary_
         self._tokens_offset = sum(part.size for _, part, _ in blocks)
         self._weights, self._bias = linear_weights(classifier)
@@ -108,7 +159,11 @@ class DialogScorer:
         columns = {"last": last[0], "previous": previous[0], "history": history[0]}
         indices, values, offset = [], [], 0
         for column, part, weight in self._blocks:
-            index, value = part.row(columns[column])
+            if column == "history" and self._history is not None:
+                earlier = (dialog.texts or ("",))[:-1]  # as `_columns` joins them
+                index, value = part.row_of_counts(self._history.of_joined(earlier))
+            else:
+                index, value = part.row(columns[column])
             indices.append(index + offset)
             values.append(value * weight)
             offset += part.size

@@ -39,8 +39,15 @@ class FastTfidf:
 
     def row(self, text: str) -> SparseRow:
         """The l2-normalised TF-IDF row of `text` (empty arrays when no n-gram is known)."""
+        return self.row_of_counts(self.counts(text))
+
+    def counts(self, text: str) -> Counter[int]:
+        """How often each known n-gram of `text` occurs, by vocabulary index."""
         vocabulary = self.vocabulary
-        counts = Counter(i for gram in self.analyzer(text) if (i := vocabulary.get(gram)) is not None)
+        return Counter(i for gram in self.analyzer(text) if (i := vocabulary.get(gram)) is not None)
+
+    def row_of_counts(self, counts: Counter[int]) -> SparseRow:
+        """The l2-normalised TF-IDF row of a text with these n-gram counts."""
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

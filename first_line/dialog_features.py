@@ -15,10 +15,10 @@ message; in the corpora: the mapped corpus labels). Sparse features, a linear mo
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
@@ -91,9 +91,8 @@ class JoinedTextCounts:
 
     def __init__(self, part: FastTfidf, cache_size: int = 4096) -> None:
         self.part = part
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[int, ...]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.indices = lru_cache(maxsize=cache_size)(self._indices)
+        """`_indices`, kept for the latest `cache_size` texts (functools' cache is thread-safe)."""
 
     @staticmethod
     def applies_to(vectorizer: TfidfVectorizer) -> bool:
@@ -106,21 +105,11 @@ class JoinedTextCounts:
         )
 
     def of_joined(self, texts: Sequence[str]) -> Counter[int]:
-        return Counter(chain.from_iterable(self._indices(text) for text in texts))
+        return Counter(chain.from_iterable(self.indices(text) for text in texts))
 
     def _indices(self, text: str) -> tuple[int, ...]:
         """The vocabulary index of each known word of `text`, repeats included."""
-        with self._lock:
-            indices = self._cache.get(text)
-            if indices is not None:
-                self._cache.move_to_end(text)
-                return indices
-        indices = tuple(self.part.counts(text).elements())
-        with self._lock:
-            self._cache[text] = indices
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return indices
+        return tuple(self.part.counts(text).elements())
 
 
 class DialogScorer:

@@ -52,4 +52,4 @@ def test_only_unigrams_of_the_default_word_pattern_are_summed():
 def test_the_cache_keeps_the_latest_texts_only():
     counts = JoinedTextCounts(FastTfidf.of(_fitted()), cache_size=2)
     counts.of_joined(TEXTS[:4])
-    assert len(counts._cache) == 2
+    assert counts.indices.cache_info().currsize == 2

@@ -93,18 +93,19 @@ def context_features(encoder: TextEncoder, texts: list[str], contexts: list[list
 class NeighbourScorer:
     """log softmax over intents of (highest cosine similarity to a training message of the intent) / τ."""
 
-    def __init__(self, embeddings: np.ndarray, labels: np.ndarray, n_intents: int, temperature: float):
-        matrix_t, sorted_labels = neighbour_matrix(embeddings, labels)
-        self._init(matrix_t, sorted_labels, n_intents, temperature)
-
-    def _init(
-        self, matrix_t: np.ndarray, sorted_labels: np.ndarray, n_intents: int, temperature: float
-    ) -> None:
+    def __init__(self, matrix_t: np.ndarray, sorted_labels: np.ndarray, n_intents: int, temperature: float):
+        """`matrix_t` and `sorted_labels` as `neighbour_matrix` gives them."""
         if not np.array_equal(np.unique(sorted_labels), np.arange(n_intents)):
             raise ValueError("every intent needs at least one training message")
         self._embeddings_t = matrix_t
         self._starts = np.searchsorted(sorted_labels, np.arange(n_intents))
         self.temperature = temperature
+
+    @classmethod
+    def from_embeddings(
+        cls, embeddings: np.ndarray, labels: np.ndarray, n_intents: int, temperature: float
+    ) -> NeighbourScorer:
+        return cls(*neighbour_matrix(embeddings, labels), n_intents, temperature)
 
     @classmethod
     def load(cls, path: Path, n_intents: int, temperature: float) -> NeighbourScorer:
@@ -113,11 +114,9 @@ class NeighbourScorer:
         stored = np.load(path)
         matrix_file = path.with_name(NEIGHBOUR_MATRIX)
         if not matrix_file.exists():  # an artifact trained before session 21
-            return cls(stored["embeddings"], stored["labels"], n_intents, temperature)
-        scorer = cls.__new__(cls)
-        sorted_labels = np.sort(stored["labels"], kind="stable")
-        scorer._init(np.asarray(np.load(matrix_file, mmap_mode="r")), sorted_labels, n_intents, temperature)
-        return scorer
+            return cls.from_embeddings(stored["embeddings"], stored["labels"], n_intents, temperature)
+        matrix_t = np.asarray(np.load(matrix_file, mmap_mode="r"))
+        return cls(matrix_t, np.sort(stored["labels"], kind="stable"), n_intents, temperature)
 
     def best_similarities(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, intents): the cosine of each message to the closest training message of each intent."""

@@ -159,7 +159,7 @@ def test_neighbour_scorer_takes_the_closest_training_message_of_each_intent():
     train /= np.linalg.norm(train, axis=1, keepdims=True)
     labels = rng.permutation(np.arange(40) % 5)
     queries = train[:6] + 0.01
-    scorer = NeighbourScorer(train, labels, n_intents=5, temperature=0.05)
+    scorer = NeighbourScorer.from_embeddings(train, labels, n_intents=5, temperature=0.05)
     similarity = queries @ train.T
     expected = np.stack([similarity[:, labels == i].max(1) for i in range(5)], axis=1)
     assert np.allclose(scorer.best_similarities(queries), expected, atol=1e-6)
@@ -167,7 +167,7 @@ def test_neighbour_scorer_takes_the_closest_training_message_of_each_intent():
     assert np.allclose(np.exp(log_p).sum(1), 1.0, atol=1e-5)
     assert list(log_p.argmax(1)) == list(labels[:6]), "a near-copy of a training message gets its label"
     with pytest.raises(ValueError, match="at least one training message"):
-        NeighbourScorer(train, labels % 4, n_intents=5, temperature=0.05)
+        NeighbourScorer.from_embeddings(train, labels % 4, n_intents=5, temperature=0.05)
 
 
 def test_fitted_ensemble_is_no_worse_than_leaving_the_neighbours_out(splits, model):
@@ -244,7 +244,9 @@ def test_the_neighbour_matrix_is_memory_mapped_and_scores_as_the_one_built_in_me
     mapped = NeighbourScorer.load(folder / NEIGHBOURS, n_intents, temperature=0.05)
     assert isinstance(mapped._embeddings_t.base, np.memmap) and not mapped._embeddings_t.flags.writeable
     stored = np.load(folder / NEIGHBOURS)
-    in_memory = NeighbourScorer(stored["embeddings"], stored["labels"], n_intents, temperature=0.05)
+    in_memory = NeighbourScorer.from_embeddings(
+        stored["embeddings"], stored["labels"], n_intents, temperature=0.05
+    )
     queries = (
         np.random.default_rng(5).standard_normal((3, in_memory._embeddings_t.shape[0])).astype(np.float32)
     )

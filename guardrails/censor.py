@@ -203,7 +203,7 @@ class Censor:
     def _full_scores(self, features: np.ndarray, sentences: list[str], weights: np.ndarray) -> np.ndarray:
         """The full stack's scores: the fast features and the E5 head's margin (the whole text's E5
         vector pooled from its sentences')."""
-        e5_embeddings = self.e5.encode(sentences)
+        e5_embeddings = self.e5.encode(sentences, batch_size=1)  # a padded batch costs more here
         if len(sentences) > 1:
             e5_embeddings = np.vstack([e5_embeddings, _pooled(e5_embeddings, weights)])
         return self._stackers.full.predict_proba(self._heads.with_e5(features, e5_embeddings))[:, 1]

@@ -86,7 +86,7 @@ def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_arti
 def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
     asked = []
     encode = censor.e5.encode
-    monkeypatch.setattr(censor.e5, "encode", lambda texts: asked.append(texts) or encode(texts))
+    monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
     polite = "Your new card will be sent within 5 working days. Is there anything else I can help with?"
     monkeypatch.setattr(censor, "e5_skip_below", 1.0)
     assert censor.run(polite).action == "allow"

@@ -42,8 +42,12 @@ def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) ->
     folder = Path(folder or default_graph_dir(source))
     if graph_is_current(folder, source):
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(folder.parent / f"{folder.name}.lock", "w")  # noqa: SIM115 (held across the export)
+    except OSError as error:
+        raise RuntimeError(f"cannot build the E5 graph in {folder} ({error}); set TWOLINE_E5_DIR") from error
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not graph_is_current(folder, source):
             _export_into(folder, source)

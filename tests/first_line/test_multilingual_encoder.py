@@ -77,3 +77,10 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
     assert nodes.count("MatMulNBits") == 12 * 6  # every linear layer reads the package's 4-bit blocks
     rebuilt = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     assert np.allclose(rebuilt.encode(["ok"]), MultilingualEncoder(cache_size=0).encode(["ok"]), atol=1e-6)
+
+
+def test_an_unwritable_graph_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RuntimeError, match="TWOLINE_E5_DIR"):
+        ensure_e5_graph(packaged_e5(), blocker / "e5")

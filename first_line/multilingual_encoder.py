@@ -42,11 +42,11 @@ class MultilingualEncoder:
 
             from first_line.e5_file import E5WordTable, packaged_e5
             from first_line.e5_graph import GRAPH, ensure_e5_graph
-            from first_line.e5_tokenizer import E5Tokenizer
+            from first_line.e5_tokenizer import packaged_tokenizer
 
             source = packaged_e5()
             folder = ensure_e5_graph(source, self.graph_dir)
-            self._tokenizer = E5Tokenizer(source.vocabulary)
+            self._tokenizer = packaged_tokenizer()
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
@@ -65,7 +65,8 @@ class MultilingualEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit-length query embeddings (n, 384), float32; cached texts are not recomputed. Texts are
-        batched by length (padding costs time, not accuracy: fp32 reads padded batches as single texts)."""
+        batched by length; padding costs time, not accuracy (padded tokens are masked and activations are
+        quantised per token block, so a text reads the same alone or in a batch)."""
         self.warm_up()
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:

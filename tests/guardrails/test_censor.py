@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import DATA_DIR, DOMAIN_DIR
@@ -98,6 +99,32 @@ def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
     assert len(asked) == 2 and len(asked[-1]) == len(tones) == 2  # the sentences; the whole text is pooled
 
 
+class ScriptedFastStage:
+    """The fast stacker's scores chosen per row (sentences, then the whole text)."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = np.array(scores)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return np.column_stack([1.0 - self.scores, self.scores])
+
+
+def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monkeypatch):
+    asked = []
+    encode = censor.e5.encode
+    monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
+    monkeypatch.setattr(censor, "e5_skip_below", 0.5)
+    text = "Your card is on its way. You can track it in the app. Anything else?"
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.8, 0.1, 0.2]))
+    tones, _ = censor.judge(text)
+    assert asked == [["you can track it in the app."]]
+    assert tones[0].score == pytest.approx(0.1) and tones[2].score == pytest.approx(0.1)  # kept
+    assert tones[1].score != pytest.approx(0.8)  # the full stack's
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.1, 0.1, 0.7]))
+    censor.judge(text)
+    assert len(asked) == 2 and len(asked[-1]) == 3  # the whole text's E5 vector pools every sentence's
+
+
 def test_the_fast_stage_cut_is_tuned_under_the_threshold(censor):
     assert 0.0 < censor.e5_skip_below <= censor.threshold
     assert censor.manifest.metrics["dev_e5_skip_missed"] <= 0.01
@@ -139,8 +166,6 @@ def test_the_verdict_carries_the_whole_text_reading(censor):
 
 
 def test_worst_examples_list_false_blocks_then_misses():
-    import numpy as np
-
     from evals.tone_eval import worst_examples
 
     rows = [{"text": t} for t in ("polite but blocked", "bad but allowed", "fine", "bad and blocked")]

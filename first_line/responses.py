@@ -55,6 +55,18 @@ def client_language(domain: Domain, profile: ClientProfile) -> Language:
     return domain.settings.default_language
 
 
+def with_message_language(domain: Domain, profile: ClientProfile, text: str) -> ClientProfile:
+    """A client whose app sent no language is answered in the language the message is written in:
+    mostly Cyrillic letters mean Russian (when the domain speaks it); otherwise the domain's default."""
+    if profile.language is not None or "ru" not in domain.settings.languages:
+        return profile
+    letters = [c for c in text if c.isalpha()]
+    cyrillic = sum("а" <= c.lower() <= "я" or c in "ёЁ" for c in letters)
+    if letters and cyrillic > len(letters) / 2:
+        return profile.model_copy(update={"language": "ru"})
+    return profile
+
+
 def client_register(domain: Domain, profile: ClientProfile) -> Register:
     below = domain.settings.policy.friendly_register_below_age
     return "friendly" if profile.age is not None and profile.age < below else "formal"

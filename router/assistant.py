@@ -21,6 +21,7 @@ from first_line.entities import EntityExtractor
 from first_line.intent_model import IntentModel
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
+from first_line.responses import with_message_language
 from first_line.thresholds import Thresholds, tune_thresholds
 from router.client_signals import ClientSignals, load_likes_model
 from router.dialog_gates import load_dialog_gates
@@ -324,7 +325,7 @@ class Assistant:
                 text=text,
                 button_payload=button_payload,
                 context=known.recent_texts,
-                profile=known.profile,
+                profile=with_message_language(self.domain, known.profile, text),
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
                 negativity=negativity,

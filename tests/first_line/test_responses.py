@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from first_line.responses import ClientProfile, client_register, render_response
+from first_line.responses import ClientProfile, client_register, render_response, with_message_language
 
 
 def test_register_follows_age(domain):
@@ -69,3 +69,12 @@ def test_same_dialog_same_wording(domain):
     assert all(
         render_response(domain, "change_pin", ClientProfile(), {}, "dialog-42") == first for _ in range(5)
     )
+
+
+def test_a_client_without_a_language_is_answered_in_the_language_of_the_message(domain):
+    unknown = ClientProfile()
+    assert with_message_language(domain, unknown, "Деньги списали дважды, верните!").language == "ru"
+    assert with_message_language(domain, unknown, "my card PIN is blocked").language is None  # the default
+    assert with_message_language(domain, unknown, "12345 !!!").language is None
+    english = ClientProfile(language="en")
+    assert with_message_language(domain, english, "Деньги списали дважды").language == "en"  # the app knows

@@ -68,6 +68,14 @@ def test_russian_operator_request(api):
     assert "сотрудник" in body["reply"]["text"]
 
 
+def test_a_russian_message_without_a_language_is_answered_in_russian(api):
+    body = send(api, text="Позовите оператора, пожалуйста", client_id="no-profile").json()
+    assert body["decision"]["reason"] == "operator_requested"
+    assert "сотрудник" in body["reply"]["text"]
+    english = send(api, text="I want to talk to a human", client_id="no-profile").json()
+    assert english["reply"]["text"].isascii()
+
+
 def test_button_click_continues_as_that_intent(api):
     first = send(api, text="card").json()
     response = send(api, text="", button="intent:card_arrival", dialog_id=first["dialog_id"]).json()

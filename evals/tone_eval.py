@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from first_line.language import looks_russian
 from guardrails.censor import Censor
-from guardrails.text import looks_russian
 
 TRUE_LABELS = {"1", "true", "yes", "toxic", "block"}
 FALSE_LABELS = {"0", "false", "no", "ok", "allow", ""}

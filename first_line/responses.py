@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from first_line.domain import Domain, Language, Register, ResponseVariant
+from first_line.language import looks_russian
 
 Gender = Literal["male", "female"]
 _TOKEN = re.compile(r"\{([^{}]*)\}")
@@ -58,11 +59,7 @@ def client_language(domain: Domain, profile: ClientProfile) -> Language:
 def with_message_language(domain: Domain, profile: ClientProfile, text: str) -> ClientProfile:
     """A client whose app sent no language is answered in the language the message is written in:
     mostly Cyrillic letters mean Russian (when the domain speaks it); otherwise the domain's default."""
-    if profile.language is not None or "ru" not in domain.settings.languages:
-        return profile
-    letters = [c for c in text if c.isalpha()]
-    cyrillic = sum("а" <= c.lower() <= "я" or c in "ёЁ" for c in letters)
-    if letters and cyrillic > len(letters) / 2:
+    if profile.language is None and "ru" in domain.settings.languages and looks_russian(text):
         return profile.model_copy(update={"language": "ru"})
     return profile
 

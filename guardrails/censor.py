@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, load_manifest
+from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
 from guardrails.encoder import load_encoder
@@ -36,7 +37,6 @@ from guardrails.text import (
     Span,
     count_emoji,
     drop_spans,
-    looks_russian,
     mask_quotes,
     model_text,
     split_sentences,

@@ -86,8 +86,3 @@ def count_emoji(text: str) -> int:
 
 def strip_emoji(text: str) -> str:
     return _EMOJI.sub("", text)
-
-
-def looks_russian(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum("а" <= c.lower() <= "я" or c in "ёЁ" for c in letters) > len(letters) / 2

@@ -2,7 +2,7 @@
 
 The graph is a function of the package's model file, so it is cached per file digest outside the
 repository (`TWOLINE_E5_DIR`, else `$XDG_CACHE_HOME/twoline/e5-<digest>`, else `~/.cache/...`), built
-once (~30 s) under a file lock: a second process waits and then finds it.
+once (~10 s) under a file lock: a second process waits and then finds it.
 """
 
 from __future__ import annotations

@@ -2,13 +2,12 @@
 
 The intent classifier's MiniLM encoder only knows English; the client-sentiment detector and the
 censor's bank-style head read Russian too, so they embed with E5. The package runs its 4-bit model in
-a C engine at ~1 ms a token on one core; here the same weights run as an fp32 ONNX graph in
-onnxruntime (`e5_graph.py`), within cosine 0.9999 of the engine at a third (short messages) to two
-thirds (long sentences: 0.7 instead of 1.1 ms a token) of its CPU time, with the package's
-tokenizer (`e5_tokenizer.py`) and its word table kept 4-bit (`E5WordTable`). Like the engine: a
-"query: " prefix, <s> ... </s>, mean pooling, unit length; a text longer than one window (510 pieces)
-averages its windows' means weighted by their piece counts. Embeddings are cached like
-`TextEncoder`'s.
+a C engine at ~1.2 ms a token on one core; here the same 4-bit weights run as an ONNX graph in
+onnxruntime (`e5_graph.py`, `e5_export.py`), within cosine 0.9999 of the engine at 0.6 ms a token,
+with the package's tokenizer (`e5_tokenizer.py`) and its word table kept 4-bit (`E5WordTable`).
+Like the engine: a "query: " prefix, <s> ... </s>, mean pooling, unit length; a text longer than one
+window (510 pieces) averages its windows' means weighted by their piece counts. Embeddings are cached
+like `TextEncoder`'s.
 """
 
 from __future__ import annotations

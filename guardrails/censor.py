@@ -9,7 +9,13 @@ worst of these, and the censor decides with it: under the threshold the answer i
 a bad sentence in an otherwise fine answer is dropped (rewrite) unless its category is severe (an
 insult, a threat, discrimination) or too little would be left; then the whole answer is blocked.
 
-E5 costs ~0.6 ms a token, most of the censor's time, so it runs in a second stage: the stack without it
+Most answers are plainly polite, so a screen comes first: the TF-IDF head on every sentence and the whole
+text and, for English, the profanity lexicon on the whole text (~0.7 ms, no encoder). When no rule fires
+and every reading is under `screen_below` (tuned in training so that the screen lets through at most 0.5%
+of the inappropriate dev rows the full stack blocks), the answer is allowed with those readings as its
+scores. Otherwise MiniLM reads every sentence (~2-5 ms each).
+
+E5 costs ~0.6 ms a token, more than MiniLM, so it runs in a further stage: the stack without it
 (the fast stacker) scores every sentence and the whole text first, and only the rows where a rule fired
 or the score reaches `e5_skip_below` (tuned in training, row by row, so the fast stage lets through at
 most 1% of the inappropriate dev rows the full stack blocks) are scored again by E5 and the full
@@ -112,6 +118,8 @@ class Censor:
             )
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.e5_skip_below = min(self.threshold, self.manifest.params["e5_skip_below"])
+        self.screen_below = min(self.threshold, self.manifest.params.get("screen_below", 0.0))
+        """0 for a censor trained before the screen (session 23): every answer is read by the encoders."""
         self.severe = severe
         self.min_kept_sentences = min_kept_sentences
         self.threads = threads
@@ -160,31 +168,25 @@ class Censor:
         if not spans:
             return [], WholeTone(score=0.0, category=None)
         russian = self._is_russian(text, language)
-        prepared = [model_text(s.text) for s in spans]
+        prepared = [model_text(s.text) for s in spans] + ([model_text(text)] if len(spans) > 1 else [])
         rules = [rule_category(mask_quotes(span.text)) for span in spans]
-        weights = np.array([len(s.text) for s in spans], dtype=np.float32)
-        embeddings = self.encoder.encode(prepared, batch_size=1)  # no padding: ~25% less time
-        if len(spans) > 1:
-            embeddings = np.vstack([embeddings, _pooled(embeddings, weights)])
-            prepared.append(model_text(text))
-        features = self._heads.features(prepared, embeddings, np.full(len(prepared), float(russian)))
-        scores = self._stackers.fast.predict_proba(features)[:, 1]
-        unsure = scores >= self.e5_skip_below  # not surely polite: ask E5 too
-        unsure[: len(spans)] |= np.array([rule is not None for rule in rules])
-        if unsure.any():
-            rows = np.flatnonzero(unsure)
-            scores[rows] = self._full_scores(features, prepared[: len(spans)], weights, rows)
+        lexicon_p = (
+            0.0
+            if russian or not _has_letters(text)
+            else float(self._lexicon.probabilities([prepared[-1]])[0])
+        )
+        tfidf_p = self._heads.tfidf.positive_probabilities(prepared)
+        embeddings = None
+        if any(rules) or max(tfidf_p.max(), lexicon_p) >= self.screen_below:
+            embeddings, scores = self._model_scores(spans, prepared, rules, russian, tfidf_p)
+        else:  # screened: plainly polite, the readings stand
+            scores = tfidf_p
         sentence_scores = [
             rule_score(float(p), self.threshold) if rule else float(p) if _has_letters(span.text) else 0.0
             for span, p, rule in zip(spans, scores, rules, strict=False)
         ]  # "👍" alone: rules only
         flagged = [i for i, score in enumerate(sentence_scores) if score >= self.threshold]
         whole_model = float(scores[-1]) if _has_letters(text) else 0.0
-        lexicon_p = (
-            0.0
-            if russian or not _has_letters(text)
-            else float(self._lexicon.probabilities([prepared[-1]])[0])
-        )
         whole_score = max(whole_model, lexicon_p)
         whole_flagged = whole_score >= self.threshold and lexicon_p <= whole_model
         named = (
@@ -203,6 +205,29 @@ class Censor:
         if whole_score < self.threshold:
             return result, WholeTone(score=whole_score, category=None)
         return result, WholeTone(score=whole_score, category=named[-1] if whole_flagged else "insult")
+
+    def _model_scores(
+        self,
+        spans: list[Span],
+        prepared: list[str],
+        rules: list[str | None],
+        russian: bool,
+        tfidf_p: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """MiniLM embeddings of the rows (sentences, then the pooled whole text) and the stack's scores:
+        the fast stacker's, and the full one's where the fast stage is unsure or a rule fired."""
+        weights = np.array([len(s.text) for s in spans], dtype=np.float32)
+        embeddings = self.encoder.encode(prepared[: len(spans)], batch_size=1)  # no padding: ~25% less time
+        if len(spans) > 1:
+            embeddings = np.vstack([embeddings, _pooled(embeddings, weights)])
+        features = self._heads.features(prepared, embeddings, np.full(len(prepared), float(russian)), tfidf_p)
+        scores = self._stackers.fast.predict_proba(features)[:, 1]
+        unsure = scores >= self.e5_skip_below  # not surely polite: ask E5 too
+        unsure[: len(spans)] |= np.array([rule is not None for rule in rules])
+        if unsure.any():
+            rows = np.flatnonzero(unsure)
+            scores[rows] = self._full_scores(features, prepared[: len(spans)], weights, rows)
+        return embeddings, scores
 
     def _full_scores(
         self, features: np.ndarray, sentences: list[str], weights: np.ndarray, rows: np.ndarray

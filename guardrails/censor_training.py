@@ -11,11 +11,12 @@ Four binary heads (block or not), trained on 75% of the data:
 then two stackers, logistic regressions on the heads' logits (the full one with E5's, the fast one
 without), the `alt-profanity-check` lexicon model's logit for English, a Russian flag, and the cosine
 to the nearest inappropriate and nearest polite bank-style example (with a dozen examples per
-category, "close to one of them" generalises better than a plane); the block threshold; and the fast
-stage's cut `e5_skip_below`, all fitted on the other 25%; then the heads are refitted on all rows. A category
-head (logistic regression on the embedding, inappropriate rows only) names what is wrong. The
-bank-style rows and the demo bank's own answers weigh more than the public corpora, which outnumber
-them a hundred to one. The `full` variant reads a MiniLM fine-tuned on the training split's tone instead
+category, "close to one of them" generalises better than a plane); the block threshold; the fast
+stage's cut `e5_skip_below`; and the screen's cut `screen_below` (under it on the TF-IDF head and the
+lexicon, an answer is allowed without any encoder), all fitted on the other 25%; then the heads are
+refitted on all rows. A category head (logistic regression on the embedding, inappropriate rows only)
+names what is wrong. The bank-style rows and the demo bank's own answers weigh more than the public
+corpora, which outnumber them a hundred to one. The `full` variant reads a MiniLM fine-tuned on the training split's tone instead
 of the packaged one (`tone_encoder_training`); everything else is the same.
 """
 
@@ -75,6 +76,10 @@ MIN_THRESHOLD = 0.3
 E5_SKIP_MISSES = 0.01
 """The fast stage (the stack without E5) may let through at most this share of the inappropriate dev rows
 the full stack blocks: its score under `e5_skip_below` means "polite, E5 would not change that"."""
+SCREEN_MISSES = 0.005
+"""The screen (the TF-IDF head and, for English, the profanity lexicon: no encoder) may let through at most
+this share of the inappropriate dev rows the full stack blocks: an answer whose every sentence and whole
+text read under `screen_below` there is allowed without MiniLM or E5."""
 
 
 def tfidf_pipeline(c: float = 10.0) -> Pipeline:
@@ -133,11 +138,18 @@ class Heads:
     bank: SVC
     e5_bank: SVC
 
-    def features(self, prepared: list[str], embeddings: np.ndarray, russian: np.ndarray) -> np.ndarray:
-        """The fast stacker's inputs for model texts (`model_text`) and their MiniLM embeddings."""
+    def features(
+        self,
+        prepared: list[str],
+        embeddings: np.ndarray,
+        russian: np.ndarray,
+        tfidf_p: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The fast stacker's inputs for model texts (`model_text`) and their MiniLM embeddings (`tfidf_p`:
+        the TF-IDF head's readings of `prepared` when the caller has them already)."""
         return stack_features(
             self.head.predict_proba(embeddings)[:, 1],
-            positive_probabilities(self.tfidf, prepared),
+            positive_probabilities(self.tfidf, prepared) if tfidf_p is None else tfidf_p,
             profanity_lexicon().probabilities(prepared),
             *self.bank_style(embeddings),
             russian,
@@ -244,6 +256,10 @@ def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, 
     scores = _with_rules(dev, bad, params["threshold"])
     fast = stackers.fast.predict_proba(fast_features)[:, 1]
     params |= _e5_skip(dev, fast, bad >= params["threshold"], params["threshold"])
+    screen = screen_scores(
+        positive_probabilities(heads.tfidf, texts), profanity_lexicon().probabilities(texts), russian
+    )
+    params |= _screen_cut(dev, screen, bad >= params["threshold"], params["threshold"])
     bank = np.array([e.source == "bank" for e in dev])
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
         params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], scores[rows]))
@@ -252,6 +268,9 @@ def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, 
             np.mean(scores[rows & (labels == 0)] >= params["threshold"])
         )
         params[f"dev_{name}_e5_skipped"] = float(np.mean(fast[rows] < params["e5_skip_below"]))
+        params[f"dev_{name}_polite_screened"] = float(
+            np.mean(screen[rows & (labels == 0)] < params["screen_below"])
+        )
     return stackers, params
 
 
@@ -270,6 +289,30 @@ def _e5_skip(dev: list[ToneExample], fast: np.ndarray, blocked: np.ndarray, thre
     skip_below = min([threshold, *cuts])
     missed = caught & (fast < skip_below)
     return {"e5_skip_below": skip_below, "dev_e5_skip_missed": float(missed.sum() / max(1, caught.sum()))}
+
+
+def screen_scores(tfidf_p: np.ndarray, lexicon_p: np.ndarray, russian: np.ndarray) -> np.ndarray:
+    """The screen's reading of each text: the TF-IDF head's P(block) or, for English, the profanity
+    lexicon's when higher."""
+    return np.maximum(tfidf_p, np.where(russian > 0, 0.0, lexicon_p))
+
+
+def _screen_cut(dev: list[ToneExample], screen: np.ndarray, blocked: np.ndarray, threshold: float) -> dict:
+    """`screen_below`: the screen reading under which the encoders are not run. Cut so that at most
+    `SCREEN_MISSES` of the inappropriate dev rows the full stack blocks (of the bank-style ones, and of
+    all) read under it; rows a rule fires on do not count (a rule hit is never screened); never above
+    the threshold."""
+    ruled = np.array([rule_category(mask_quotes(e.text)) is not None for e in dev])
+    caught = blocked & np.array([e.label == 1 for e in dev]) & ~ruled
+    bank = np.array([e.source in BANK_STYLE for e in dev])
+    cuts = [
+        float(np.quantile(screen[rows & caught], SCREEN_MISSES, method="lower"))
+        for rows in (bank, np.ones_like(bank))
+        if np.any(rows & caught)
+    ]
+    below = min([threshold, *cuts])
+    missed = caught & (screen < below)
+    return {"screen_below": below, "dev_screen_missed": float(missed.sum() / max(1, caught.sum()))}
 
 
 def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: float) -> np.ndarray:

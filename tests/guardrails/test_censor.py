@@ -85,6 +85,7 @@ def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_arti
 
 
 def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
+    monkeypatch.setattr(censor, "screen_below", 0.0)  # every answer past the screen
     asked = []
     encode = censor.e5.encode
     monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
@@ -110,6 +111,7 @@ class ScriptedFastStage:
 
 
 def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monkeypatch):
+    monkeypatch.setattr(censor, "screen_below", 0.0)
     asked = []
     encode = censor.e5.encode
     monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
@@ -129,6 +131,54 @@ def test_the_fast_stage_cut_is_tuned_under_the_threshold(censor):
     assert 0.0 < censor.e5_skip_below <= censor.threshold
     assert censor.manifest.metrics["dev_e5_skip_missed"] <= 0.01
     assert 0.0 <= censor.manifest.metrics["dev_bank_e5_skipped"] <= 1.0
+
+
+class CountedEncoder:
+    """Counts the texts an encoder is asked to embed (and embeds them)."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder, self.texts = encoder, []
+
+    def encode(self, texts, **kwargs):
+        self.texts += texts
+        return self.encoder.encode(texts, **kwargs)
+
+
+def test_a_plainly_polite_answer_is_allowed_without_the_encoders(censor, monkeypatch):
+    from guardrails.text import model_text
+
+    text = "Your new card will be sent within 5 working days. Is there anything else I can help with?"
+    rows = [model_text(s) for s in ("Your new card will be sent within 5 working days.",
+                                    "Is there anything else I can help with?", text)]  # fmt: skip
+    readings = censor._heads.tfidf.positive_probabilities(rows)
+    lexicon = float(censor._lexicon.probabilities([rows[-1]])[0])
+    minilm, e5 = CountedEncoder(censor.encoder), CountedEncoder(censor.e5)
+    monkeypatch.setattr(censor, "encoder", minilm)
+    monkeypatch.setattr(censor, "e5", e5)
+    monkeypatch.setattr(censor, "screen_below", max(*readings, lexicon) + 1e-6)
+    verdict = censor.run(text)
+    assert minilm.texts == [] and e5.texts == []
+    assert verdict.action == "allow"
+    tones, whole = censor.judge(text)
+    assert [t.score for t in tones] == pytest.approx(readings[:2].tolist())
+    assert whole.score == pytest.approx(max(readings[2], lexicon))
+    monkeypatch.setattr(censor, "screen_below", max(*readings, lexicon) - 1e-6)  # one reading reaches the cut
+    censor.run(text)
+    assert minilm.texts == rows[:2]
+
+
+def test_a_rule_hit_is_never_screened(censor, monkeypatch):
+    minilm = CountedEncoder(censor.encoder)
+    monkeypatch.setattr(censor, "encoder", minilm)
+    monkeypatch.setattr(censor, "screen_below", censor.threshold)
+    assert censor.run("What the f**k do you want now?").action == "block"
+    assert len(minilm.texts) == 1
+
+
+def test_the_screen_cut_is_tuned_under_the_threshold(censor):
+    assert 0.0 <= censor.screen_below <= censor.threshold
+    assert censor.manifest.metrics["dev_screen_missed"] <= 0.005
+    assert 0.0 <= censor.manifest.metrics["dev_bank_polite_screened"] <= 1.0
 
 
 def test_emoji_spam_is_blocked(censor):

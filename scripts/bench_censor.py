@@ -51,7 +51,10 @@ def rows_of(paths: list[str]) -> list[tuple[str, str, str]]:
 def percentiles(values: list[float]) -> str:
     ordered = sorted(values)
     p90 = ordered[int(len(ordered) * 0.9)]
-    return f"p50 {statistics.median(ordered):.2f} ms  p90 {p90:.2f} ms  (n={len(ordered)})"
+    return (
+        f"p50 {statistics.median(ordered):.2f} ms  p90 {p90:.2f} ms  mean {statistics.fmean(ordered):.2f} ms"
+        f"  (n={len(ordered)})"
+    )
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ stage's cut `e5_skip_below`; and the screen's cut `screen_below` (under it on th
 lexicon, an answer is allowed without any encoder), all fitted on the other 25%; then the heads are
 refitted on all rows. A category head (logistic regression on the embedding, inappropriate rows only)
 names what is wrong. The bank-style rows and the demo bank's own answers weigh more than the public
-corpora, which outnumber them a hundred to one. The `full` variant reads a MiniLM fine-tuned on the training split's tone instead
-of the packaged one (`tone_encoder_training`); everything else is the same.
+corpora, which outnumber them a hundred to one. The `full` variant reads a MiniLM fine-tuned on the
+training split's tone instead of the packaged one (`tone_encoder_training`); everything else is the same.
 """
 
 from __future__ import annotations

@@ -139,9 +139,23 @@ class CountedEncoder:
     def __init__(self, encoder) -> None:
         self.encoder, self.texts = encoder, []
 
+    @property
+    def dimension(self) -> int:
+        return self.encoder.dimension
+
     def encode(self, texts, **kwargs):
         self.texts += texts
         return self.encoder.encode(texts, **kwargs)
+
+
+class ScriptedScreen:
+    """The TF-IDF head's readings chosen per row (sentences, then the whole text)."""
+
+    def __init__(self, readings: list[float]) -> None:
+        self.readings = np.array(readings)
+
+    def positive_probabilities(self, texts: list[str]) -> np.ndarray:
+        return self.readings.copy()
 
 
 def test_a_plainly_polite_answer_is_allowed_without_the_encoders(censor, monkeypatch):
@@ -162,9 +176,23 @@ def test_a_plainly_polite_answer_is_allowed_without_the_encoders(censor, monkeyp
     tones, whole = censor.judge(text)
     assert [t.score for t in tones] == pytest.approx(readings[:2].tolist())
     assert whole.score == pytest.approx(max(readings[2], lexicon))
-    monkeypatch.setattr(censor, "screen_below", max(*readings, lexicon) - 1e-6)  # one reading reaches the cut
-    censor.run(text)
-    assert minilm.texts == rows[:2]
+
+
+def test_the_encoders_read_only_the_rows_the_screen_is_unsure_of(censor, monkeypatch):
+    from guardrails.text import model_text
+
+    text = "Your card is on its way. You can track it in the app. Anything else?"
+    sentences = ["Your card is on its way.", "You can track it in the app.", "Anything else?"]
+    minilm = CountedEncoder(censor.encoder)
+    monkeypatch.setattr(censor, "encoder", minilm)
+    monkeypatch.setattr(censor, "screen_below", 0.3)
+    monkeypatch.setattr(censor._heads, "tfidf", ScriptedScreen([0.1, 0.6, 0.2, 0.1]))
+    tones, _ = censor.judge(text)
+    assert minilm.texts == [model_text(sentences[1])]
+    assert [tones[0].score, tones[2].score] == pytest.approx([0.1, 0.2])  # the screen's readings stand
+    monkeypatch.setattr(censor._heads, "tfidf", ScriptedScreen([0.1, 0.1, 0.2, 0.6]))  # the whole text
+    censor.judge(text)
+    assert minilm.texts[1:] == [model_text(s) for s in sentences]  # it pools every sentence
 
 
 def test_a_rule_hit_is_never_screened(censor, monkeypatch):

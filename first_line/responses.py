@@ -97,7 +97,7 @@ def render_response(
     best = [(index, v) for index, v in usable if len(v.slots) == richest]
     index, variant = best[_stable_choice(dialog_key, len(best))]
     return RenderedResponse(
-        text=_fill(variant, known, profile.gender),
+        text=fill_variant(variant, known, profile.gender),
         language=language,
         style=style,
         variant=index,
@@ -105,7 +105,10 @@ def render_response(
     )
 
 
-def _fill(variant: ResponseVariant, slots: dict[str, str], gender: Gender | None) -> str:
+def fill_variant(variant: ResponseVariant, slots: dict[str, str], gender: Gender | None) -> str:
+    """The variant's text with its slots filled and its gender alternations resolved (masculine unless
+    the client is known to be female)."""
+
     def replace(match: re.Match[str]) -> str:
         token = match.group(1)
         if "|" in token:

@@ -596,6 +596,32 @@ def eval_tone(
     typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
 
 
+@eval_app.command("responses")
+def eval_responses(
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """The censor over every scripted answer of the domain (slots filled with samples): a lint for the
+    people who write them. Lists each answer it would not send as written; exits 1 if there is one."""
+    from guardrails.censor import Censor
+    from guardrails.response_lint import lint_responses
+
+    settings = _settings()
+    try:
+        report = lint_responses(_domain(settings), Censor(settings.artifacts_dir / "censor"))
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        for f in report.findings:
+            where = f"{f.language} {f.intent} {f.style}[{f.index}]"
+            typer.echo(f"{where}: {f.action} ({f.category}, {f.score:.3f}) {f.text}")
+        typer.echo(f"{report.texts} texts of {report.variants} variants judged in {report.seconds} s: "
+                   f"{len(report.findings)} not allowed as written")  # fmt: skip
+    if report.findings:
+        raise typer.Exit(1)
+
+
 @eval_app.command("grounding")
 def eval_grounding(
     data: Path = typer.Option(..., help="BEGIN TSV or HaluEval QA JSONL."),

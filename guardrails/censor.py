@@ -158,7 +158,8 @@ class Censor:
     def judge(self, text: str, language: str = "en") -> tuple[list[SentenceTone], WholeTone]:
         """The verdict on each sentence of `text`, and on the text as a whole: the model on the
         length-weighted mean of the sentence embeddings (no second encoder pass, one stacker call for
-        both) and, for English, the profanity lexicon on the whole text. BLAS runs on `threads` threads:
+        both) and, for English, the profanity lexicon on the whole text. A row the screen finds plainly
+        polite keeps the screen's reading (the TF-IDF head's). BLAS runs on `threads` threads:
         its default pool spins on these small products and costs more CPU than it saves."""
         self.warm_up()
         with self._blas.limit(limits=self.threads, user_api="blas"):

@@ -243,9 +243,10 @@ class Censor:
             [prepared[i] for i in rows], embeddings[rows], np.full(len(rows), float(russian)), screen[rows]
         )
         fast = self._stackers.fast.predict_proba(features)[:, 1]
+        # Not surely polite, or a rule fired: ask E5 too.
         unsure = (fast >= self.e5_skip_below) | np.array([i < count and rules[i] is not None for i in rows])
         scores = screen.copy()
-        scores[rows] = fast  # not surely polite: ask E5 too
+        scores[rows] = fast
         if unsure.any():
             scores[rows[unsure]] = self._full_scores(
                 features[unsure], prepared[:count], weights, rows[unsure]

@@ -12,8 +12,8 @@ then two stackers, logistic regressions on the heads' logits (the full one with 
 without), the `alt-profanity-check` lexicon model's logit for English, a Russian flag, and the cosine
 to the nearest inappropriate and nearest polite bank-style example (with a dozen examples per
 category, "close to one of them" generalises better than a plane); the block threshold; the fast
-stage's cut `e5_skip_below`; and the screen's cut `screen_below` (under it on the TF-IDF head and the
-lexicon, an answer is allowed without any encoder), all fitted on the other 25%; then the heads are
+stage's cut `e5_skip_below`; and the screen's cut `screen_below` (a row under it on the TF-IDF head and
+the lexicon is read by no encoder), all fitted on the other 25%; then the heads are
 refitted on all rows. A category head (logistic regression on the embedding, inappropriate rows only)
 names what is wrong. The bank-style rows and the demo bank's own answers weigh more than the public
 corpora, which outnumber them a hundred to one. The `full` variant reads a MiniLM fine-tuned on the
@@ -78,8 +78,8 @@ E5_SKIP_MISSES = 0.01
 the full stack blocks: its score under `e5_skip_below` means "polite, E5 would not change that"."""
 SCREEN_MISSES = 0.005
 """The screen (the TF-IDF head and, for English, the profanity lexicon: no encoder) may let through at most
-this share of the inappropriate dev rows the full stack blocks: an answer whose every sentence and whole
-text read under `screen_below` there is allowed without MiniLM or E5."""
+this share of the inappropriate dev rows the full stack blocks: a sentence or whole text that reads under
+`screen_below` there keeps that reading, and no encoder reads it."""
 
 
 def tfidf_pipeline(c: float = 10.0) -> Pipeline:
@@ -275,20 +275,11 @@ def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, 
 
 
 def _e5_skip(dev: list[ToneExample], fast: np.ndarray, blocked: np.ndarray, threshold: float) -> dict:
-    """`e5_skip_below`: the fast score under which E5 is not run. The lowest fast score of the
-    inappropriate dev rows the full model blocks (rules aside: a rule hit always asks E5), cut so that
-    at most `E5_SKIP_MISSES` of them (of the bank-style ones, and of all) would be let through; never
-    above the threshold."""
+    """`e5_skip_below`: the fast score under which E5 is not run, cut so that at most `E5_SKIP_MISSES`
+    of the inappropriate dev rows the full model blocks read under it."""
     caught = blocked & np.array([e.label == 1 for e in dev])
-    bank = np.array([e.source in BANK_STYLE for e in dev])
-    cuts = [
-        float(np.quantile(fast[rows & caught], E5_SKIP_MISSES, method="lower"))
-        for rows in (bank, np.ones_like(bank))
-        if np.any(rows & caught)
-    ]
-    skip_below = min([threshold, *cuts])
-    missed = caught & (fast < skip_below)
-    return {"e5_skip_below": skip_below, "dev_e5_skip_missed": float(missed.sum() / max(1, caught.sum()))}
+    cut, missed = _stage_cut(dev, fast, caught, E5_SKIP_MISSES, threshold)
+    return {"e5_skip_below": cut, "dev_e5_skip_missed": missed}
 
 
 def screen_scores(tfidf_p: np.ndarray, lexicon_p: np.ndarray, russian: np.ndarray) -> np.ndarray:
@@ -298,21 +289,29 @@ def screen_scores(tfidf_p: np.ndarray, lexicon_p: np.ndarray, russian: np.ndarra
 
 
 def _screen_cut(dev: list[ToneExample], screen: np.ndarray, blocked: np.ndarray, threshold: float) -> dict:
-    """`screen_below`: the screen reading under which the encoders are not run. Cut so that at most
-    `SCREEN_MISSES` of the inappropriate dev rows the full stack blocks (of the bank-style ones, and of
-    all) read under it; rows a rule fires on do not count (a rule hit is never screened); never above
-    the threshold."""
+    """`screen_below`: the screen reading under which the encoders are not run, cut so that at most
+    `SCREEN_MISSES` of the inappropriate dev rows the full stack blocks read under it; rows a rule fires
+    on do not count (a rule hit is never screened)."""
     ruled = np.array([rule_category(mask_quotes(e.text)) is not None for e in dev])
     caught = blocked & np.array([e.label == 1 for e in dev]) & ~ruled
+    cut, missed = _stage_cut(dev, screen, caught, SCREEN_MISSES, threshold)
+    return {"screen_below": cut, "dev_screen_missed": missed}
+
+
+def _stage_cut(
+    dev: list[ToneExample], scores: np.ndarray, caught: np.ndarray, misses: float, threshold: float
+) -> tuple[float, float]:
+    """The cut under which an earlier stage's score lets a row through: the `misses` quantile of the
+    `caught` rows' scores, of the bank-style ones and of all, whichever is lower, never above the
+    threshold; and the share of the caught rows under it."""
     bank = np.array([e.source in BANK_STYLE for e in dev])
     cuts = [
-        float(np.quantile(screen[rows & caught], SCREEN_MISSES, method="lower"))
+        float(np.quantile(scores[rows & caught], misses, method="lower"))
         for rows in (bank, np.ones_like(bank))
         if np.any(rows & caught)
     ]
-    below = min([threshold, *cuts])
-    missed = caught & (screen < below)
-    return {"screen_below": below, "dev_screen_missed": float(missed.sum() / max(1, caught.sum()))}
+    cut = min([threshold, *cuts])
+    return cut, float((caught & (scores < cut)).sum() / max(1, caught.sum()))
 
 
 def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: float) -> np.ndarray:

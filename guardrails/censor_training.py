@@ -241,7 +241,8 @@ def _stacker(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> L
 def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, dict]:
     texts = [model_text(e.text) for e in dev]
     russian = np.array([float(e.language == "ru") for e in dev])
-    fast_features = heads.features(texts, encoder.encode(texts), russian)
+    tfidf_p = positive_probabilities(heads.tfidf, texts)  # read by the stack and by the screen
+    fast_features = heads.features(texts, encoder.encode(texts), russian, tfidf_p)
     features = heads.with_e5(fast_features, e5.encode(texts))
     labels, weights = np.array([e.label for e in dev]), _sample_weights(dev)
     stackers = Stackers(_stacker(fast_features, labels, weights), _stacker(features, labels, weights))
@@ -256,9 +257,7 @@ def _tune(encoder, e5, dev: list[ToneExample], heads: Heads) -> tuple[Stackers, 
     scores = _with_rules(dev, bad, params["threshold"])
     fast = stackers.fast.predict_proba(fast_features)[:, 1]
     params |= _e5_skip(dev, fast, bad >= params["threshold"], params["threshold"])
-    screen = screen_scores(
-        positive_probabilities(heads.tfidf, texts), profanity_lexicon().probabilities(texts), russian
-    )
+    screen = screen_scores(tfidf_p, profanity_lexicon().probabilities(texts), russian)
     params |= _screen_cut(dev, screen, bad >= params["threshold"], params["threshold"])
     bank = np.array([e.source == "bank" for e in dev])
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):

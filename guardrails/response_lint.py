@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel
 
-from first_line.domain import Domain, ResponseVariant
+from first_line.domain import EMPATHETIC_PREFIX, Domain, ResponseVariant
 from first_line.responses import fill_variant
 from guardrails.censor import Censor
 
@@ -68,7 +68,7 @@ def lint_responses(domain: Domain, censor: Censor) -> ResponseLint:
     variants = texts = 0
     for language, intent, index, variant in _variants(domain):
         variants += 1
-        style = ("empathetic_" if variant.empathetic else "") + variant.style
+        style = (EMPATHETIC_PREFIX if variant.empathetic else "") + variant.style
         for text in sample_texts(variant):
             texts += 1
             verdict = censor.run(text, language)

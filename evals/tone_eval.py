@@ -9,7 +9,9 @@ rewrite also stops the offending sentence); the baseline blocks at probability 0
 whole-text score. `whole_text_roc_auc` is a side figure: the whole-text score alone (the model on the
 pooled sentence embeddings and, for English, the profanity lexicon; no sentence, no rule), which is what
 a label given to a whole comment (Wikipedia's toxicity) judges. A bank answer with one rude sentence among
-polite ones must be blocked; a talk-page comment like it is often labelled non-toxic.
+polite ones must be blocked; a talk-page comment like it is often labelled non-toxic. So `by_length` reports
+the same figures, censor and baseline, for texts of an answer's length (`ANSWER_SENTENCES` or fewer: the
+bank-style sets' rows are, 2,097 of 2,100) and for longer ones.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from sklearn.metrics import roc_auc_score
 
 from first_line.language import looks_russian
 from guardrails.censor import Censor
+from guardrails.text import split_sentences
 
 TRUE_LABELS = {"1", "true", "yes", "toxic", "block"}
 FALSE_LABELS = {"0", "false", "no", "ok", "allow", ""}
 BASELINE_THRESHOLD = 0.5
+ANSWER_SENTENCES = 3
 
 
 def read_rows(path: Path, text_col: str, label_col: str) -> list[dict]:
@@ -70,6 +74,18 @@ def _per_category(rows: list[dict], labels: np.ndarray, blocked: np.ndarray) -> 
     return {
         category: {"rows": len(indices), "block_rate": float(blocked[indices].mean())}
         for category, indices in sorted(groups.items())
+    }
+
+
+def _by_length(rows: list[dict], labels: np.ndarray, ours: tuple, base: tuple) -> dict[str, dict]:
+    """The censor's and the baseline's figures on texts of an answer's length and on longer ones."""
+    long = np.array([len(split_sentences(row["text"])) > ANSWER_SENTENCES for row in rows])
+    groups = {f"1-{ANSWER_SENTENCES} sentences": ~long, f"{ANSWER_SENTENCES + 1}+ sentences": long}
+    return {
+        name: _metrics(labels[rows_in], *(a[rows_in] for a in ours))
+        | {"baseline": _metrics(labels[rows_in], *(b[rows_in] for b in base))}
+        for name, rows_in in groups.items()
+        if rows_in.any()
     }
 
 
@@ -123,6 +139,7 @@ def evaluate_tone(censor: Censor, path: Path, text_col: str = "text", label_col:
         "latency_ms_p50": float(np.percentile(timings, 50)),
         "latency_ms_p95": float(np.percentile(timings, 95)),
         "per_category": _per_category(rows, labels, ours[1]),
+        "by_length": _by_length(rows, labels, ours, (base, base_blocked)),
         "worst_examples": worst_examples(rows, labels, *ours),
     }
     report["baseline"] = _metrics(labels, base, base_blocked) | {

@@ -587,13 +587,20 @@ def eval_tone(
         return
     for name, row in (("censor", report), ("alt-profanity-check", report["baseline"])):
         typer.echo(
-            f"{name:>20}: ROC-AUC {row['roc_auc'] if row['roc_auc'] is None else round(row['roc_auc'], 4)}  "
+            f"{name:>20}: ROC-AUC {_rounded(row['roc_auc'])}  "
             f"block rate {row['block_rate']}  false block rate {row['false_block_rate']}"
         )
     for category, row in report["per_category"].items():
         base = report["baseline"]["per_category"].get(category, {}).get("block_rate")
         typer.echo(f"{category:>19}: blocked {row['block_rate']:.2f} (baseline {base:.2f}, n={row['rows']})")
+    for length, row in report["by_length"].items():
+        base = _rounded(row["baseline"]["roc_auc"])
+        typer.echo(f"{length:>19}: ROC-AUC {_rounded(row['roc_auc'])} (baseline {base}, n={row['rows']})")
     typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 @eval_app.command("responses")

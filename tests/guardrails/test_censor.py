@@ -234,6 +234,9 @@ def test_eval_tone_cli_json(tmp_path, guard_artifacts):
     assert report["per_category"]["promise"]["block_rate"] == 1.0
     assert report["worst_examples"] == []  # no mistake on these rows, so nothing to list
     assert 0.5 <= report["whole_text_roc_auc"] <= 1.0  # the whole-text reading ranks these too
+    short = report["by_length"]["1-3 sentences"]  # every row here is of an answer's length
+    assert short["rows"] == len(rows) and short["block_rate"] == 1.0 and "baseline" in short
+    assert "4+ sentences" not in report["by_length"]
 
 
 def test_the_verdict_carries_the_whole_text_reading(censor):

@@ -69,6 +69,34 @@ _REFUSAL = re.compile(
     r"(?i)\b(?:can(?:no|')t|not|unable|won't|don't|doesn't|never|no\s+(?:bank|one)|isn't|aren't)\b"
     r"|(?<![а-яё])(?:не|нельзя|ни\s+один)(?![а-яё])"
 )
+_GROUP = (
+    r"asylum\s+seekers|refugees|migrants|immigrants|foreigners|expats|pensioners|retirees|seniors|elderly"
+    r"|old(?:er)?\s+(?:people|clients|customers|folks)|young\s+people|students|teenagers|kids|women|ladies"
+    r"|single\s+(?:mothers|mums|moms|dads|fathers|parents)|disabled\s+\w+|deaf\s+\w+|blind\s+\w+"
+    r"|(?:people|clients|customers)\s+(?:with\s+(?:dementia|a\s+disability|disabilities|autism|an\s+accent)"
+    r"|from\s+(?:your|that|those|such)\s+\w+|of\s+your\s+(?:age|kind|sort|background|faith|religion))"
+    r"|muslims|jews|christians|gays|gay\s+(?:men|couples|people)|same-sex\s+couples|trans\s+people"
+    r"|your\s+(?:kind|sort|lot|people)|you\s+people"
+)
+_GENERALLY = r"often|usually|always|typically|mostly|generally|tend\s+to|are\s+known\s+to|all|never|rarely"
+_BAD_TRAIT = (
+    r"fraud\w*|scam\w*|default\w*|lie|lying|liars?|cheat\w*|steal\w*|thie(?:f|ves)|criminal\w*|trouble\w*"
+    r"|problem\w*|unreliable|irresponsible|dishonest|untrustworthy|lazy|confused|forget\w*|waste\w*|struggle\w*"
+    r"|(?:don't|can't|cannot|won't)\s+(?:pay|repay|handle|manage|understand|cope|be\s+trusted|keep\s+up)"
+    r"|bad\s+(?:with|at|risks?)|high[- ]risk|(?:a\s+)?hassle|burden"
+)
+_STEREOTYPE = (
+    rf"\b(?:{_GROUP})\b[^.!?;]{{0,30}}?\b(?:{_GENERALLY})\b[^.!?;]{{0,40}}?\b(?:{_BAD_TRAIT})\b"
+    r"|(?<![а-яё])(?:беженц|мигрант|приезж|иностранц|пенсионер|стари|студент|подрост|женщин|мамочк|инвалид"
+    r"|глух|слеп|мусульман|евре|гей|цыган|люди\s+(?:вашего|вашей|из\s+ваш))\w*[^.!?;]{0,30}?"
+    r"(?<![а-яё])(?:часто|обычно|всегда|вечно|как\s+правило|все|никогда)(?![а-яё])[^.!?;]{0,40}?"
+    r"(?<![а-яё])(?:мошенни|обманыва|врут|вор|вору|не\s+(?:платят|возвраща|отдают|понима|справля|разбира)"
+    r"|проблем|путают|путаю|забыва|транжир|ненад[её]жн|безответствен|спуска)"
+)
+"""A group named by a characteristic, a generalisation, a bad trait in one clause: "asylum seekers often turn
+out to be fraudsters", "students always waste it", "пенсионеры вечно всё путают". "Students often qualify
+for a fee-free account" names no bad trait and passes."""
+
 _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (category, re.compile(pattern, re.IGNORECASE))
     for category, pattern in (
@@ -121,6 +149,12 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"|shouldn't|don't\s+understand|never|really\s+shouldn't|are\s+(?:a\s+hassle|bad|worse))"
             r"|(?:людям|клиентам|таким)\s+(?:вашего|как\s+вы)|(?:женщины|пенсионер\w*|приезж\w*"
             r"|иностранц\w*|мигрант\w*)\s+(?:обычно|всегда|вообще|не\s+)",
+        ),
+        ("discrimination", _STEREOTYPE),
+        (
+            "discrimination",
+            r"\bnormal\s+(?:husband|wife|couple|famil(?:y|ies)|marriage|people|person|man|woman|name|accent)\b"
+            r"|\blifestyle\s+choice|(?<![а-яё])нормальн\w*\s+(?:семь|пар[аыу]|муж|жен|люд|им[яе]|акцент)",
         ),
         (
             "blame",

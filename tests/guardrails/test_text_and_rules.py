@@ -40,6 +40,10 @@ def test_drop_spans_removes_exactly_one_sentence():
         ("The president is clueless, that's why rates are high.", "political"),
         ("Lol no worries bro, it's sorted.", "slang"),
         ("Щас глянем, всё норм.", "slang"),
+        ("I'd rather not process this; asylum seekers often turn out to be fraudsters.", "discrimination"),
+        ("Students always waste a credit limit on nonsense, so yours is low.", "discrimination"),
+        ("Пенсионеры вечно всё путают, так что пусть приходит сын.", "discrimination"),
+        ("Joint accounts are for a normal husband and wife.", "discrimination"),
     ],
 )
 def test_rules_catch(sentence, category):
@@ -65,6 +69,12 @@ def test_rules_catch(sentence, category):
         "Вы написали, что приложение «тупое», и мне жаль, что так вышло.",
         "You can still buy crypto through platforms registered with the regulator.",
         "Вы можете купить золото в любом отделении банка.",
+        "Students often qualify for a fee-free account.",
+        "Older clients often prefer statements by post, and we are happy to send them.",
+        "Fraud often targets older people, so never share your code.",
+        "Refugees can open an account with a travel document.",
+        "Студенты часто получают карту без платы за обслуживание.",
+        "Our normal business hours are 9 am to 5 pm.",
     ],
 )
 def test_rules_pass_hard_negatives(sentence):

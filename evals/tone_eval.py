@@ -10,8 +10,8 @@ whole-text score. `whole_text_roc_auc` is a side figure: the whole-text score al
 pooled sentence embeddings and, for English, the profanity lexicon; no sentence, no rule), which is what
 a label given to a whole comment (Wikipedia's toxicity) judges. A bank answer with one rude sentence among
 polite ones must be blocked; a talk-page comment like it is often labelled non-toxic. So `by_length` reports
-the same figures, censor and baseline, for texts of an answer's length (`ANSWER_SENTENCES` or fewer: the
-bank-style sets' rows are, 2,097 of 2,100) and for longer ones.
+the same figures, censor and baseline, for texts of an answer's length (`ANSWER_SENTENCES` or fewer, as
+2,097 of the 2,100 rows of the bank-style held-out sets 14-19 are) and for longer ones.
 """
 
 from __future__ import annotations

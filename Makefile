@@ -17,7 +17,7 @@ run: setup  ## serve on http://127.0.0.1:8000, training missing artifacts first
 test: setup  ## lint + the whole test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	HF_HUB_OFFLINE=1 $(PY) -m pytest
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n 2 --dist loadfile  # two workers; shared fixtures: tests/conftest.py trained_once
 
 chat: setup
 	HF_HUB_OFFLINE=1 $(PY) -m router.cli chat

@@ -7,9 +7,12 @@ of the demo data), the database is a real SQLite file (PostgreSQL in tests marke
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 import first_line  # noqa: F401  (first: torchvision_compat, before any test imports transformers)
 
@@ -38,22 +41,42 @@ def splits():
     return load_splits(DATA_DIR, DOMAIN_DIR, per_intent=EXAMPLES_PER_INTENT)
 
 
+def trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, train: Callable[[Path], None]) -> Path:
+    """The folder `train` fills, trained once per test run. Under pytest-xdist (`make test` runs two
+    workers) the workers share it: the first to get here trains, the others wait for it and read the
+    same files. Tests copy a shared folder before they change anything in it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    root = base / f"shared-{name}"
+    done = root / ".trained"
+    with FileLock(f"{root}.lock"):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            train(root)
+            done.touch()
+    return root
+
+
 @pytest.fixture(scope="session")
 def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
     """intents + pools, sentiment and likes artifacts trained on small slices (about a minute on 2 cores)."""
+    return trained_once(tmp_path_factory, "artifacts", lambda root: train_first_line(root, splits, domain))
+
+
+def train_first_line(root: Path, splits, domain) -> None:
     from first_line.intent_training import IntentTrainingConfig
     from first_line.text_encoder import shared_embeddings
     from first_line.training_pipeline import train_intents, train_pools
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
-    root = tmp_path_factory.mktemp("artifacts")
     with shared_embeddings():
         train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
         train_pools(splits, root / "intents", root / "pools", domain)
         train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
         train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
         train_dialog_models(root, domain)
-    return root
 
 
 DIALOGS_PER_FILE = 400

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA_DIR, DOMAIN_DIR
+from tests.conftest import DATA_DIR, DOMAIN_DIR, trained_once
 
 BANK_SHARE = 0.25
 """Of the 6,700 bank-style training rows (most of a small run's rows, and the only ones E5 reads), the
@@ -29,17 +29,19 @@ def pytest_collection_modifyitems(config, items) -> None:
 @pytest.fixture(scope="session")
 def guard_artifacts(tmp_path_factory) -> Path:
     """artifacts/censor, grounding and injection trained on slices (about a minute on 2 idle cores)."""
+    return trained_once(tmp_path_factory, "guard_artifacts", train_guardrails)
+
+
+def train_guardrails(root: Path) -> None:
     from guardrails.training_pipeline import (
         train_censor_artifact,
         train_grounding_artifact,
         train_injection_artifact,
     )
 
-    root = tmp_path_factory.mktemp("guard_artifacts")
     train_censor_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.08, bank_share=BANK_SHARE)
     train_grounding_artifact(DATA_DIR, root, articles=40, per_source=80)
     train_injection_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.15)
-    return root
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from sqlalchemy import create_engine, inspect, text
 
 from first_line.responses import ClientProfile
@@ -27,6 +29,12 @@ ADMIN_URL = os.environ.get(
 
 
 def _ensure_postgres_running() -> None:
+    """Under a file lock: `make test`'s two workers may both find the server down."""
+    with FileLock(Path(tempfile.gettempdir()) / "twoline-test-postgres.lock"):
+        _start_postgres_if_down()
+
+
+def _start_postgres_if_down() -> None:
     engine = create_engine(ADMIN_URL)
     try:
         with engine.connect():

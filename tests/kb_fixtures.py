@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import trained_once
+
 DATA_DIR = Path(
     os.environ.get("TWOLINE_DATA_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data")
 )
@@ -85,21 +87,15 @@ def write_sources(folder: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def kb_sources(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.getbasetemp() / "kb_sources"
-    if not (folder / "articles.jsonl").exists():
-        write_sources(folder)
-    return folder
+    return trained_once(tmp_path_factory, "kb_sources", write_sources)
 
 
 @pytest.fixture(scope="session")
 def kb_index(tmp_path_factory, kb_sources) -> Path:
-    """The index of `kb_sources`, built once per session (shared by both test folders)."""
+    """The index of `kb_sources`, built once per run (shared by both test folders and both workers)."""
     from knowledge_base.ingest import ingest
 
-    target = tmp_path_factory.getbasetemp() / "kb_index"
-    if not (target / "manifest.json").exists():
-        ingest([kb_sources], target)
-    return target
+    return trained_once(tmp_path_factory, "kb_index", lambda target: ingest([kb_sources], target))
 
 
 def copy_index(kb_index: Path, to: Path) -> Path:

@@ -15,34 +15,16 @@ probabilities = softmax((log p_head + w · log p_tfidf + v · log p_neighbours) 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import joblib
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import load_manifest
+from first_line.neighbour_scorer import NEIGHBOURS, NeighbourScorer
 from first_line.text_encoder import TextEncoder
 from first_line.tfidf_scorer import TfidfScorer
-
-NEIGHBOURS = "neighbours.npz"
-"""Training-message embeddings (float16) and their intent indices, for `NeighbourScorer`."""
-NEIGHBOUR_MATRIX = "neighbours_t.npy"
-"""The same embeddings as float32, transposed and sorted by intent: memory-mapped by every process."""
-_BLAS = ThreadpoolController()
-_BLAS_LIBRARIES = _BLAS.select(user_api="blas").lib_controllers
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS limited to one thread for the block. A service worker runs it single-threaded already
-    (router/main.py), and there asking each library its thread count (~1 us) is cheaper than
-    threadpoolctl's limit (~0.1 ms, a third of the neighbour scoring)."""
-    if all(library.num_threads <= 1 for library in _BLAS_LIBRARIES):
-        return contextlib.nullcontext()
-    return _BLAS.limit(limits=1, user_api="blas")
-
 
 CONTEXT_DECAY = 0.5
 """Weight of each earlier context message relative to the next one (most recent counts most)."""
@@ -88,66 +70,6 @@ def context_features(encoder: TextEncoder, texts: list[str], contexts: list[list
             pooled[row] = mean / max(float(np.linalg.norm(mean)), 1e-9)
         offset += len(ctx)
     return np.hstack([current, pooled]).astype(np.float32)
-
-
-class NeighbourScorer:
-    """log softmax over intents of (highest cosine similarity to a training message of the intent) / τ."""
-
-    def __init__(self, matrix_t: np.ndarray, sorted_labels: np.ndarray, n_intents: int, temperature: float):
-        """`matrix_t` and `sorted_labels` as `neighbour_matrix` gives them."""
-        if not np.array_equal(np.unique(sorted_labels), np.arange(n_intents)):
-            raise ValueError("every intent needs at least one training message")
-        self._embeddings_t = matrix_t
-        self._starts = np.searchsorted(sorted_labels, np.arange(n_intents))
-        self.temperature = temperature
-
-    @classmethod
-    def from_embeddings(
-        cls, embeddings: np.ndarray, labels: np.ndarray, n_intents: int, temperature: float
-    ) -> NeighbourScorer:
-        return cls(*neighbour_matrix(embeddings, labels), n_intents, temperature)
-
-    @classmethod
-    def load(cls, path: Path, n_intents: int, temperature: float) -> NeighbourScorer:
-        """From `neighbours.npz`; its matrix memory-mapped from `NEIGHBOUR_MATRIX` beside it when the
-        artifact has one (every process on the machine then reads one copy), else built in memory."""
-        stored = np.load(path)
-        matrix_file = path.with_name(NEIGHBOUR_MATRIX)
-        if not matrix_file.exists():  # an artifact trained before session 21
-            return cls.from_embeddings(stored["embeddings"], stored["labels"], n_intents, temperature)
-        matrix_t = np.asarray(np.load(matrix_file, mmap_mode="r"))
-        return cls(matrix_t, np.sort(stored["labels"], kind="stable"), n_intents, temperature)
-
-    def best_similarities(self, embeddings: np.ndarray) -> np.ndarray:
-        """(n, intents): the cosine of each message to the closest training message of each intent."""
-        # One BLAS thread: for one message, OpenBLAS's threads cost 3 ms of spinning for 0.3 ms of work.
-        with _one_blas_thread():
-            similarities = embeddings @ self._embeddings_t
-        return np.maximum.reduceat(similarities, self._starts, axis=1)
-
-    def log_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        return neighbour_log_probabilities(self.best_similarities(embeddings), self.temperature)
-
-
-def neighbour_log_probabilities(best_similarities: np.ndarray, temperature: float) -> np.ndarray:
-    return np.log(np.clip(softmax(best_similarities / temperature), 1e-12, 1.0))
-
-
-def neighbour_matrix(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(d, n) float32, contiguous, columns sorted by label (one message is a single pass over it), and
-    the sorted labels."""
-    order = np.argsort(labels, kind="stable")
-    return np.ascontiguousarray(embeddings[order].T, dtype=np.float32), labels[order]
-
-
-def save_neighbours(path: Path, embeddings: np.ndarray, labels: np.ndarray) -> None:
-    """`neighbours.npz` (float16 embeddings, labels) and, beside it, the scoring matrix built from
-    exactly those values (`NEIGHBOUR_MATRIX`, float32): memory-mapped, the service's worker processes
-    share one copy. Four processes on 2 cores: 1.65-2.05 ms a product with private copies, 0.93-1.22 ms
-    shared (`scripts/bench_shared_neighbours.py`)."""
-    embeddings16, labels32 = embeddings.astype(np.float16), labels.astype(np.int32)
-    np.savez(path, embeddings=embeddings16, labels=labels32)
-    np.save(path.with_name(NEIGHBOUR_MATRIX), neighbour_matrix(embeddings16, labels32)[0])
 
 
 class IntentModel:

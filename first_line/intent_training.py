@@ -38,15 +38,12 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from first_line.intent_model import (
+from first_line.intent_model import combine, context_features, head_log_probabilities, softmax
+from first_line.neighbour_scorer import (
     NEIGHBOURS,
     NeighbourScorer,
-    combine,
-    context_features,
-    head_log_probabilities,
     neighbour_log_probabilities,
     save_neighbours,
-    softmax,
 )
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Example, Splits, data_hash

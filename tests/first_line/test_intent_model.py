@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 
@@ -77,7 +76,7 @@ def test_manifest_records_data_and_settings(artifacts_dir, splits):
     fitted = {"tfidf_weight", "temperature", "neighbour_weight", "neighbour_temperature"}
     assert fitted <= set(manifest.params)
     assert "test_accuracy" in manifest.metrics
-    expected = {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "neighbours.npz", "neighbours_t.npy"}
+    expected = {"encoder.int8.onnx", "head.npz", "tfidf.joblib", "neighbours.npz"}
     expected.add("dev_probabilities.npz")
     assert expected <= set(manifest.files)
 
@@ -151,33 +150,10 @@ def test_fast_tfidf_scorer_equals_sklearn(artifacts_dir, splits):
     assert np.abs(TfidfScorer(pipeline).log_probabilities(texts) - expected).max() < 1e-6
 
 
-def test_neighbour_scorer_takes_the_closest_training_message_of_each_intent():
-    from first_line.intent_model import NeighbourScorer
-
-    rng = np.random.default_rng(0)
-    train = rng.normal(size=(40, 8)).astype(np.float32)
-    train /= np.linalg.norm(train, axis=1, keepdims=True)
-    labels = rng.permutation(np.arange(40) % 5)
-    queries = train[:6] + 0.01
-    scorer = NeighbourScorer.from_embeddings(train, labels, n_intents=5, temperature=0.05)
-    similarity = queries @ train.T
-    expected = np.stack([similarity[:, labels == i].max(1) for i in range(5)], axis=1)
-    assert np.allclose(scorer.best_similarities(queries), expected, atol=1e-6)
-    log_p = scorer.log_probabilities(queries)
-    assert np.allclose(np.exp(log_p).sum(1), 1.0, atol=1e-5)
-    assert list(log_p.argmax(1)) == list(labels[:6]), "a near-copy of a training message gets its label"
-    with pytest.raises(ValueError, match="at least one training message"):
-        NeighbourScorer.from_embeddings(train, labels % 4, n_intents=5, temperature=0.05)
-
-
 def test_fitted_ensemble_is_no_worse_than_leaving_the_neighbours_out(splits, model):
-    from first_line.intent_model import (
-        combine,
-        context_features,
-        head_log_probabilities,
-        neighbour_log_probabilities,
-    )
+    from first_line.intent_model import combine, context_features, head_log_probabilities
     from first_line.intent_training import TEMPERATURES, WEIGHTS, fit_ensemble, mean_log_loss
+    from first_line.neighbour_scorer import neighbour_log_probabilities
 
     dev = [e for e in splits.dev if e.intent in model.intents]
     y = np.array([model.intents.index(e.intent) for e in dev])
@@ -202,9 +178,8 @@ def test_an_artifact_without_neighbours_still_loads(tmp_path, artifacts_dir):
     manifest = json.loads((old / "manifest.json").read_text())
     for key in ("neighbour_weight", "neighbour_temperature"):
         manifest["params"].pop(key)
-    for name in ("neighbours.npz", "neighbours_t.npy"):
-        manifest["files"].pop(name)
-        (old / name).unlink()
+    manifest["files"].pop("neighbours.npz")
+    (old / "neighbours.npz").unlink()
     (old / "manifest.json").write_text(json.dumps(manifest))
     prediction = IntentModel(old).predict("I lost my card, please block it")
     assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
@@ -221,39 +196,3 @@ def test_intent_encoder_embeds_a_message_as_the_service_does(model):
     alone = TextEncoder(model.artifact_dir, quantized=True, cache_size=0).encode([message])[0]
     assert not np.allclose(batched, alone, atol=1e-6), "a padded int8 batch changes the embedding"
     assert np.array_equal(model.encoder.encode([message, *others])[0], alone)
-
-
-def test_neighbour_scoring_runs_blas_on_one_thread_and_skips_the_limit_when_it_already_does():
-    from threadpoolctl import threadpool_limits
-
-    from first_line.intent_model import _BLAS_LIBRARIES, _one_blas_thread
-
-    with threadpool_limits(limits=2, user_api="blas"):
-        with _one_blas_thread():
-            assert all(library.num_threads == 1 for library in _BLAS_LIBRARIES)
-        assert all(library.num_threads == 2 for library in _BLAS_LIBRARIES)
-    with threadpool_limits(limits=1, user_api="blas"):
-        assert isinstance(_one_blas_thread(), contextlib.nullcontext)
-
-
-def test_the_neighbour_matrix_is_memory_mapped_and_scores_as_the_one_built_in_memory(tmp_path, artifacts_dir):
-    from first_line.intent_model import NEIGHBOUR_MATRIX, NEIGHBOURS, NeighbourScorer
-
-    folder = artifacts_dir / "intents"
-    n_intents = len(load_manifest(folder, "intents").labels)
-    mapped = NeighbourScorer.load(folder / NEIGHBOURS, n_intents, temperature=0.05)
-    assert isinstance(mapped._embeddings_t.base, np.memmap) and not mapped._embeddings_t.flags.writeable
-    stored = np.load(folder / NEIGHBOURS)
-    in_memory = NeighbourScorer.from_embeddings(
-        stored["embeddings"], stored["labels"], n_intents, temperature=0.05
-    )
-    queries = (
-        np.random.default_rng(5).standard_normal((3, in_memory._embeddings_t.shape[0])).astype(np.float32)
-    )
-    assert np.array_equal(mapped.log_probabilities(queries), in_memory.log_probabilities(queries))
-    older = tmp_path / "intents"  # an artifact trained before the matrix file: built in memory
-    older.mkdir()
-    shutil.copy(folder / NEIGHBOURS, older / NEIGHBOURS)
-    assert not (older / NEIGHBOUR_MATRIX).exists()
-    rebuilt = NeighbourScorer.load(older / NEIGHBOURS, n_intents, temperature=0.05)
-    assert np.array_equal(rebuilt.log_probabilities(queries), in_memory.log_probabilities(queries))

@@ -25,6 +25,9 @@ _PASSPORT = re.compile(
     r"(?P<number>[A-ZА-Я]{0,2}\s?\d{2}\s?\d{2}\s?(?:(?:№|номер)\s*)?\d{6,7}|[A-Z]{1,2}\d{6,8}|\d{9})"
 )
 _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().-]{8,17}\d(?![\w])")
+_UUID = re.compile(r"(\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)")
+"""Our own ids (dialog ids are UUIDs): never personal data, and one whose last group is all digits
+reads as a phone number to `_PHONE`."""
 
 
 def iban_valid(candidate: str) -> bool:
@@ -73,6 +76,18 @@ def _emails(text: str) -> str:
 RULES: tuple[Callable[[str], str], ...] = (_emails, _cards, _ibans, _accounts, _passports, _phones)
 
 
+def _apply_rules(text: str) -> str:
+    for rule in RULES:
+        text = rule(text)
+    return text
+
+
+def _outside_ids(text: str, redact_part: Callable[[str], str]) -> str:
+    """`redact_part` applied to the text between UUIDs; the UUIDs stay as they are."""
+    parts = _UUID.split(text)  # text, id, text, id, ..., text
+    return "".join(part if i % 2 else redact_part(part) for i, part in enumerate(parts))
+
+
 class PiiRedactor:
     """`redact(text)` -> the text with personal data replaced by placeholders."""
 
@@ -84,8 +99,7 @@ class PiiRedactor:
         self._extractor.warm_up()
 
     def redact(self, text: str, language: str = "en") -> str:
-        for rule in RULES:
-            text = rule(text)
+        text = _outside_ids(text, _apply_rules)
         if self.use_ner and text.strip():
             text = self._names(text, language)
         return text

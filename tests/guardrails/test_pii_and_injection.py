@@ -80,6 +80,18 @@ def test_log_lines_carry_no_card_phone_or_email(capsys):
     assert "[card ending 1111]" in err
 
 
+def test_dialog_ids_in_log_lines_stay_whole(capsys):
+    """A UUID whose last group is all digits read as a phone number: the dialog id in the log line was
+    cut to "87e3e32e-def4-4117-8a82-[phone]" and no longer matched the stored dialog."""
+    from router.logging_setup import configure_logging
+
+    dialog_id = "87e3e32e-def4-4117-8a82-296178230105"
+    assert redact(f"dialog {dialog_id}: call +44 7700 900123") == f"dialog {dialog_id}: call [phone]"
+    configure_logging("INFO", json_lines=True)
+    logging.getLogger("twoline.test").info("decision", extra={"dialog_id": dialog_id})
+    assert dialog_id in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("text", "rule"),
     [

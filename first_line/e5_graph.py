@@ -16,10 +16,14 @@ from pathlib import Path
 
 from first_line.e5_file import E5File, packaged_e5
 
-GRAPH = "e5.q4.onnx"
+GRAPH = "e5.int8.onnx"
 MANIFEST = "manifest.json"
-GRAPH_FORMAT = 2
-"""Bump when `e5_export` builds a different graph: cached graphs of another format are rebuilt."""
+GRAPH_FORMAT = 3
+"""Bump when `e5_export` builds a different graph: cached graphs of another format are rebuilt.
+2: the package's 4-bit blocks (`MatMulNBits`); 3 (session 26): int8 per output channel."""
+E5_EMBEDDINGS = f"e5-graph-{GRAPH_FORMAT}"
+"""What a head trained on E5 embeddings records in its manifest's `depends_on["e5"]`: a head trained on
+another graph's embeddings is stale (retrained by `twoline serve` / `train`, refused by the loaders)."""
 
 
 def default_graph_dir(source: E5File) -> Path:

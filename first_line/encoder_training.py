@@ -133,7 +133,7 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    with _quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
+    with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
         quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
     for name in TOKENIZER_FILES:
         if (Path(source) / name).exists():
@@ -141,7 +141,7 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
 
 
 @contextmanager
-def _quiet_root_logger() -> Iterator[None]:
+def quiet_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     level = root.level
     root.setLevel(max(level, logging.WARNING))

@@ -2,9 +2,11 @@
 
 The intent classifier's MiniLM encoder only knows English; the client-sentiment detector and the
 censor's bank-style head read Russian too, so they embed with E5. The package runs its 4-bit model in
-a C engine at ~1.2 ms a token on one core; here the same 4-bit weights run as an ONNX graph in
-onnxruntime (`e5_graph.py`, `e5_export.py`), within cosine 0.9999 of the engine at 0.6 ms a token,
-with the package's tokenizer (`e5_tokenizer.py`) and its word table kept 4-bit (`E5WordTable`).
+a C engine at ~1.2 ms a token on one core; here the same weights run as an int8 ONNX graph in
+onnxruntime (`e5_graph.py`, `e5_export.py`), within cosine 0.99 of the engine at ~0.3 ms a token,
+with the package's tokenizer (`e5_tokenizer.py`) and its word table kept 4-bit (`E5WordTable`). The
+graph quantises a run's activations as a whole, so texts are embedded one at a time by default: what a
+head is trained on is what the service computes.
 Like the engine: a "query: " prefix, <s> ... </s>, mean pooling, unit length; a text longer than one
 window (510 pieces) averages its windows' means weighted by their piece counts. Embeddings are cached
 like `TextEncoder`'s.
@@ -62,10 +64,10 @@ class MultilingualEncoder:
         self.warm_up()
         return self._dimension
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length query embeddings (n, 384), float32; cached texts are not recomputed. Texts are
-        batched by length; padding costs time, not accuracy (padded tokens are masked and activations are
-        quantised per token block, so a text reads the same alone or in a batch)."""
+    def encode(self, texts: list[str], batch_size: int = 1) -> np.ndarray:
+        """Unit-length query embeddings (n, 384), float32; cached texts are not recomputed. One text per
+        run by default: the int8 graph quantises a run's activations over the whole padded batch, so a
+        text in a batch reads slightly differently (a larger `batch_size` is faster, for throw-away use)."""
         self.warm_up()
         texts = [t[:MAX_CHARS] for t in texts]
         if not texts:

@@ -22,6 +22,7 @@ import joblib
 import numpy as np
 
 from first_line.artifacts import ArtifactError, load_manifest
+from first_line.e5_graph import E5_EMBEDDINGS
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.tfidf_scorer import TfidfScorer
 
@@ -58,6 +59,10 @@ class SentimentModel:
         against the one the English head was trained on)."""
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind=KIND)
+        if self.manifest.depends_on.get("e5") != E5_EMBEDDINGS:
+            raise ArtifactError(
+                f"{self.artifact_dir}: trained on another E5 graph; run `twoline train sentiment`"
+            )
         self.encoder = encoder or MultilingualEncoder()
         head = np.load(self.artifact_dir / HEAD)
         self._weights, self._bias = head["weights"], float(head["bias"])

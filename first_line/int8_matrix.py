@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from first_line.onnx_session import cpu_session
+
 WEIGHT_LEVELS = 127
 ROW_LEVELS = 63
 ROW_ZERO_POINT = 64
@@ -47,7 +49,6 @@ def _scale(largest: np.ndarray, levels: int) -> np.ndarray:
 
 def _integer_product_session(weights: np.ndarray):
     """An onnxruntime session computing (rows - 64) @ weights in int32, one thread."""
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     d, n = weights.shape
@@ -62,7 +63,4 @@ def _integer_product_session(weights: np.ndarray):
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return cpu_session(model.SerializeToString(), threads=1)

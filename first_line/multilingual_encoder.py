@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from first_line.onnx_session import cpu_session
+
 MAX_CHARS = 1000
 """Longer messages are cut before embedding (the start carries the tone)."""
 
@@ -39,8 +41,6 @@ class MultilingualEncoder:
         with self._warm_lock:
             if self._session is not None:
                 return
-            import onnxruntime as ort
-
             from first_line.e5_file import E5WordTable, packaged_e5
             from first_line.e5_graph import GRAPH, ensure_e5_graph
             from first_line.e5_tokenizer import packaged_tokenizer
@@ -51,13 +51,7 @@ class MultilingualEncoder:
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(
-                str(folder / GRAPH), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(folder / GRAPH, self.threads)
 
     @property
     def dimension(self) -> int:

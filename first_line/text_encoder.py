@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from first_line.artifacts import file_sha256
+from first_line.onnx_session import cpu_session
 
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
@@ -79,16 +80,9 @@ class TextEncoder:
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(self.model_file), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(self.model_file, self.threads)
         tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.enable_padding()

@@ -14,6 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from first_line.onnx_session import cpu_session
+
 MAX_TOKENS = 256
 """all-MiniLM-L6-v2's max_seq_length; chunks are cut below it (see chunking.py)."""
 
@@ -62,13 +64,7 @@ class PassageEncoder:
     def warm_up(self) -> None:
         if self._session is not None:
             return
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(model_file(), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model_file(), self.threads)
         tokenizer = load_tokenizer(self.max_tokens)
         tokenizer.enable_padding()
         self._tokenizer = tokenizer

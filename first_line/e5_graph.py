@@ -24,6 +24,13 @@ GRAPH_FORMAT = 3
 E5_EMBEDDINGS = f"e5-graph-{GRAPH_FORMAT}"
 """What a head trained on E5 embeddings records in its manifest's `depends_on["e5"]`: a head trained on
 another graph's embeddings is stale (retrained by `twoline serve` / `train`, refused by the loaders)."""
+E5_DEPENDENCY = {"e5": E5_EMBEDDINGS}
+"""The `depends_on` entry a head trained on this graph's embeddings writes."""
+
+
+def reads_this_e5(depends_on: dict[str, str]) -> bool:
+    """A head with this `depends_on` was trained on the E5 graph this version runs."""
+    return depends_on.get("e5") == E5_EMBEDDINGS
 
 
 def default_graph_dir(source: E5File) -> Path:

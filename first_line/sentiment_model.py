@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 
 from first_line.artifacts import ArtifactError, load_manifest
-from first_line.e5_graph import E5_EMBEDDINGS
+from first_line.e5_graph import reads_this_e5
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.tfidf_scorer import TfidfScorer
 
@@ -59,7 +59,7 @@ class SentimentModel:
         against the one the English head was trained on)."""
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind=KIND)
-        if self.manifest.depends_on.get("e5") != E5_EMBEDDINGS:
+        if not reads_this_e5(self.manifest.depends_on):
             raise ArtifactError(
                 f"{self.artifact_dir}: trained on another E5 graph; run `twoline train sentiment`"
             )

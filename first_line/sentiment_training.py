@@ -24,7 +24,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from first_line.e5_graph import E5_EMBEDDINGS
+from first_line.e5_graph import E5_DEPENDENCY
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.sentiment_data import ToneExample, split_tone, tone_examples
 from first_line.sentiment_model import CHAR_MODEL, ENGLISH_HEAD, HEAD, KIND, SentimentModel, sigmoid
@@ -158,5 +158,5 @@ def _manifest(
         labels=["not_negative", "negative"],
         params=params,
         metrics=metrics or {},
-        depends_on=(depends_on or {}) | {"e5": E5_EMBEDDINGS},
+        depends_on=(depends_on or {}) | E5_DEPENDENCY,
     )

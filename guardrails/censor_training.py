@@ -38,7 +38,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import SVC
 
 from first_line.artifacts import Manifest, new_version, write_manifest
-from first_line.e5_graph import E5_EMBEDDINGS
+from first_line.e5_graph import E5_DEPENDENCY
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.numpy_scoring import BankStyleScorer
@@ -387,7 +387,7 @@ def train_censor(
             labels=[OK, *sorted(heads.categories.classes_)],
             params={k: v for k, v in params.items() if not k.startswith("dev_")},
             metrics={k: v for k, v in params.items() if k.startswith("dev_")},
-            depends_on={"e5": E5_EMBEDDINGS},
+            depends_on=E5_DEPENDENCY,
         )
         manifest = write_manifest(work, manifest)
     return manifest

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.domain import Domain
-from first_line.e5_graph import E5_EMBEDDINGS
+from first_line.e5_graph import reads_this_e5
 from first_line.intent_model import IntentModel
 from first_line.likes_data import stored_reaction_pairs
 from first_line.likes_model import KIND as LIKES
@@ -128,7 +128,7 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
             if intents_retrained or manifest.depends_on.get("intents") != encoder:
                 todo.append(kind)
                 continue
-        if kind == SENTIMENT and manifest.depends_on.get("e5") != E5_EMBEDDINGS:  # its Russian head
+        if kind == SENTIMENT and not reads_this_e5(manifest.depends_on):  # its Russian head
             todo.append(kind)
     return todo
 

@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router.api_models import (
@@ -125,14 +126,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
 
-    def the_assistant(request: Request) -> Assistant:
+    # The dependencies are `async`: they run on the event loop, where a plain `def` would cost a hop to
+    # the request threads and back for every request.
+    async def the_assistant(request: Request) -> Assistant:
         loaded = request.app.state.assistant
         if loaded is None:
             raise ApiError(503, "not_ready", "models are still loading")
         return loaded
 
     def require_key(*allowed: str):
-        def check(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+        async def check(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
             token = credentials.credentials if credentials else ""
             if not any(hmac.compare_digest(token.encode(), key.encode()) for key in allowed):
                 raise ApiError(401, "unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
@@ -171,11 +174,18 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         extra = [OperatorCollector(ticket_store(loaded.store.engine))] if loaded else []
         return Response(render_metrics(counts, extra), media_type="text/plain; version=0.0.4")
 
-    @app.post("/v1/messages", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
-    def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> MessageResponse:
-        _check_message(body, bot, settings)
-        image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
-        return _message_response(body, bot, image)
+    @app.post(
+        "/v1/messages",
+        tags=["chat"],
+        dependencies=[client_only],
+        responses=_ERRORS,
+        response_model=MessageResponse,
+    )
+    async def post_message(body: MessageRequest, bot: Assistant = Depends(the_assistant)) -> Response:
+        """The turn runs in one request thread; its answer is returned as JSON already built from the
+        typed MessageResponse (a plain `def` endpoint costs a second thread hop to re-validate it)."""
+        answer = await run_in_threadpool(_checked_message_response, body, bot, settings)
+        return Response(answer.model_dump_json(), media_type="application/json")
 
     @app.post("/v1/messages/stream", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
     def post_message_stream(
@@ -274,6 +284,12 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     install_pages(app)
 
     return app
+
+
+def _checked_message_response(body: MessageRequest, bot: Assistant, settings: Settings) -> MessageResponse:
+    _check_message(body, bot, settings)
+    image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
+    return _message_response(body, bot, image)
 
 
 def _message_response(body: MessageRequest, bot: Assistant, image) -> MessageResponse:

@@ -202,3 +202,26 @@ def test_messages_are_stored_before_the_models_run(api, assistant, monkeypatch):
     with assistant.store._sessions() as session:
         stored = session.get(Message, body["message_id"])
         assert stored.text == "Where is my money?"
+
+
+def test_a_message_takes_one_trip_to_the_request_threads(api, monkeypatch):
+    """The key check and the assistant lookup run on the event loop, the answer is not re-validated in a
+    thread: only the turn runs in the request pool (each trip is a thread wake-up and a GIL hand-over)."""
+    import anyio.to_thread
+
+    trips = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        trips.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    response = send(api, text="How do I top up my account with a bank transfer?")
+    assert response.status_code == 200 and response.json()["reply"]["text"]
+    assert len(trips) == 1, trips
+    refused = api.post(
+        "/v1/messages", json={"client_id": "client-1", "text": "hello"}, headers={"Authorization": "Bearer x"}
+    )
+    assert refused.json()["error"]["code"] == "unauthorized"  # refused on the event loop
+    assert len(trips) == 1

@@ -21,10 +21,23 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from first_line.artifacts import load_manifest
+from first_line.artifacts import Manifest, load_manifest
 from first_line.neighbour_scorer import NEIGHBOURS, NeighbourScorer
-from first_line.text_encoder import TextEncoder
+from first_line.text_encoder import ONNX_INT8, TextEncoder
 from first_line.tfidf_scorer import TfidfScorer
+
+
+def intent_encoder_dependency(intents: Manifest) -> dict[str, str]:
+    """What a model that reads the intent model's encoder (pools, likes, the English sentiment head) records
+    in its manifest's `depends_on`: the hash of the encoder file it was trained on."""
+    return {"intents": intents.files.get(ONNX_INT8, "")}
+
+
+def reads_this_intent_encoder(depends_on: dict[str, str], intents: Manifest | None) -> bool:
+    """Whether a model was trained on the encoder of the intent artifact `intents` (None: there is none).
+    A retrained intent model has a new encoder file, so everything trained on the old one is stale."""
+    return intents is not None and depends_on.get("intents") == intents.files.get(ONNX_INT8)
+
 
 CONTEXT_DECAY = 0.5
 """Weight of each earlier context message relative to the next one (most recent counts most)."""

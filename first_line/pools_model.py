@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest, new_version, write_manifest
-from first_line.intent_model import context_features, softmax
+from first_line.intent_model import context_features, intent_encoder_dependency, softmax
 from first_line.intent_training import augment_with_context, fit_temperature
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Splits, data_hash
@@ -102,7 +102,7 @@ def train_pools_model(
                 labels=[str(c) for c in head.classes_],
                 params={"temperature": temperature},
                 metrics={"test_accuracy": float((test_logits.argmax(1) == test_labels).mean())},
-                depends_on={"intents": intents_manifest.files.get("encoder.int8.onnx", "")},
+                depends_on=intent_encoder_dependency(intents_manifest),
             ),
         )
         return manifest

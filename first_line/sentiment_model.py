@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 import joblib
 import numpy as np
 
-from first_line.artifacts import ArtifactError, load_manifest
+from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.e5_graph import reads_this_e5
+from first_line.intent_model import reads_this_intent_encoder
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.tfidf_scorer import TfidfScorer
 
@@ -33,8 +34,6 @@ KIND = "sentiment"
 HEAD = "head.npz"
 ENGLISH_HEAD = "head_english.npz"
 CHAR_MODEL = "char_ngrams.joblib"
-ENCODER_FILE = "encoder.int8.onnx"
-"""The intent encoder's file whose hash the English head depends on."""
 
 
 def text_language(text: str) -> str:
@@ -53,10 +52,10 @@ class SentimentModel:
         artifact_dir: Path | str,
         encoder: MultilingualEncoder | None = None,
         english_encoder: TextEncoder | None = None,
-        english_encoder_hash: str | None = None,
+        intents: Manifest | None = None,
     ) -> None:
-        """`english_encoder`: the intent model's encoder, with the hash of its ONNX file (checked
-        against the one the English head was trained on)."""
+        """`english_encoder`: the intent model's encoder, with that model's manifest `intents` (the English
+        head must have been trained on this encoder)."""
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind=KIND)
         if not reads_this_e5(self.manifest.depends_on):
@@ -68,8 +67,7 @@ class SentimentModel:
         self._weights, self._bias = head["weights"], float(head["bias"])
         self._english: tuple[TextEncoder, np.ndarray, float] | None = None
         if english_encoder is not None and (self.artifact_dir / ENGLISH_HEAD).exists():
-            trained_on = self.manifest.depends_on.get("intents")
-            if english_encoder_hash is not None and trained_on != english_encoder_hash:
+            if intents is not None and not reads_this_intent_encoder(self.manifest.depends_on, intents):
                 raise ArtifactError(
                     f"{self.artifact_dir}: trained on another intent model; run `twoline train sentiment`"
                 )

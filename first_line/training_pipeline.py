@@ -7,7 +7,7 @@ from pathlib import Path
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.domain import Domain
-from first_line.intent_model import IntentModel
+from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import IntentTrainingConfig, train_intent_model
 from first_line.pools_model import POOL_MAP, train_pools_model
 from first_line.text_encoder import shared_embeddings
@@ -72,7 +72,7 @@ def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> lis
     import json
 
     stale_map = json.loads((pools_dir / POOL_MAP).read_text(encoding="utf-8")) != domain.pool_by_intent
-    stale_model = pools.depends_on.get("intents") != intents.files.get("encoder.int8.onnx")
+    stale_model = not reads_this_intent_encoder(pools.depends_on, intents)
     return ["pools"] if stale_map or stale_model else []
 
 

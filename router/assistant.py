@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from first_line.artifacts import ArtifactError
 from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.entities import EntityExtractor
-from first_line.intent_model import IntentModel
+from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
@@ -94,8 +94,7 @@ def load_first_line_models(
     check_intents_match(intent_model, domain)
     intent_model.warm_up()
     pools = PoolsModel(pools_dir, intent_model.encoder, domain.pool_by_intent)
-    encoder_hash = intent_model.manifest.files.get("encoder.int8.onnx")
-    if pools.manifest.depends_on.get("intents") != encoder_hash:
+    if not reads_this_intent_encoder(pools.manifest.depends_on, intent_model.manifest):
         raise ArtifactError(f"{pools_dir}: trained on another intent model; run `twoline train pools`")
     return intent_model, pools
 

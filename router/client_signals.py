@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 
 from first_line.artifacts import ArtifactError
-from first_line.intent_model import IntentModel
+from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.likes_model import LikesModel
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.sentiment_model import SentimentModel
@@ -40,7 +40,7 @@ class ClientSignals:
             sentiment_dir,
             MultilingualEncoder(threads=threads),
             intent_model.encoder if intent_model else None,
-            intent_model.manifest.files.get("encoder.int8.onnx") if intent_model else None,
+            intent_model.manifest if intent_model else None,
         )
         sentiment.warm_up()
         return cls(sentiment, RiskScores(engine), risk_max_age_days)
@@ -65,6 +65,6 @@ class ClientSignals:
 def load_likes_model(likes_dir, intent_model: IntentModel) -> LikesModel:
     """The likes model on the intent model's encoder; refused if trained on another encoder."""
     likes = LikesModel(likes_dir, intent_model.encoder)
-    if likes.manifest.depends_on.get("intents") != intent_model.manifest.files.get("encoder.int8.onnx"):
+    if not reads_this_intent_encoder(likes.manifest.depends_on, intent_model.manifest):
         raise ArtifactError(f"{likes_dir}: trained on another intent model; run `twoline train likes`")
     return likes

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.domain import Domain
 from first_line.e5_graph import reads_this_e5
-from first_line.intent_model import IntentModel
+from first_line.intent_model import IntentModel, intent_encoder_dependency, reads_this_intent_encoder
 from first_line.likes_data import stored_reaction_pairs
 from first_line.likes_model import KIND as LIKES
 from first_line.likes_training import likes_pairs, train_likes_model
@@ -42,14 +42,13 @@ def train_sentiment_artifact(
     except ArtifactError:
         log.warning("no intent model: sentiment trained without its English MiniLM head")
         return train_sentiment(data_dir, domain_dir, artifacts_dir / SENTIMENT, max_examples=max_examples)
-    depends_on = {"intents": intents.manifest.files.get("encoder.int8.onnx", "")}
     return train_sentiment(
         data_dir,
         domain_dir,
         artifacts_dir / SENTIMENT,
         max_examples=max_examples,
         english_encoder=intents.encoder,
-        depends_on=depends_on,
+        depends_on=intent_encoder_dependency(intents.manifest),
     )
 
 
@@ -69,7 +68,7 @@ def train_likes_artifact(
     train, test = likes_pairs(splits, domain, stored, data_dir, star_limit=star_limit)
     intents = IntentModel(artifacts_dir / "intents", threads=2, cache_size=200_000)
     intents.encoder.warm_up()
-    depends_on = {"intents": intents.manifest.files.get("encoder.int8.onnx", "")}
+    depends_on = intent_encoder_dependency(intents.manifest)
     return train_likes_model(train, test, intents.encoder, artifacts_dir / LIKES, depends_on)
 
 
@@ -122,10 +121,10 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
             continue
         if kind in (LIKES, SENTIMENT):  # both read the intent model's encoder
             try:
-                encoder = load_manifest(artifacts_dir / "intents", "intents").files.get("encoder.int8.onnx")
+                intents = load_manifest(artifacts_dir / "intents", "intents")
             except ArtifactError:
-                encoder = None
-            if intents_retrained or manifest.depends_on.get("intents") != encoder:
+                intents = None
+            if intents_retrained or not reads_this_intent_encoder(manifest.depends_on, intents):
                 todo.append(kind)
                 continue
         if kind == SENTIMENT and not reads_this_e5(manifest.depends_on):  # its Russian head

@@ -49,9 +49,8 @@ def test_english_is_read_through_the_intent_encoder_and_russian_through_e5(artif
     from first_line.intent_model import IntentModel
 
     intents = IntentModel(artifacts_dir / "intents")
-    encoder_hash = intents.manifest.files["encoder.int8.onnx"]
-    model = SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, encoder_hash)
-    assert model.manifest.depends_on["intents"] == encoder_hash
+    model = SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, intents.manifest)
+    assert model.manifest.depends_on["intents"] == intents.manifest.files["encoder.int8.onnx"]
     sent_to_e5: list[list[str]] = []
     e5_encode = model.encoder.encode
     model.encoder.encode = lambda texts, **kw: sent_to_e5.append(list(texts)) or e5_encode(texts, **kw)
@@ -62,7 +61,8 @@ def test_english_is_read_through_the_intent_encoder_and_russian_through_e5(artif
     assert model.manifest.params["e5_reads_english"] == 0.0
     assert "ru_accuracy_e5_plus_chars" in model.manifest.metrics
     with pytest.raises(ArtifactError, match="another intent model"):
-        SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, "another-hash")
+        another = intents.manifest.model_copy(update={"files": {"encoder.int8.onnx": "another-hash"}})
+        SentimentModel(artifacts_dir / "sentiment", None, intents.encoder, another)
 
 
 def test_negative_client_gets_the_empathetic_variant_where_the_scenario_has_one(domain):

@@ -100,8 +100,9 @@ async def _relay(events: Iterator[str], limiter: anyio.CapacityLimiter) -> Async
 
 
 def limit_request_threads(threads: int) -> None:
-    """The thread pool FastAPI runs the (sync) endpoints in: anyio's default limiter, per process.
-    Every runnable thread competes for the GIL; a few keep the convoy short (router/turn_gate.py)."""
+    """The thread pool the message turns and the other (sync) endpoints run in: anyio's default limiter,
+    per process. Every runnable thread competes for the GIL; a few keep the convoy short
+    (router/turn_gate.py)."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 

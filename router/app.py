@@ -196,8 +196,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         stored; `sentence` events carry a second-line answer sentence by sentence, each sent only after the
         guardrails passed it; the last event, `message`, is the whole MessageResponse (its reply is what the
         dialog stores); `error` carries `{code, message}`."""
-        _check_message(body, bot, settings)
-        image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
+        image = _accepted_image(body, bot, settings)
         run = lambda: _message_response(body, bot, image).model_dump_json()  # noqa: E731
         events = stream_events(run, _stream_error)
         return StreamingResponse(_relay(events, app.state.stream_limiter), media_type="text/event-stream")
@@ -288,9 +287,13 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
 
 def _checked_message_response(body: MessageRequest, bot: Assistant, settings: Settings) -> MessageResponse:
+    return _message_response(body, bot, _accepted_image(body, bot, settings))
+
+
+def _accepted_image(body: MessageRequest, bot: Assistant, settings: Settings):
+    """Refuse what the bot cannot take, before anything is stored; the decoded screenshot, if one came."""
     _check_message(body, bot, settings)
-    image = decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
-    return _message_response(body, bot, image)
+    return decode_upload(body.image_base64, bot, settings) if body.image_base64 is not None else None
 
 
 def _message_response(body: MessageRequest, bot: Assistant, image) -> MessageResponse:

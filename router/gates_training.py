@@ -112,6 +112,10 @@ def train_risk_artifact(
 
 def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
     """Which of sentiment / likes / risk must be (re)trained."""
+    try:
+        intents = load_manifest(artifacts_dir / "intents", "intents")
+    except ArtifactError:
+        intents = None
     todo = []
     for kind in (SENTIMENT, LIKES, RISK):
         try:
@@ -119,15 +123,11 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
         except ArtifactError:
             todo.append(kind)
             continue
-        if kind in (LIKES, SENTIMENT):  # both read the intent model's encoder
-            try:
-                intents = load_manifest(artifacts_dir / "intents", "intents")
-            except ArtifactError:
-                intents = None
-            if intents_retrained or not reads_this_intent_encoder(manifest.depends_on, intents):
-                todo.append(kind)
-                continue
-        if kind == SENTIMENT and not reads_this_e5(manifest.depends_on):  # its Russian head
+        on_old_encoder = kind in (LIKES, SENTIMENT) and (  # both read the intent model's encoder
+            intents_retrained or not reads_this_intent_encoder(manifest.depends_on, intents)
+        )
+        on_old_e5 = kind == SENTIMENT and not reads_this_e5(manifest.depends_on)  # its Russian head
+        if on_old_encoder or on_old_e5:
             todo.append(kind)
     return todo
 

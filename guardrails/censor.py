@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
-from first_line.e5_graph import reads_this_e5
+from first_line.e5_graph import E5_EMBEDDINGS, reads_this_e5
 from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
@@ -106,7 +106,8 @@ def _staleness(manifest: Manifest) -> str | None:
     if missing:
         return f"a censor from an older version (no {', '.join(missing)})"
     if not reads_this_e5(manifest.depends_on):
-        return f"a censor trained on another E5 graph ({manifest.depends_on.get('e5', 'e5-graph-2')})"
+        trained_on = manifest.depends_on.get("e5", "none recorded")
+        return f"a censor trained on another E5 graph ({trained_on}; this version runs {E5_EMBEDDINGS})"
     return None
 
 

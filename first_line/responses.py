@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from first_line.domain import Domain, Language, Register, ResponseVariant
 from first_line.language import looks_russian
+from first_line.text_input import StorableText
 
 Gender = Literal["male", "female"]
 _TOKEN = re.compile(r"\{([^{}]*)\}")
@@ -34,7 +35,7 @@ class ClientProfile(BaseModel):
     language: Language | None = None
     age: int | None = Field(None, ge=0, le=130)
     gender: Gender | None = None
-    first_name: str | None = Field(None, max_length=64)
+    first_name: StorableText | None = Field(None, max_length=64)
 
 
 class RenderedResponse(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from first_line.domain import Language
 from first_line.responses import ClientProfile
+from first_line.text_input import StorableText
 from router.policy import Button
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
@@ -20,7 +21,7 @@ class _Request(BaseModel):
 class MessageRequest(_Request):
     client_id: str = Field(pattern=CLIENT_ID_PATTERN, description="The bank's id of the client.")
     dialog_id: str | None = Field(None, max_length=36, description="Omit to start a new dialog.")
-    text: str = Field("", description="The client's message; may be empty only with `button`.")
+    text: StorableText = Field("", description="The client's message; may be empty only with `button`.")
     button: str | None = Field(None, max_length=128, description="Payload of a clicked quick-reply button.")
     client_message_id: str | None = Field(
         None,

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from first_line.text_input import has_visible_text
 from router.api_models import (
     CLIENT_ID_PATTERN,
     ClientProfileRequest,
@@ -346,7 +347,7 @@ def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> 
     if body.button is not None:
         if button_intent(body.button, bot.domain) is None:
             raise ApiError(422, "unknown_button", "unknown button payload")
-    elif not body.text.strip() and body.image_base64 is None:
+    elif not has_visible_text(body.text) and body.image_base64 is None:
         raise ApiError(422, "empty_message", "the message is empty")
     if len(body.text) > settings.max_message_chars:
         raise ApiError(

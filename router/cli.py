@@ -122,6 +122,7 @@ def chat(
     language: str | None = typer.Option(None, help="en or ru"),
 ) -> None:
     """Chat with the assistant in the terminal (the same policy and store as the service)."""
+    from first_line.text_input import storable_text
     from router.assistant import Assistant
 
     settings = _settings()
@@ -130,7 +131,7 @@ def chat(
     buttons: list = []
     typer.echo("Type a message (a number picks a button; empty line or Ctrl-D quits).")
     for line in sys.stdin:
-        text = line.strip()
+        text = storable_text(line).strip()
         if not text:
             break
         payload = None

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
+from first_line.text_input import StorableText, has_visible_text
 from router.api_models import ErrorResponse, HandoffView
 from router.assistant import Assistant
 from router.errors import ApiError
@@ -34,7 +35,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 class OperatorReplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="The operator's message to the client.")
+    text: StorableText = Field(description="The operator's message to the client.")
 
 
 class CloseRequest(BaseModel):
@@ -175,7 +176,7 @@ def build_operator_router(
         store: TicketStore = Depends(tickets),
     ) -> OperatorReplyResponse:
         """Write to the client (stored as role `operator`); only the operator holding the ticket."""
-        if not body.text.strip():
+        if not has_visible_text(body.text):
             raise ApiError(422, "empty_message", "the message is empty")
         if len(body.text) > settings.max_message_chars:
             raise ApiError(422, "message_too_long", f"the limit is {settings.max_message_chars} characters")

@@ -100,6 +100,7 @@ def test_escalated_intent_hands_off_until_the_second_line_exists(api):
     [
         ({"text": ""}, 422, "empty_message"),
         ({"text": "   \n "}, 422, "empty_message"),
+        ({"text": "\u200b\u200b \ufeff"}, 422, "empty_message"),
         ({"text": "x" * 2001}, 422, "message_too_long"),
         ({"text": 42}, 422, "invalid_request"),
         ({"text": "hi", "client_id": ""}, 422, "invalid_request"),
@@ -116,6 +117,20 @@ def test_bad_input_is_refused_with_a_stable_code_and_stores_nothing(api, assista
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert stored_messages(assistant) == before
+
+
+@pytest.mark.parametrize(
+    ("raw_text", "stored"),
+    [("lost my card \\ud83d", "lost my card \ufffd"), ("card\\u0000 stolen", "card\ufffd stolen")],
+)
+def test_half_an_emoji_or_a_nul_is_kept_as_a_replacement_character(api, raw_text, stored):
+    """JSON allows a lone surrogate (an app cutting an emoji in two) and NUL; neither can be stored as sent
+    (UTF-8, PostgreSQL), so the message is kept with U+FFFD in their place: answered, not a 500."""
+    body = f'{{"client_id": "client-odd", "text": "{raw_text}"}}'.encode()
+    response = api.post("/v1/messages", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    dialog = api.get(f"/v1/dialogs/{response.json()['dialog_id']}").json()
+    assert dialog["messages"][0]["text"] == stored
 
 
 def test_not_json_and_oversized_bodies(api, assistant):

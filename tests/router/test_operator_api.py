@@ -126,8 +126,9 @@ def test_operator_requests_are_validated(api, handed_off):
     odd = api.post(f"/v1/handoffs/{ticket}/claim", headers=operator("<script>"))
     assert odd.status_code == 422
     api.post(f"/v1/handoffs/{ticket}/claim", headers=operator("Anna"))
-    empty = api.post(f"/v1/handoffs/{ticket}/reply", headers=operator("Anna"), json={"text": "  "})
-    assert error_code(empty) == "empty_message"
+    for blank in ("  ", "\u200b\ufeff"):
+        empty = api.post(f"/v1/handoffs/{ticket}/reply", headers=operator("Anna"), json={"text": blank})
+        assert error_code(empty) == "empty_message"
     long = api.post(f"/v1/handoffs/{ticket}/reply", headers=operator("Anna"), json={"text": "x" * 2001})
     assert error_code(long) == "message_too_long"
     bad = api.post(f"/v1/handoffs/{ticket}/close", headers=operator("Anna"), json={"outcome": "great"})

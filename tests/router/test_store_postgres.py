@@ -19,6 +19,7 @@ from filelock import FileLock
 from sqlalchemy import create_engine, inspect, text
 
 from first_line.responses import ClientProfile
+from first_line.text_input import storable_text
 from router.policy import Button, Decision
 from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import DialogNotFoundError, DialogStore
@@ -108,6 +109,18 @@ def test_a_turn_is_stored_with_its_decision_and_ticket(store):
     assert store.dialog(accepted.dialog_id).status == "handed_off"
     assert [t.id for t in store.handoffs()] == [turn.ticket_id]
     assert store.dialog_counts() == (1, 1)
+
+
+def test_every_text_the_api_accepts_is_stored_as_it_was_read(store):
+    """A lone surrogate and a NUL are what each store refuses (UTF-8; PostgreSQL's text type):
+    `storable_text`, applied to every text the API reads, leaves neither."""
+    for sent in ("half an emoji \ud83d", "a nul\x00 inside", "Привет 👋"):
+        accepted = store.accept_message("c-odd", None, storable_text(sent), language="en")
+        messages, _ = store.dialog_history(accepted.dialog_id)
+        assert messages[0].text == storable_text(sent)
+        assert "\x00" not in messages[0].text
+    store.upsert_client("c-odd", ClientProfile(first_name="An\x00na"))
+    assert store.client_profile("c-odd").first_name == "An\ufffdna"
 
 
 def test_retries_are_recognised(store):

@@ -12,6 +12,8 @@ from first_line.text_input import StorableText
 from router.policy import Button
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:@-]{1,64}$"
+ROW_ID_MAX = 2**63 - 1
+"""The largest id a row can have (SQLite's INTEGER, PostgreSQL's bigint): a larger one is a 422, not a 500."""
 
 
 class _Request(BaseModel):
@@ -71,7 +73,9 @@ class MessageResponse(BaseModel):
 
 class FeedbackRequest(_Request):
     dialog_id: str = Field(max_length=36)
-    message_id: int | None = Field(None, description="The bot message liked or disliked.")
+    message_id: int | None = Field(
+        None, ge=1, le=ROW_ID_MAX, description="The bot message liked or disliked."
+    )
     reaction: Literal["like", "dislike"] | None = None
     voc: int | None = Field(None, ge=1, le=5, description="Satisfaction with the whole dialog, 1..5.")
 

@@ -41,13 +41,18 @@ from router.operator_api import build_operator_router, handoff_view, ticket_stor
 from router.operator_metrics import OperatorCollector
 from router.policy import button_intent
 from router.settings import Settings, get_settings
-from router.store.dialog_store import DialogNotFoundError, MessageNotFoundError, StoreUnavailableError
+from router.store.dialog_store import (
+    ClientMessageIdReusedError,
+    DialogNotFoundError,
+    MessageNotFoundError,
+    StoreUnavailableError,
+)
 from router.web_pages import install_pages
 from second_line.streaming import stream_events
 
 log = logging.getLogger("twoline.api")
 _bearer = HTTPBearer(auto_error=False)
-_ERRORS = {status: {"model": ErrorResponse} for status in (401, 404, 413, 422, 503)}
+_ERRORS = {status: {"model": ErrorResponse} for status in (401, 404, 409, 413, 422, 503)}
 
 
 class BodySizeLimit:
@@ -310,6 +315,12 @@ def _message_response(body: MessageRequest, bot: Assistant, image) -> MessageRes
         )
     except DialogNotFoundError as exc:
         raise ApiError(404, "unknown_dialog", "no such dialog for this client") from exc
+    except ClientMessageIdReusedError as exc:
+        raise ApiError(
+            409,
+            "client_message_id_reused",
+            "this client_message_id was sent before with another message; give each message its own id",
+        ) from exc
     except StoreUnavailableError as exc:
         raise ApiError(
             503,

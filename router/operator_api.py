@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from first_line.text_input import StorableText, has_visible_text
-from router.api_models import ErrorResponse, HandoffView
+from router.api_models import ROW_ID_MAX, ErrorResponse, HandoffView
 from router.assistant import Assistant
 from router.errors import ApiError
 from router.settings import Settings
@@ -133,7 +133,7 @@ def build_operator_router(
     def operator_name(x_operator: str = Header(pattern=OPERATOR_NAME_PATTERN)) -> str:
         return x_operator.strip()
 
-    ticket_path = Path(ge=1, description="The hand-off ticket's id.")
+    ticket_path = Path(ge=1, le=ROW_ID_MAX, description="The hand-off ticket's id.")
 
     @router.get(
         "/v1/handoffs/{ticket_id}", tags=["operator"], dependencies=[operator_only], responses=_ERRORS
@@ -205,7 +205,9 @@ def build_operator_router(
     )
     def dialog_messages(
         dialog_id: str = Path(max_length=36),
-        after: int = Query(0, ge=0, description="Only messages with a larger id (the last one you have)."),
+        after: int = Query(
+            0, ge=0, le=ROW_ID_MAX, description="Only messages with a larger id (the last one you have)."
+        ),
         store: TicketStore = Depends(tickets),
     ) -> DialogUpdateView:
         """New messages of a dialog and its state: the chat page polls this for operator replies."""

@@ -42,6 +42,11 @@ class StoreUnavailableError(RuntimeError):
     """The database is locked or unreachable: the request was not acknowledged."""
 
 
+class ClientMessageIdReusedError(ValueError):
+    """A client_message_id already names another message (another text or button): answering the earlier
+    one would acknowledge this one without storing it, so it is refused."""
+
+
 @dataclass(frozen=True)
 class AcceptedMessage:
     dialog_id: str
@@ -119,7 +124,7 @@ class DialogStore:
         retry: bool = False,
     ) -> AcceptedMessage:
         if retry:
-            earlier = self._earlier_message(client_id, client_message_id)
+            earlier = self._earlier_message(client_id, client_message_id, text, button_payload)
             if earlier is not None:
                 return earlier
         now = utcnow()
@@ -142,8 +147,11 @@ class DialogStore:
             message_id = _insert_message(connection, dialog_id, client_id, "client", now, **message)
         return AcceptedMessage(dialog_id, message_id, status, False, client_id)
 
-    def _earlier_message(self, client_id: str, client_message_id: str | None) -> AcceptedMessage | None:
-        """The message stored before under this client_message_id, as a retry."""
+    def _earlier_message(
+        self, client_id: str, client_message_id: str | None, text: str, button_payload: str | None
+    ) -> AcceptedMessage | None:
+        """The message stored before under this client_message_id, as a retry of this one; an error when
+        that message is another one."""
         with self._sessions() as session:
             earlier = session.scalar(
                 select(Message).where(
@@ -152,6 +160,8 @@ class DialogStore:
             )
             if earlier is None:
                 return None
+            if (earlier.text, earlier.button_payload) != (text, button_payload):
+                raise ClientMessageIdReusedError(client_message_id)
             dialog = session.get(Dialog, earlier.dialog_id)
             return AcceptedMessage(earlier.dialog_id, earlier.id, dialog.status, True, client_id)
 

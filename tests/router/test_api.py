@@ -165,6 +165,9 @@ def test_a_retry_with_the_same_client_message_id_is_answered_not_stored_twice(ap
     assert again["message_id"] == first["message_id"]
     assert again["reply"] == first["reply"]
     assert stored_messages(assistant) == 2
+    other = send(api, text="And by bank transfer?", client_message_id="m-1")
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "client_message_id_reused")
+    assert stored_messages(assistant) == 2
 
 
 def test_feedback_likes_and_voc(api):
@@ -187,6 +190,12 @@ def test_feedback_likes_and_voc(api):
     assert wrong_message.json()["error"]["code"] == "unknown_message", "a client message cannot be liked"
     missing = api.post("/v1/feedback", json={"dialog_id": "nope", "voc": 3})
     assert missing.json()["error"]["code"] == "unknown_dialog"
+    for too_big in (2**63, 2**70):  # past any database's integer: refused, not a 500
+        huge = api.post(
+            "/v1/feedback",
+            json={"dialog_id": body["dialog_id"], "message_id": too_big, "reaction": "like"},
+        )
+        assert (huge.status_code, huge.json()["error"]["code"]) == (422, "invalid_request")
 
 
 def test_profile_picks_language_and_register(api):

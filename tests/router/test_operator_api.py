@@ -134,6 +134,8 @@ def test_operator_requests_are_validated(api, handed_off):
     bad = api.post(f"/v1/handoffs/{ticket}/close", headers=operator("Anna"), json={"outcome": "great"})
     assert bad.status_code == 422
     assert error_code(api.get("/v1/dialogs/no-such/messages")) == "unknown_dialog"
+    assert api.get(f"/v1/handoffs/{2**63}", headers=OPERATOR_KEY).status_code == 422
+    assert api.get(f"/v1/dialogs/{dialog_id}/messages?after={2**64}", headers=OPERATOR_KEY).status_code == 422
     assert api.get(f"/v1/dialogs/{dialog_id}/messages", headers=OPERATOR_KEY).status_code == 200
 
 

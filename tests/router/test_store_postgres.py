@@ -22,7 +22,7 @@ from first_line.responses import ClientProfile
 from first_line.text_input import storable_text
 from router.policy import Button, Decision
 from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import DialogNotFoundError, DialogStore
+from router.store.dialog_store import ClientMessageIdReusedError, DialogNotFoundError, DialogStore
 
 ADMIN_URL = os.environ.get(
     "TWOLINE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -141,6 +141,11 @@ def test_retries_are_recognised(store):
     assert reply.text == "Hello" and reply.buttons == [{"label": "a", "payload": "intent:a"}]
     other_client = store.accept_message("c2", None, "hi", client_message_id="abc")
     assert not other_client.is_retry
+    with pytest.raises(ClientMessageIdReusedError):  # answering "hi" would lose "bye"
+        store.accept_message("c1", None, "bye", client_message_id="abc")
+    with pytest.raises(ClientMessageIdReusedError):
+        store.accept_message("c1", None, "hi", "intent:a", client_message_id="abc")
+    assert store.count_messages() == 3
 
 
 def test_context_is_the_clients_recent_messages_oldest_first(store):

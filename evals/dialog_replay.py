@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
+from first_line.table_files import open_table
 from first_line.training_data import Example
 from router.settings import Settings
 
@@ -77,7 +78,7 @@ class _Tally:
 def read_dialogs(path: Path) -> list[ReplayDialog]:
     """JSONL dialogs, or a text,category CSV of single questions."""
     if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open_table(path) as handle:
             rows = [r for r in csv.DictReader(handle) if (r.get("text") or "").strip()]
         return [
             ReplayDialog(id=f"row-{i}", turns=[ReplayTurn(text=r["text"], intent=r.get("category") or None)])

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from first_line.language import looks_russian
+from first_line.table_files import open_table
 from guardrails.censor import Censor
 from guardrails.text import split_sentences
 
@@ -35,7 +36,7 @@ ANSWER_SENTENCES = 3
 
 
 def read_rows(path: Path, text_col: str, label_col: str) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open_table(path) as handle:
         reader = csv.DictReader(handle)
         missing = {text_col, label_col} - set(reader.fieldnames or [])
         if missing:

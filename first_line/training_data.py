@@ -18,6 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from first_line.table_files import open_table
+
 CLINC_RENAMES = {
     "greeting": "greeting",
     "thank_you": "thanks",
@@ -49,7 +51,7 @@ class Splits:
 
 def read_labelled_csv(path: Path | str, text_col: str = "text", label_col: str = "category") -> list[Example]:
     """Read a `text,category` CSV (the BANKING77 layout); rows with an empty text are skipped."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open_table(path) as handle:
         reader = csv.DictReader(handle)
         missing = {text_col, label_col} - set(reader.fieldnames or [])
         if missing:

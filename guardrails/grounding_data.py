@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from first_line.table_files import open_table
 from guardrails.facts import _NUMBER
 from guardrails.text import split_sentences
 
@@ -49,7 +50,7 @@ def begin_half(knowledge: str, response: str) -> str:
 
 
 def read_begin(path: Path) -> list[GroundingPair]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open_table(path) as handle:
         return [
             GroundingPair(
                 row["response"],

@@ -23,6 +23,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from first_line.table_files import open_table
+
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 WRITTEN_TRAIN = PACKAGE_DATA / "injection_train.csv"
 WRITTEN_HELDOUT = PACKAGE_DATA / "injection_heldout.csv"
@@ -51,7 +53,7 @@ def reserved(text: str) -> bool:
 def load_written(path: Path, source: str = "written") -> list[InjectionExample]:
     """A CSV with `text,label` and optional `language,category`; raises ValueError on a bad row."""
     rows = []
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open_table(path) as handle:
         reader = csv.DictReader(handle)
         missing = {"text", "label"} - set(reader.fieldnames or [])
         if missing:

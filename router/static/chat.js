@@ -285,7 +285,9 @@ async function send({ text = "", button = null } = {}) {
   if (image) body.image_base64 = image.base64;
   setSending(true);
   let result = await streamMessage(body);
-  if (result.code === "store_unavailable") {
+  // Once more with the same client_message_id: a busy store, or a network error that may have come after
+  // the server stored the message (it then answers the stored one instead of storing it twice).
+  if (result.code === "store_unavailable" || result.code === "network_error") {
     await new Promise((resolve) => setTimeout(resolve, 1000 * (result.retryAfter || 1)));
     result = await streamMessage(body);
   }

@@ -136,8 +136,9 @@ def _json(value):
 
 
 def stored_reaction_pairs(engine: Engine) -> list[Pair]:
-    """Every like / dislike in the store, with the client message it answered and its context."""
-    from router.store.models import Decision, Feedback, Message
+    """The last like or dislike of each bot message in the store, with the client message it answered and
+    its context."""
+    from router.store.models import Decision, Feedback, Message, last_reaction_ids
 
     client_message = aliased(Message)
     reply = aliased(Message)
@@ -146,7 +147,7 @@ def stored_reaction_pairs(engine: Engine) -> list[Pair]:
         .join(reply, reply.id == Feedback.message_id)
         .join(Decision, Decision.reply_message_id == reply.id)
         .join(client_message, client_message.id == Decision.message_id)
-        .where(Feedback.kind.in_(("like", "dislike")))
+        .where(Feedback.id.in_(last_reaction_ids()))
         .order_by(Feedback.id)
     )
     pairs = []

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from router.store.encryption import EncryptedJSON, EncryptedText
@@ -103,6 +116,16 @@ class Feedback(Base):
     """like | dislike (of one bot message) | voc (1..5 for the dialog)"""
     score: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+REACTIONS = ("like", "dislike")
+
+
+def last_reaction_ids() -> Select:
+    """The ids of the reactions that count: the last like or dislike given to each bot message. A second tap
+    or a change of mind is stored as a row of its own (the history stays), and replaces the earlier one
+    for the likes model's training pairs and the reaction counts."""
+    return select(func.max(Feedback.id)).where(Feedback.kind.in_(REACTIONS)).group_by(Feedback.message_id)
 
 
 class HandoffTicket(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from router.store.dialog_store import DialogNotFoundError, _Transaction
-from router.store.models import Dialog, Feedback, HandoffTicket, Message, utcnow
+from router.store.models import Dialog, Feedback, HandoffTicket, Message, last_reaction_ids, utcnow
 
 Outcome = Literal["resolved", "unresolved", "client_left", "returned_to_bot"]
 """How an operator closed a ticket: the client's problem was solved; it was not (or needs a branch
@@ -172,11 +172,11 @@ class TicketStore:
         return result
 
     def reaction_counts(self) -> dict[str, int]:
-        """{'like': n, 'dislike': n} over bot messages."""
+        """{'like': n, 'dislike': n} over bot messages, the last reaction to each."""
         with self._sessions() as session:
             rows = session.execute(
                 select(Feedback.kind, func.count(Feedback.id))
-                .where(Feedback.kind.in_(("like", "dislike")))
+                .where(Feedback.id.in_(last_reaction_ids()))
                 .group_by(Feedback.kind)
             ).all()
         return {"like": 0, "dislike": 0} | {kind: int(n) for kind, n in rows}

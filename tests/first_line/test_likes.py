@@ -60,6 +60,9 @@ def test_reactions_posted_through_the_api_become_training_pairs(api, assistant):
     assert [(p.text, p.disliked, p.source) for p in pairs] == [(CARD_ARRIVAL_BUTTON["text"], 1, "stored")]
     assert pairs[0].answer == body["reply"]["text"]
     assert pairs[0].context == ("How do I top up my account?",)
+    for kind in ("like", "like"):  # the client changes its mind, then taps again: one pair, the last reaction
+        assert api.post("/v1/feedback", json=reaction | {"reaction": kind}).status_code == 200
+    assert [p.disliked for p in stored_reaction_pairs(assistant.store.engine)] == [0]
 
 
 def _api_with_threshold(settings, tmp_path, threshold: float):

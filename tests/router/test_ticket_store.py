@@ -190,3 +190,6 @@ def test_voc_and_reactions_by_handler(stores):
     dialogs.add_message_feedback(turn.reply_message_id, "dislike", accepted.dialog_id)
     assert tickets.voc_by_handler() == {"bot": (1, 5.0), "operator": (1, 2.0)}
     assert tickets.reaction_counts() == {"like": 0, "dislike": 1}
+    for kind in ("like", "like"):  # a change of mind, then a second tap: the last reaction counts, once
+        dialogs.add_message_feedback(turn.reply_message_id, kind, accepted.dialog_id)
+    assert tickets.reaction_counts() == {"like": 1, "dislike": 0}

@@ -121,11 +121,17 @@ class Feedback(Base):
 REACTIONS = ("like", "dislike")
 
 
-def last_reaction_ids() -> Select:
-    """The ids of the reactions that count: the last like or dislike given to each bot message. A second tap
-    or a change of mind is stored as a row of its own (the history stays), and replaces the earlier one
-    for the likes model's training pairs and the reaction counts."""
-    return select(func.max(Feedback.id)).where(Feedback.kind.in_(REACTIONS)).group_by(Feedback.message_id)
+def last_reaction_ids(before: datetime | None = None) -> Select:
+    """The ids of the reactions that count: the last like or dislike given to each bot message (before
+    `before`, for a point-in-time reading). A second tap or a change of mind is stored as a row of its own
+    (the history stays), and replaces the earlier one for the likes model's training pairs, the reaction
+    counts and the VOC-risk features."""
+    window = [Feedback.created_at < before] if before is not None else []
+    return (
+        select(func.max(Feedback.id))
+        .where(Feedback.kind.in_(REACTIONS), *window)
+        .group_by(Feedback.message_id)
+    )
 
 
 class HandoffTicket(Base):

@@ -12,7 +12,7 @@ from router.store.database import create_store_engine, migrate
 from router.store.models import Client, ClientRisk
 from router.store.risk_scores import RiskScores
 from router.voc_risk.batch import client_id_chunks, score_all_clients
-from router.voc_risk.features import FEATURES, client_features
+from router.voc_risk.features import FEATURES, client_features, voc_labels
 from router.voc_risk.simulator import SYNTHETIC_PREFIX, SimulationConfig, intent_texts, simulate_clients
 from router.voc_risk.training import RiskTrainingConfig, train_risk_model
 from tests.conftest import DATA_DIR
@@ -53,8 +53,16 @@ def test_features_count_what_happened_through_the_api(api, assistant):
     first = api.post("/v1/messages", json={"client_id": "feat-1", "text": angry}).json()
     api.post("/v1/feedback", json={"dialog_id": first["dialog_id"], "voc": 1})
     api.post("/v1/messages", json={"client_id": "feat-1", "text": "I want to talk to a human"})
+    rated_twice = api.post(
+        "/v1/messages", json={"client_id": "feat-2", "text": "How do I change my PIN?"}
+    ).json()
+    for score in (1, 5):  # the client changes its rating: one score, the last
+        api.post("/v1/feedback", json={"dialog_id": rated_twice["dialog_id"], "voc": score})
+    reaction = {"dialog_id": rated_twice["dialog_id"], "message_id": rated_twice["reply_message_id"]}
+    for kind in ("like", "dislike"):  # and its reaction: the last one counts
+        assert api.post("/v1/feedback", json=reaction | {"reaction": kind}).status_code == 200
     row = client_features(
-        assistant.store.engine, ["feat-1", "nobody"], datetime.now(UTC) + timedelta(seconds=1)
+        assistant.store.engine, ["feat-1", "feat-2", "nobody"], datetime.now(UTC) + timedelta(seconds=1)
     )
     feat = row.loc["feat-1"]
     assert feat.dialogs_7d == feat.dialogs_90d == 2
@@ -64,6 +72,11 @@ def test_features_count_what_happened_through_the_api(api, assistant):
     assert 0 < feat.negativity_max_30d <= 1
     assert row.loc["nobody"].dialogs_90d == 0 and row.loc["nobody"].days_since_last_dialog == 999
     assert list(row.columns) == FEATURES
+    twice = row.loc["feat-2"]
+    assert (twice.voc_count_90d, twice.voc_low_90d, twice.voc_last) == (1, 0, 5)
+    assert (twice.liked_dialogs_30d, twice.disliked_dialogs_30d) == (0, 1)
+    labels = voc_labels(assistant.store.engine, datetime.now(UTC) - timedelta(hours=1), horizon_days=1)
+    assert (labels["feat-1"], labels["feat-2"]) == (1, 0)
 
 
 def test_risk_model_beats_chance_on_the_time_split(risk_model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from datetime import datetime
@@ -15,7 +16,7 @@ import typer
 from router.cli_gates import register_gates
 from router.cli_guard import register_guard
 from router.logging_setup import configure_logging
-from router.settings import Settings, get_settings
+from router.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(help="twoline: a two-tier customer-support assistant for banks.", no_args_is_help=True)
 train_app = typer.Typer(help="Train model artifacts (into TWOLINE_ARTIFACTS_DIR).", no_args_is_help=True)
@@ -30,7 +31,10 @@ class Variant(StrEnum):
 
 
 def _settings() -> Settings:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        _fail(f"bad setting: {exc}")
     configure_logging(settings.log_level, settings.log_json)
     return settings
 
@@ -38,6 +42,23 @@ def _settings() -> Settings:
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+def _check_store(settings: Settings) -> None:
+    """Open the dialog store once before anything trains or serves: a wrong URL, a missing database driver
+    or a server that is down stops start-up with one line (the URL's password masked)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from router.store.database import create_store_engine
+
+    try:
+        engine = create_store_engine(settings.database_url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+        reason = re.sub(r"://[^/@\s]*@", "://***@", str(exc).strip().splitlines()[0])
+        _fail(f"TWOLINE_DATABASE_URL: cannot open the dialog store ({type(exc).__name__}: {reason})")
 
 
 def _domain(settings: Settings):
@@ -66,6 +87,7 @@ def serve(
 
     settings = _settings()
     domain = _domain(settings)
+    _check_store(settings)
     clear_stale_marker(settings)
     trainer = None
     if train_missing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from second_line.config import SecondLineSettings
@@ -95,6 +95,24 @@ class Settings(BaseSettings):
         return self.client_api_key.get_secret_value() == DEMO_CLIENT_KEY
 
 
+class SettingsError(ValueError):
+    """A TWOLINE_* variable (or `.env` line) holds a value the service cannot use; the message names it."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_named_variables(exc)) from exc
+
+
+def _named_variables(exc: ValidationError) -> str:
+    """'TWOLINE_MAX_MESSAGE_CHARS: Input should be a valid integer, ...' for each bad value; the values
+    themselves are left out (some are keys)."""
+    prefixes = {model.__name__: model.model_config["env_prefix"] for model in (Settings, SecondLineSettings)}
+    prefix = prefixes.get(exc.title, "TWOLINE_")
+    return "; ".join(
+        f"{prefix}{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors()
+    )

@@ -121,3 +121,39 @@ def test_service_refuses_to_start_without_artifacts(tmp_path):
     )
     assert result.returncode == 2
     assert "twoline train intents" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        (
+            "TWOLINE_MAX_MESSAGE_CHARS",
+            "abc",
+            "bad setting: TWOLINE_MAX_MESSAGE_CHARS: Input should be a valid integer",
+        ),
+        (
+            "TWOLINE_SECOND_LINE_TIMEOUT_S",
+            "-1",
+            "bad setting: TWOLINE_SECOND_LINE_TIMEOUT_S: Input should be greater",
+        ),
+        (
+            "TWOLINE_DATABASE_URL",
+            "postgresql+psycopg://bank:s3cret@127.0.0.1:1/none",
+            "cannot open the dialog store",
+        ),
+        ("TWOLINE_DATABASE_URL", "mysql://bank:s3cret@127.0.0.1/bank", "cannot open the dialog store"),
+    ],
+)
+def test_service_refuses_a_bad_setting_in_one_line_that_names_it(
+    artifacts_dir, tmp_path, variable, value, said
+):
+    result = subprocess.run(
+        [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(free_port())],
+        env=server_env(artifacts_dir, tmp_path / "x.db") | {variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert said in result.stderr and variable in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr

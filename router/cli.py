@@ -52,7 +52,7 @@ def _check_store(settings: Settings) -> None:
     from router.store.database import create_store_engine
 
     try:
-        engine = create_store_engine(settings.database_url)
+        engine = create_store_engine(settings.database_url, cipher=None)  # the key is checked on load
         with engine.connect():
             pass
         engine.dispose()

@@ -142,6 +142,7 @@ def test_service_refuses_to_start_without_artifacts(tmp_path):
             "cannot open the dialog store",
         ),
         ("TWOLINE_DATABASE_URL", "mysql://bank:s3cret@127.0.0.1/bank", "cannot open the dialog store"),
+        ("TWOLINE_ENCRYPTION_KEY", "s3cret", "is not a Fernet key"),  # the key's own message, not the URL's
     ],
 )
 def test_service_refuses_a_bad_setting_in_one_line_that_names_it(

@@ -121,17 +121,22 @@ class Feedback(Base):
 REACTIONS = ("like", "dislike")
 
 
-def last_reaction_ids(before: datetime | None = None) -> Select:
-    """The ids of the reactions that count: the last like or dislike given to each bot message (before
-    `before`, for a point-in-time reading). A second tap or a change of mind is stored as a row of its own
-    (the history stays), and replaces the earlier one for the likes model's training pairs, the reaction
-    counts and the VOC-risk features."""
-    window = [Feedback.created_at < before] if before is not None else []
+def last_reaction_ids(*window) -> Select:
+    """The ids of the reactions that count: the last like or dislike given to each bot message (within
+    `window`, conditions on `Feedback.created_at`, for a point-in-time reading). A second tap or a change of
+    mind is stored as a row of its own (the history stays), and replaces the earlier one for the likes
+    model's training pairs, the reaction counts and the VOC-risk features."""
     return (
         select(func.max(Feedback.id))
         .where(Feedback.kind.in_(REACTIONS), *window)
         .group_by(Feedback.message_id)
     )
+
+
+def last_voc_ids(*window) -> Select:
+    """The ids of the VOC scores that count: the last one each dialog got (within `window`, as above). A
+    client who rates a dialog again changes its score, not the number of scores."""
+    return select(func.max(Feedback.id)).where(Feedback.kind == "voc", *window).group_by(Feedback.dialog_id)
 
 
 class HandoffTicket(Base):

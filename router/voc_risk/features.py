@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, and_, case, exists, func, or_, select
 
-from router.store.models import Decision, Dialog, Feedback, HandoffTicket, Message, last_reaction_ids
+from router.store.models import (
+    Decision,
+    Dialog,
+    Feedback,
+    HandoffTicket,
+    Message,
+    last_reaction_ids,
+    last_voc_ids,
+)
 from router.voc_risk.simulator import PROBLEM_INTENTS
 
 HISTORY_DAYS = 90
@@ -81,7 +89,9 @@ def _frame(connection, query) -> pd.DataFrame:
 def _dialogs_query(ids: list[str], since: datetime, as_of: datetime):
     def reacted(kind: str):
         return exists().where(
-            Feedback.dialog_id == Dialog.id, Feedback.kind == kind, Feedback.id.in_(last_reaction_ids(as_of))
+            Feedback.dialog_id == Dialog.id,
+            Feedback.kind == kind,
+            Feedback.id.in_(last_reaction_ids(Feedback.created_at < as_of)),
         )
 
     handed_off = exists().where(HandoffTicket.dialog_id == Dialog.id, HandoffTicket.created_at < as_of)
@@ -104,18 +114,12 @@ def _dialogs_query(ids: list[str], since: datetime, as_of: datetime):
 
 
 def _voc_query(ids: list[str], since: datetime, as_of: datetime):
-    in_window = _last_voc_ids(Feedback.created_at >= since, Feedback.created_at < as_of)
+    in_window = last_voc_ids(Feedback.created_at >= since, Feedback.created_at < as_of)
     return (
         select(Dialog.client_id, Feedback.score, Feedback.created_at)
         .join(Dialog, Dialog.id == Feedback.dialog_id)
         .where(Dialog.client_id.in_(ids), Feedback.id.in_(in_window))
     )
-
-
-def _last_voc_ids(*window):
-    """Ids of the last VOC score each dialog got within `window` (conditions on `Feedback.created_at`): a
-    client who rates a dialog again changes its score, not the number of scores."""
-    return select(func.max(Feedback.id)).where(Feedback.kind == "voc", *window).group_by(Feedback.dialog_id)
 
 
 def _messages_query(ids: list[str], since: datetime, as_of: datetime):
@@ -234,7 +238,7 @@ def voc_labels(engine: Engine, as_of: datetime, horizon_days: int) -> pd.Series:
     query = (
         select(Dialog.client_id, func.min(Feedback.score).label("worst"))
         .join(Dialog, Dialog.id == Feedback.dialog_id)
-        .where(Feedback.id.in_(_last_voc_ids(Feedback.created_at > as_of, Feedback.created_at <= until)))
+        .where(Feedback.id.in_(last_voc_ids(Feedback.created_at > as_of, Feedback.created_at <= until)))
         .group_by(Dialog.client_id)
     )
     with engine.connect() as connection:

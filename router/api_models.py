@@ -88,6 +88,12 @@ class ClientProfileRequest(ClientProfile):
     model_config = ConfigDict(extra="forbid")
 
 
+class ClientErasureResponse(BaseModel):
+    client_id: str
+    deleted: dict[str, int]
+    """Rows deleted per table (router/store/retention.py)."""
+
+
 class MessageView(BaseModel):
     id: int
     role: str

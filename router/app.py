@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from first_line.text_input import has_visible_text
 from router.api_models import (
     CLIENT_ID_PATTERN,
+    ClientErasureResponse,
     ClientProfileRequest,
     DecisionBody,
     DecisionView,
@@ -47,6 +48,7 @@ from router.store.dialog_store import (
     MessageNotFoundError,
     StoreUnavailableError,
 )
+from router.store.retention import forget_client
 from router.web_pages import install_pages
 from second_line.streaming import stream_events
 
@@ -235,6 +237,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
         bot.store.upsert_client(client_id, body)
         return {"client_id": client_id, "profile": body.model_dump()}
+
+    @app.delete("/v1/clients/{client_id}", tags=["chat"], dependencies=[client_only], responses=_ERRORS)
+    def delete_client(client_id: str, bot: Assistant = Depends(the_assistant)) -> ClientErasureResponse:
+        """Erasure (a data-subject request from the bank's CRM): everything stored about the client. Rows
+        deleted per table; all zero for a client the store does not know (safe to repeat)."""
+        if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
+            raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
+        deleted = forget_client(bot.store.engine, client_id)
+        log.info("client erased", extra={"rows": sum(deleted.values())})
+        return ClientErasureResponse(client_id=client_id, deleted=deleted)
 
     @app.get("/v1/dialogs/{dialog_id}", tags=["chat"], dependencies=[client_or_operator], responses=_ERRORS)
     def get_dialog(dialog_id: str, bot: Assistant = Depends(the_assistant)) -> DialogView:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from datetime import datetime
@@ -49,7 +48,7 @@ def _check_store(settings: Settings) -> None:
     or a server that is down stops start-up with one line (the URL's password masked)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from router.store.database import create_store_engine
+    from router.store.database import create_store_engine, store_error_line
 
     try:
         engine = create_store_engine(settings.database_url, cipher=None)  # the key is checked on load
@@ -57,8 +56,7 @@ def _check_store(settings: Settings) -> None:
             pass
         engine.dispose()
     except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
-        reason = re.sub(r"://[^/@\s]*@", "://***@", str(exc).strip().splitlines()[0])
-        _fail(f"TWOLINE_DATABASE_URL: cannot open the dialog store ({type(exc).__name__}: {reason})")
+        _fail(f"TWOLINE_DATABASE_URL: cannot open the dialog store ({store_error_line(exc)})")
 
 
 def _domain(settings: Settings):

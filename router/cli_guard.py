@@ -1,17 +1,21 @@
-"""CLI commands of the data-protection guards (issue 4): `store generate-key|reencrypt` (encryption at rest)
-and `train injection` / `eval injection` (the prompt-injection screen). Registered by `router/cli.py`."""
+"""CLI commands of the data-protection guards (issue 4): `store generate-key|reencrypt` (encryption at rest),
+`store purge|forget-client` (retention and erasure) and `train injection` / `eval injection` (the
+prompt-injection screen). Registered by `router/cli.py`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 
 from router.settings import Settings
 
-store_app = typer.Typer(help="The dialog store: encryption keys at rest.", no_args_is_help=True)
+store_app = typer.Typer(
+    help="The dialog store: encryption keys at rest, retention and erasure.", no_args_is_help=True
+)
 
 
 def _fail(message: str) -> None:
@@ -57,6 +61,34 @@ def register_guard(
             _fail(str(exc))
         typer.echo(json.dumps({"rewritten": counts}, indent=2))
 
+    @store_app.command("purge")
+    def purge_command(
+        older_than_days: int = typer.Option(
+            ..., min=1, help="Delete dialogs with no message for this many days (their tickets closed)."
+        ),
+        database_url: str | None = typer.Option(None, help="Default: TWOLINE_DATABASE_URL."),
+    ) -> None:
+        """Retention: delete idle dialogs with their messages, decisions, feedback and tickets, and the
+        client profiles left without dialogs. Dialogs with an open or claimed ticket stay. Safe while the
+        service runs; run it daily from cron."""
+        from router.store.retention import purge_idle_dialogs
+
+        cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+        deleted = purge_idle_dialogs(_migrated_engine(database_url or settings().database_url), cutoff)
+        typer.echo(json.dumps({"cutoff": cutoff.isoformat(timespec="seconds"), "deleted": deleted}, indent=2))
+
+    @store_app.command("forget-client")
+    def forget_client_command(
+        client_id: str = typer.Argument(..., help="The client's id, as the chat API received it."),
+        database_url: str | None = typer.Option(None, help="Default: TWOLINE_DATABASE_URL."),
+    ) -> None:
+        """Erasure: delete everything stored about one client (profile, dialogs, messages, decisions,
+        feedback, tickets, risk score). Prints the rows deleted per table; zeros for an unknown client."""
+        from router.store.retention import forget_client
+
+        deleted = forget_client(_migrated_engine(database_url or settings().database_url), client_id)
+        typer.echo(json.dumps({"deleted": deleted}, indent=2))
+
     @train_app.command("injection")
     def train_injection_command(seed: int = 13) -> None:
         """The prompt-injection classifier (MiniLM embeddings + character n-grams; ~1-2 minutes)."""
@@ -91,3 +123,21 @@ def register_guard(
         typer.echo(json.dumps(report, indent=2) if json_output else format_report(report))
 
     return train_injection_command
+
+
+def _migrated_engine(database_url: str):
+    """The store's engine with its schema up to date; a bad key or an unreachable database is one line
+    (the URL's password masked)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from router.store.database import create_store_engine, migrate, store_error_line
+    from router.store.encryption import EncryptionKeyError
+
+    try:
+        engine = create_store_engine(database_url)
+        migrate(engine)
+    except EncryptionKeyError as exc:
+        _fail(str(exc))
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+        _fail(f"cannot open the dialog store ({store_error_line(exc)})")
+    return engine

@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from router.metrics import REQUEST_ERRORS
+from router.store.dialog_store import StoreUnavailableError
 from router.store.encryption import DecryptionError
 
 log = logging.getLogger("twoline.api")
@@ -62,6 +64,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _undecryptable(_: Request, exc: DecryptionError) -> JSONResponse:
         log.error("stored data cannot be decrypted", extra={"error_type": type(exc).__name__})
         return error_response(500, "stored_data_unreadable", str(exc))
+
+    @app.exception_handler(StoreUnavailableError)
+    @app.exception_handler(OperationalError)
+    async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        """A locked or unreachable database on any endpoint (the turn has its own message): retry."""
+        log.warning("dialog store unavailable", extra={"error_type": type(exc).__name__})
+        retry = {"Retry-After": "1"}
+        return error_response(503, "store_unavailable", "the dialog store is busy; retry", retry)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

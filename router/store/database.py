@@ -3,6 +3,7 @@ client texts when TWOLINE_ENCRYPTION_KEY is set (router/store/encryption.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -54,3 +55,14 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+_URL_PASSWORD = re.compile(r"://[^/@\s]*@")
+
+
+def store_error_line(error: BaseException) -> str:
+    """One line about a store that would not open, for an operator's terminal: the error's type and first
+    line, with any password in a database URL masked."""
+    lines = str(error).strip().splitlines()
+    masked = _URL_PASSWORD.sub("://***@", lines[0] if lines else "")
+    return f"{type(error).__name__}: {masked}"

@@ -142,7 +142,10 @@ class DialogStore:
                 if owner is None or owner.client_id != client_id:
                     raise DialogNotFoundError(dialog_id)
                 status = owner.status
-                connection.execute(sql.TOUCH_DIALOG, {"dialog_id": dialog_id, "now": now})
+                if connection.execute(sql.TOUCH_DIALOG, {"dialog_id": dialog_id, "now": now}).rowcount != 1:
+                    raise DialogNotFoundError(
+                        dialog_id
+                    )  # purged since it was read (router/store/retention.py)
             message = {"text": text, "button_payload": button_payload, "client_message_id": client_message_id}
             message_id = _insert_message(connection, dialog_id, client_id, "client", now, **message)
         return AcceptedMessage(dialog_id, message_id, status, False, client_id)
@@ -277,25 +280,31 @@ class DialogStore:
 
     # -- feedback ---------------------------------------------------------------------------
     def add_message_feedback(self, message_id: int, kind: str, dialog_id: str) -> int:
-        with self._transaction() as session:
-            message = session.get(Message, message_id)
-            if message is None or message.role != "bot" or message.dialog_id != dialog_id:
-                raise MessageNotFoundError(message_id)
-            row = Feedback(dialog_id=message.dialog_id, message_id=message_id, kind=kind)
-            session.add(row)
-            session.flush()
-            return row.id
+        try:
+            with self._transaction() as session:
+                message = session.get(Message, message_id)
+                if message is None or message.role != "bot" or message.dialog_id != dialog_id:
+                    raise MessageNotFoundError(message_id)
+                row = Feedback(dialog_id=message.dialog_id, message_id=message_id, kind=kind)
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError as error:  # the dialog was purged meanwhile (router/store/retention.py)
+            raise MessageNotFoundError(message_id) from error
 
     def add_voc(self, dialog_id: str, score: int) -> int:
-        with self._transaction() as session:
-            dialog = session.get(Dialog, dialog_id)
-            if dialog is None:
-                raise DialogNotFoundError(dialog_id)
-            dialog.voc_score = score
-            row = Feedback(dialog_id=dialog_id, kind="voc", score=score)
-            session.add(row)
-            session.flush()
-            return row.id
+        try:
+            with self._transaction() as session:
+                dialog = session.get(Dialog, dialog_id)
+                if dialog is None:
+                    raise DialogNotFoundError(dialog_id)
+                dialog.voc_score = score
+                row = Feedback(dialog_id=dialog_id, kind="voc", score=score)
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError as error:  # the dialog was purged meanwhile (router/store/retention.py)
+            raise DialogNotFoundError(dialog_id) from error
 
     # -- housekeeping ---------------------------------------------------------------------
     def count_messages(self, role: str | None = None) -> int:

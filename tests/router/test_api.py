@@ -208,6 +208,58 @@ def test_profile_picks_language_and_register(api):
     assert formal["reply"]["text"].isascii()
 
 
+def test_erasing_a_client_deletes_their_dialogs_and_profile(api, assistant):
+    api.put("/v1/clients/leaver", json={"language": "en", "first_name": "Maria"})
+    dialog = send(api, text="My card 4111 1111 1111 1111 is lost", client_id="leaver").json()["dialog_id"]
+    send(api, text="How do I top up?", client_id="stayer")
+    assert api.delete("/v1/clients/leaver", headers=OPERATOR).status_code == 401, "the client key only"
+
+    erased = api.delete("/v1/clients/leaver")
+
+    assert erased.status_code == 200
+    deleted = erased.json()["deleted"]
+    assert (deleted["clients"], deleted["dialogs"], deleted["messages"], deleted["decisions"]) == (1, 1, 2, 1)
+    assert api.get(f"/v1/dialogs/{dialog}").json()["error"]["code"] == "unknown_dialog"
+    assert assistant.store.client_profile("leaver").first_name is None
+    assert stored_messages(assistant) == 2, "the other client's turn stays"
+    assert api.delete("/v1/clients/leaver").json()["deleted"]["messages"] == 0, "safe to repeat"
+    bad = api.delete("/v1/clients/" + "x" * 65)
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
+
+
+def test_a_locked_database_is_a_503_to_retry_on_every_endpoint_and_loses_nothing(
+    api, assistant, settings, monkeypatch
+):
+    """Another process holds SQLite's write lock (a backup, a long migration): every write answers 503
+    `store_unavailable` with Retry-After, and the message retried afterwards is stored once."""
+    import sqlite3
+
+    import router.store.database
+
+    dialog = send(api, text="How do I top up?").json()["dialog_id"]
+    monkeypatch.setattr(router.store.database, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    assistant.store.engine.dispose()  # new connections wait 0.2 s for the lock, not 10 s
+    holder = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        writes = [
+            send(api, text="Is my transfer done?", dialog_id=dialog, client_message_id="m-7"),
+            api.post("/v1/feedback", json={"dialog_id": dialog, "voc": 4}),
+            api.put("/v1/clients/client-1", json={"language": "en"}),
+            api.delete("/v1/clients/client-1"),
+        ]
+        for response in writes:
+            assert (response.status_code, response.json()["error"]["code"]) == (503, "store_unavailable")
+            assert response.headers["Retry-After"] == "1"
+        assert api.get(f"/v1/dialogs/{dialog}").status_code == 200, "readers are not blocked (WAL)"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    retried = send(api, text="Is my transfer done?", dialog_id=dialog, client_message_id="m-7")
+    assert retried.status_code == 200 and retried.json()["retry"] is False
+    assert stored_messages(assistant) == 4
+
+
 def test_unknown_dialog_view_and_openapi(api):
     assert api.get("/v1/dialogs/nope").json()["error"]["code"] == "unknown_dialog"
     assert "/v1/messages" in api.get("/openapi.json").json()["paths"]

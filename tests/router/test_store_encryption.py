@@ -24,7 +24,6 @@ from router.store.encryption import (
 from router.store.reencrypt import encrypted_columns, reencrypt_store
 from router.store.ticket_store import TicketStore
 from router.voc_risk.features import client_features
-from tests.router.test_store_postgres import postgres_url  # noqa: F401
 
 SECRET = "My card 4111 1111 1111 1111 was stolen by John Smith!"
 OCR = "Transfer 1,250.00 to IBAN GB33BUKB20201555555555"

@@ -1,86 +1,18 @@
-"""The dialog store against a real PostgreSQL server (and the same checks on SQLite).
-
-The fixture starts the local cluster if it is down (Debian's `pg_ctlcluster`), creates a fresh
-database for the test run, migrates it with Alembic, and drops it afterwards.
-"""
+"""The dialog store against a real PostgreSQL server (and the same checks on SQLite): the `store` fixture
+of tests/router/conftest.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from filelock import FileLock
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from first_line.responses import ClientProfile
 from first_line.text_input import storable_text
 from router.policy import Button, Decision
-from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import ClientMessageIdReusedError, DialogNotFoundError, DialogStore
-
-ADMIN_URL = os.environ.get(
-    "TWOLINE_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _ensure_postgres_running() -> None:
-    """Under a file lock: `make test`'s two workers may both find the server down."""
-    with FileLock(Path(tempfile.gettempdir()) / "twoline-test-postgres.lock"):
-        _start_postgres_if_down()
-
-
-def _start_postgres_if_down() -> None:
-    engine = create_engine(ADMIN_URL)
-    try:
-        with engine.connect():
-            return
-    except Exception:
-        clusters = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
-        if not clusters:
-            pytest.fail("PostgreSQL is not installed: run scripts/setup.sh (Debian package postgresql)")
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1].name, "main", "start"], check=False
-        )
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    _ensure_postgres_running()
-    name = f"twoline_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def store(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'store.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    engine = create_store_engine(url)
-    migrate(engine)
-    migrate(engine)  # idempotent
-    yield DialogStore(engine)
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            for table in ("feedback", "handoff_tickets", "decisions", "messages", "dialogs", "clients"):
-                connection.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
+from router.store.dialog_store import ClientMessageIdReusedError, DialogNotFoundError
 
 
 def test_schema_has_every_table(store):

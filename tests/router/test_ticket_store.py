@@ -14,7 +14,6 @@ from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import DialogStore
 from router.store.ticket_store import TicketNotFoundError, TicketStateError, TicketStore
 from router.ticket_priority import REASON_PRIORITY, ticket_priority
-from tests.router.test_store_postgres import postgres_url  # noqa: F401  (the PostgreSQL fixture)
 
 TABLES = ("feedback", "handoff_tickets", "decisions", "messages", "dialogs", "clients")
 

@@ -90,7 +90,7 @@ class Decision(Base):
     dialog_id: Mapped[str] = mapped_column(ForeignKey("dialogs.id"), index=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     """The client message decided upon."""
-    reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str] = mapped_column(String(48), index=True)
     intent: Mapped[str | None] = mapped_column(String(64))
@@ -111,7 +111,7 @@ class Feedback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dialog_id: Mapped[str] = mapped_column(ForeignKey("dialogs.id"), index=True)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     """like | dislike (of one bot message) | voc (1..5 for the dialog)"""
     score: Mapped[int | None] = mapped_column(Integer)

@@ -1,18 +1,22 @@
 """The operator's API (claim, release, reply, close a hand-off ticket) and the client's poll for new
 messages of its dialog (operator replies reach the chat page through it).
 
-Operators are identified by the `X-Operator` header (a name, letters, digits, space and `_.@-`) next
-to the shared operator key: enough to enforce one operator per dialog and to sign replies; a bank
-puts its single sign-on in front of the console and fills the header from it.
+Operators are identified by the `X-Operator` header (a name: letters of any script, digits, space and
+`_.@-`) next to the shared operator key: enough to enforce one operator per dialog and to sign replies; a
+bank puts its single sign-on in front of the console and fills the header from it. HTTP headers carry
+Latin-1 only, so a name like "Анна" travels percent-encoded as UTF-8 (`%D0%90%D0%BD%D0%BD%D0%B0`, what
+the console's `encodeURIComponent` sends); `operator_name_from_header` decodes it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,7 +31,8 @@ from router.store.dialog_store import DialogNotFoundError, StoreUnavailableError
 from router.store.models import HandoffTicket, Message
 from router.store.ticket_store import Outcome, TicketNotFoundError, TicketStateError, TicketStore
 
-OPERATOR_NAME_PATTERN = r"^[A-Za-z0-9_.@ -]{1,64}$"
+OPERATOR_NAME_PATTERN = re.compile(r"[\w.@ -]{1,64}")
+"""Letters and digits of any script (Python's Unicode `\\w`, with `_`), space and `.@-`."""
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (401, 404, 409, 422, 503)
 }
@@ -130,8 +135,10 @@ def build_operator_router(
     def tickets(bot: Assistant = Depends(the_assistant)) -> TicketStore:
         return ticket_store(bot.store.engine)
 
-    def operator_name(x_operator: str = Header(pattern=OPERATOR_NAME_PATTERN)) -> str:
-        return x_operator.strip()
+    def operator_name(
+        x_operator: str = Header(description="The operator's name, percent-encoded UTF-8 outside ASCII."),
+    ) -> str:
+        return operator_name_from_header(x_operator)
 
     ticket_path = Path(ge=1, le=ROW_ID_MAX, description="The hand-off ticket's id.")
 
@@ -243,3 +250,19 @@ def _ticket_errors() -> Iterator[None]:
         raise ApiError(409, exc.code, exc.message) from exc
     except StoreUnavailableError as exc:
         raise ApiError(503, "store_unavailable", "the store is busy; retry", {"Retry-After": "1"}) from exc
+
+
+def operator_name_from_header(value: str) -> str:
+    """The operator's name from `X-Operator`: percent-decoded as UTF-8, trimmed, then checked (422
+    `invalid_request` naming the header otherwise)."""
+    try:
+        name = unquote(value, errors="strict").strip()
+    except UnicodeDecodeError:
+        name = ""
+    if OPERATOR_NAME_PATTERN.fullmatch(name) is None:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "X-Operator: 1-64 letters, digits, spaces or _.@- (percent-encode UTF-8 outside ASCII)",
+        )
+    return name

@@ -49,7 +49,9 @@ function showError(result) {
 }
 
 function call(path, options = {}) {
-  return apiCall(path, { key: state.key, headers: { "X-Operator": state.name }, ...options });
+  // Headers carry Latin-1 only: the name goes percent-encoded as UTF-8 ("Анна"), which the service decodes.
+  const headers = { "X-Operator": encodeURIComponent(state.name) };
+  return apiCall(path, { key: state.key, headers, ...options });
 }
 
 /* -- queue ---------------------------------------------------------------------------------- */

@@ -4,6 +4,7 @@ the demo config and the pages, on real models and a real SQLite store."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -116,6 +117,20 @@ def test_wrong_state_errors(api, handed_off):
     assert api.get(f"/v1/handoffs/{ticket}", headers=OPERATOR_KEY).json()["outcome"] == "unresolved"
 
 
+def test_a_name_outside_ascii_travels_percent_encoded(api, handed_off):
+    """HTTP headers carry Latin-1 only: "Анна Петрова" is sent as UTF-8 percent-encoded (the console's
+    encodeURIComponent) and signs the ticket and the reply as written."""
+    dialog_id, ticket = handed_off
+    name = "Анна Петрова"
+    encoded = quote(name)
+    assert api.post(f"/v1/handoffs/{ticket}/claim", headers=operator(encoded)).json()["claimed_by"] == name
+    api.post(f"/v1/handoffs/{ticket}/reply", headers=operator(encoded), json={"text": "Здравствуйте!"})
+    messages = api.get(f"/v1/dialogs/{dialog_id}/messages").json()["messages"]
+    assert [m.get("author") for m in messages if m["role"] == "operator"] == [name]
+    refused = api.post(f"/v1/handoffs/{ticket}/reply", headers=operator("Anna"), json={"text": "hi"})
+    assert error_code(refused) == "ticket_claimed", "another name is another operator"
+
+
 def test_operator_requests_are_validated(api, handed_off):
     dialog_id, ticket = handed_off
     assert api.post(f"/v1/handoffs/{ticket}/claim", headers={"X-Operator": "Anna"}).status_code == 401, (
@@ -123,8 +138,10 @@ def test_operator_requests_are_validated(api, handed_off):
     )
     missing = api.post(f"/v1/handoffs/{ticket}/claim", headers=OPERATOR_KEY)
     assert missing.status_code == 422 and "x-operator" in missing.json()["error"]["message"]
-    odd = api.post(f"/v1/handoffs/{ticket}/claim", headers=operator("<script>"))
-    assert odd.status_code == 422
+    for odd in ("<script>", "%3Cscript%3E", "%FF%FE", "%20%20", "x" * 65):
+        refused = api.post(f"/v1/handoffs/{ticket}/claim", headers=operator(odd))
+        assert (refused.status_code, error_code(refused)) == (422, "invalid_request"), odd
+        assert "X-Operator" in refused.json()["error"]["message"]
     api.post(f"/v1/handoffs/{ticket}/claim", headers=operator("Anna"))
     for blank in ("  ", "\u200b\ufeff"):
         empty = api.post(f"/v1/handoffs/{ticket}/reply", headers=operator("Anna"), json={"text": blank})

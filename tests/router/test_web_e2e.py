@@ -205,7 +205,7 @@ def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers
     console = browsers(DESKTOP)
     console.get(web_server + "/operator")
     wait_for(console, "body[data-ready='true']")
-    console.find_element(By.ID, "operator-name").send_keys("Anna")
+    console.find_element(By.ID, "operator-name").send_keys("Анна Петрова")  # sent percent-encoded
     console.find_element(By.ID, "operator-key").send_keys(DEMO_OPERATOR_KEY)
     console.find_element(By.CSS_SELECTOR, "#sign-in button[type='submit']").click()
     card = next(
@@ -226,7 +226,7 @@ def test_scenario_b_handoff_operator_reply_close_and_rating(web_server, browsers
     # The client's page shows that an operator joined, and the reply, without reloading.
     reply = wait_for(chat, "li.message.operator")[0]
     seen_after = time.monotonic() - replied
-    assert "Меня зовут Анна" in reply.text and "Anna" in reply.text
+    assert "Меня зовут Анна" in reply.text and "Анна Петрова" in reply.text
     wait_for(chat, "li.log-notice[data-kind='operatorJoined']")
     wait_for(console, "#dialog-log li.message.operator")
     shoot(console, "b3-operator-dialog", PHONE)

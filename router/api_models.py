@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from first_line.domain import Language
 from first_line.responses import ClientProfile
@@ -16,8 +16,21 @@ ROW_ID_MAX = 2**63 - 1
 """The largest id a row can have (SQLite's INTEGER, PostgreSQL's bigint): a larger one is a 422, not a 500."""
 
 
+def primary_language(value: Any) -> Any:
+    """A BCP 47 tag's language, as apps send it: "ru-RU", "RU" and "en_GB" are "ru", "ru" and "en"."""
+    if isinstance(value, str):
+        return value.strip().lower().replace("_", "-").split("-")[0]
+    return value
+
+
+LanguageTag = Annotated[Language, BeforeValidator(primary_language)]
+"""`en` or `ru`, from any BCP 47 tag of them; another language is a 422."""
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    """Strict types: `true`, `"4"` or `4.0` is not the integer 4 (a VOC of `true` was stored as 1)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=True)
 
 
 class MessageRequest(_Request):
@@ -30,7 +43,9 @@ class MessageRequest(_Request):
         pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
         description="Retries with the same id are answered, not stored twice.",
     )
-    language: Language | None = Field(None, description="The client's language, if the app knows it.")
+    language: LanguageTag | None = Field(
+        None, description="The client's language, if the app knows it: `en` or `ru` (`ru-RU` reads as `ru`)."
+    )
     image_base64: str | None = Field(
         None,
         description="A PNG or JPEG screenshot, base64 (TWOLINE_MAX_IMAGE_BYTES decoded); its text is read "
@@ -85,7 +100,9 @@ class FeedbackResponse(BaseModel):
 
 
 class ClientProfileRequest(ClientProfile):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    language: LanguageTag | None = None
 
 
 class ClientErasureResponse(BaseModel):

@@ -34,6 +34,7 @@ def error_response(
 
 
 _HTTP_CODES = {
+    400: "invalid_request",  # a body that is not UTF-8, or not parseable at all
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",

@@ -109,6 +109,8 @@ def test_escalated_intent_hands_off_until_the_second_line_exists(api):
         ({"text": "", "button": "intent:no_such_intent"}, 422, "unknown_button"),
         ({"text": "", "button": "drop table"}, 422, "unknown_button"),
         ({"text": "hi", "dialog_id": "00000000-0000-0000-0000-000000000000"}, 404, "unknown_dialog"),
+        ({"text": "hi", "language": "de"}, 422, "invalid_request"),
+        ({"text": "hi", "language": 1}, 422, "invalid_request"),
     ],
 )
 def test_bad_input_is_refused_with_a_stable_code_and_stores_nothing(api, assistant, body, status, code):
@@ -136,6 +138,9 @@ def test_half_an_emoji_or_a_nul_is_kept_as_a_replacement_character(api, raw_text
 def test_not_json_and_oversized_bodies(api, assistant):
     response = api.post("/v1/messages", content=b"{not json", headers={"Content-Type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_request")
+    latin1 = '{"client_id": "c", "text": "caf\xe9"}'.encode("latin-1")  # not UTF-8
+    response = api.post("/v1/messages", content=latin1, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_request")
     huge = b'{"client_id": "c", "text": "' + b"a" * assistant.settings.max_request_bytes + b'"}'
     response = api.post("/v1/messages", content=huge, headers={"Content-Type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (413, "body_too_large")
@@ -181,8 +186,10 @@ def test_feedback_likes_and_voc(api):
     voc = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 5})
     assert voc.status_code == 200
     assert api.get(f"/v1/dialogs/{body['dialog_id']}").json()["voc_score"] == 5
-    bad = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": 9})
-    assert bad.json()["error"]["code"] == "invalid_request"
+    for wrong in (9, 0, True, "4", 4.0, None):  # `true` was stored as a VOC of 1
+        bad = api.post("/v1/feedback", json={"dialog_id": body["dialog_id"], "voc": wrong})
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request"), wrong
+    assert api.get(f"/v1/dialogs/{body['dialog_id']}").json()["voc_score"] == 5
     wrong_message = api.post(
         "/v1/feedback",
         json={"dialog_id": body["dialog_id"], "message_id": body["message_id"], "reaction": "like"},
@@ -199,7 +206,11 @@ def test_feedback_likes_and_voc(api):
 
 
 def test_profile_picks_language_and_register(api):
-    api.put("/v1/clients/ivan", json={"language": "ru", "age": 22, "gender": "male", "first_name": "Иван"})
+    profile = {"language": "ru-RU", "age": 22, "gender": "male", "first_name": "Иван"}  # a BCP 47 tag
+    assert api.put("/v1/clients/ivan", json=profile).json()["profile"]["language"] == "ru"
+    for wrong in ({"age": True}, {"age": "22"}, {"language": "de"}, {"first_name": 7}):
+        assert api.put("/v1/clients/ivan", json=wrong).status_code == 422, wrong
+    assert send(api, text="hi", language="EN_gb", client_id="anna").status_code == 200
     body = send(api, text="", button="intent:greeting", client_id="ivan").json()
     assert "Иван" in body["reply"]["text"] or any(
         ch in body["reply"]["text"] for ch in "абвгдежзиклмнопрстуфхцчшщыэюя"

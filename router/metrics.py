@@ -2,7 +2,9 @@
 
 With several uvicorn workers, metrics are aggregated through PROMETHEUS_MULTIPROC_DIR
 (set by `twoline serve`). Automation is the business's own number: the share of dialogs that
-never went to an operator, read from the dialog store at scrape time.
+never went to an operator, read from the dialog store at scrape time. While the store is down a scrape
+still answers, with the process's own counters and `twoline_store_up 0`: monitoring keeps its view of
+the service exactly when it matters.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.exc import DBAPIError
+
+from router.store.dialog_store import StoreUnavailableError
 
 DECISIONS = Counter("twoline_decisions_total", "Decisions by kind and reason", ["kind", "reason"])
 TURN_LATENCY = Histogram(
@@ -48,7 +53,21 @@ def render_metrics(dialog_counts: Callable[[], tuple[int, int]], extra_collector
     else:
         for metric in (DECISIONS, TURN_LATENCY, REQUEST_ERRORS):
             registry.register(metric)
-    registry.register(_AutomationCollector(dialog_counts))
-    for collector in extra_collectors:  # e.g. router/operator_metrics.py: outcomes, VOC, likes
-        registry.register(collector)
+    # e.g. router/operator_metrics.py: outcomes, VOC, likes
+    registry.register(_StoreBacked([_AutomationCollector(dialog_counts), *extra_collectors]))
     return generate_latest(registry)
+
+
+class _StoreBacked:
+    """Collectors that read the dialog store, all or nothing: `twoline_store_up` says whether they could."""
+
+    def __init__(self, collectors: Sequence) -> None:
+        self._collectors = collectors
+
+    def collect(self):
+        try:
+            families, up = [family for collector in self._collectors for family in collector.collect()], 1.0
+        except (DBAPIError, StoreUnavailableError):
+            families, up = [], 0.0
+        yield GaugeMetricFamily("twoline_store_up", "1 when the dialog store answered this scrape", value=up)
+        yield from families

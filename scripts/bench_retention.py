@@ -1,7 +1,7 @@
 """How long `twoline store purge` takes, and how long each of its batches holds the store's write lock
 (what a turn arriving meanwhile may wait).
 
-    .venv/bin/python scripts/bench_retention.py --dialogs 20000 [--database-url URL]
+    .venv/bin/python scripts/bench_retention.py --dialogs 20000 [--database-url URL] [--drop-fk-indexes]
 
 Fills a fresh store (a temporary SQLite file by default) with dialogs of two turns each (a client
 message, the bot's reply, a decision; every tenth a closed hand-off ticket and a like), ages all but a
@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from tqdm import tqdm
 
 from router.store import retention
@@ -105,10 +105,17 @@ def main() -> None:
     parser.add_argument("--dialogs", type=int, default=20_000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--batch", type=int, default=retention.BATCH)
+    parser.add_argument(
+        "--drop-fk-indexes", action="store_true", help="Without migration 0006's indexes (the before figure)."
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'retention.db'}"
     engine = create_store_engine(url, cipher=None)
     migrate(engine)
+    if args.drop_fk_indexes:
+        with engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_decisions_reply_message_id"))
+            connection.execute(text("DROP INDEX ix_feedback_message_id"))
     now = datetime.now(UTC)
     fill(engine, args.dialogs, now - timedelta(days=400))
     with engine.begin() as connection:  # every tenth dialog is still active

@@ -7,32 +7,18 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from router.policy import Decision
-from router.store.database import create_store_engine, migrate
 from router.store.dialog_store import DialogStore
 from router.store.ticket_store import TicketNotFoundError, TicketStateError, TicketStore
 from router.ticket_priority import REASON_PRIORITY, ticket_priority
 
-TABLES = ("feedback", "handoff_tickets", "decisions", "messages", "dialogs", "clients")
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def stores(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'store.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    engine = create_store_engine(url)
-    migrate(engine)
-    yield DialogStore(engine), TicketStore(engine)
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            for table in TABLES:
-                connection.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
+@pytest.fixture
+def stores(store):
+    """The dialog store (tests/router/conftest.py: SQLite and PostgreSQL) with its ticket store."""
+    return store, TicketStore(store.engine)
 
 
 def hand_off(

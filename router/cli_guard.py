@@ -74,7 +74,8 @@ def register_guard(
         from router.store.retention import purge_idle_dialogs
 
         cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
-        deleted = purge_idle_dialogs(_migrated_engine(database_url or settings().database_url), cutoff)
+        engine = _migrated_engine(database_url or settings().database_url)
+        deleted = _while_available(lambda: purge_idle_dialogs(engine, cutoff))
         typer.echo(json.dumps({"cutoff": cutoff.isoformat(timespec="seconds"), "deleted": deleted}, indent=2))
 
     @store_app.command("forget-client")
@@ -86,7 +87,8 @@ def register_guard(
         feedback, tickets, risk score). Prints the rows deleted per table; zeros for an unknown client."""
         from router.store.retention import forget_client
 
-        deleted = forget_client(_migrated_engine(database_url or settings().database_url), client_id)
+        engine = _migrated_engine(database_url or settings().database_url)
+        deleted = _while_available(lambda: forget_client(engine, client_id))
         typer.echo(json.dumps({"deleted": deleted}, indent=2))
 
     @train_app.command("injection")
@@ -141,3 +143,14 @@ def _migrated_engine(database_url: str):
     except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
         _fail(f"cannot open the dialog store ({store_error_line(exc)})")
     return engine
+
+
+def _while_available(run: Callable[[], dict[str, int]]) -> dict[str, int]:
+    """A locked or unreachable store mid-run is one line and exit 2; the batches done so far stay done and
+    a rerun goes on from there."""
+    from router.store.dialog_store import StoreUnavailableError
+
+    try:
+        return run()
+    except StoreUnavailableError as exc:
+        _fail(f"the dialog store became unavailable ({exc}); what was deleted stays deleted, run it again")

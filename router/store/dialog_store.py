@@ -142,10 +142,9 @@ class DialogStore:
                 if owner is None or owner.client_id != client_id:
                     raise DialogNotFoundError(dialog_id)
                 status = owner.status
-                if connection.execute(sql.TOUCH_DIALOG, {"dialog_id": dialog_id, "now": now}).rowcount != 1:
-                    raise DialogNotFoundError(
-                        dialog_id
-                    )  # purged since it was read (router/store/retention.py)
+                touched = connection.execute(sql.TOUCH_DIALOG, {"dialog_id": dialog_id, "now": now}).rowcount
+                if touched != 1:  # purged since it was read (router/store/retention.py)
+                    raise DialogNotFoundError(dialog_id)
             message = {"text": text, "button_payload": button_payload, "client_message_id": client_message_id}
             message_id = _insert_message(connection, dialog_id, client_id, "client", now, **message)
         return AcceptedMessage(dialog_id, message_id, status, False, client_id)

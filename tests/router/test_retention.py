@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -194,6 +195,13 @@ def test_the_cli_purges_and_forgets(tmp_path):
     assert rows(store, Message) == 0
 
     assert twoline("purge", "--older-than-days", "0", TWOLINE_DATABASE_URL=url).returncode == 2
+    holder = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another writer holds the file past the 10 s busy timeout
+    try:
+        locked = twoline("forget-client", "old", TWOLINE_DATABASE_URL=url)
+    finally:
+        holder.execute("ROLLBACK")
+    assert locked.returncode == 2 and "became unavailable" in locked.stderr, locked.stderr
     down = twoline(
         "purge", "--older-than-days", "30",
         TWOLINE_DATABASE_URL="postgresql+psycopg://bank:s3cret@127.0.0.1:1/none",

@@ -57,6 +57,30 @@ def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Doma
     return train_pools_model(splits, model.encoder, domain.pool_by_intent, pools_dir, model.manifest)
 
 
+def train_russian_intents(splits: Splits, domain_dir: Path, out_dir: Path, domain: Domain) -> Manifest | None:
+    """The Russian intent model (`russian_intent_model.py`) when the domain speaks Russian."""
+    from first_line.russian_intent_training import russian_examples, train_russian_intent_model
+
+    if "ru" not in domain.settings.languages:
+        return None
+    russian_train, russian_dev = russian_examples(domain_dir, domain)
+    return train_russian_intent_model(splits.train, russian_train, russian_dev, out_dir)
+
+
+def russian_intents_missing(out_dir: Path, domain: Domain) -> bool:
+    """The domain speaks Russian and its Russian intent model is missing, for other intents, or stale."""
+    from first_line.e5_graph import reads_this_e5
+    from first_line.russian_intent_model import KIND
+
+    if "ru" not in domain.settings.languages:
+        return False
+    try:
+        manifest = load_manifest(out_dir, KIND)
+    except ArtifactError:
+        return True
+    return set(manifest.labels) != set(domain.intents) or not reads_this_e5(manifest.depends_on)
+
+
 def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> list[str]:
     """Which artifacts must be (re)trained for this domain: 'intents', 'pools' or neither."""
     try:
@@ -92,18 +116,31 @@ def ensure_trained(
     ensure_e5_graph()  # built once per machine (~10 s), before workers or gates need it
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
     gates: list[str] = []
+    russian = russian_intents_missing(artifacts_dir / "russian_intents", domain)
+    todo += ["russian_intents"] if russian else []
     with shared_embeddings():  # each stage below embeds many of the messages the one before it did
         if todo or missing_gates(artifacts_dir, intents_retrained=False):
             splits = load_splits(data_dir, domain_dir)
             if "intents" in todo:
                 config = IntentTrainingConfig(variant=variant)
                 train_intents(splits, artifacts_dir / "intents", domain, config)
-            if todo:
+            if "pools" in todo:
                 train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+            if russian:
+                train_russian_intents(splits, domain_dir, artifacts_dir / "russian_intents", domain)
             gates = ensure_gates_trained(
                 data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
             )
         return todo + gates + ensure_dialog_models(data_dir, domain_dir, artifacts_dir, domain)
 
 
-__all__ = ["data_hash", "ensure_trained", "load_splits", "missing_artifacts", "train_intents", "train_pools"]
+__all__ = [
+    "data_hash",
+    "ensure_trained",
+    "load_splits",
+    "missing_artifacts",
+    "russian_intents_missing",
+    "train_intents",
+    "train_pools",
+    "train_russian_intents",
+]

@@ -20,15 +20,17 @@ from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.entities import EntityExtractor
 from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
+from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
+from first_line.russian_intent_model import RussianIntentModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from router.client_signals import ClientSignals, load_likes_model
 from router.dialog_gates import load_dialog_gates
 from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
 from router.handoff import handoff_summary
 from router.metrics import DECISIONS, TURN_LATENCY
-from router.policy import Button, Decision, DecisionPolicy, Turn
+from router.policy import Button, Decision, DecisionPolicy, IntentReader, Turn
 from router.screenshots import load_screenshot_reader, read_screenshot
 from router.second_line_training import SecondLineWatcher, pending_state
 from router.settings import Settings
@@ -84,6 +86,21 @@ def load_thresholds(
     )
 
 
+def load_russian_reader(
+    settings: Settings, domain: Domain, encoder: MultilingualEncoder | None = None
+) -> IntentReader | None:
+    """The Russian intent model with its threshold, when the domain speaks Russian (None otherwise: Russian
+    messages are then read by the English model). `encoder`: the sentiment model's E5, so that a Russian
+    message is embedded once for both."""
+    if "ru" not in domain.settings.languages:
+        return None
+    model = RussianIntentModel(settings.russian_intents_dir, encoder)
+    check_labels_match(model.intents, domain, settings.russian_intents_dir)
+    model.warm_up()
+    overrides = {name: i.threshold for name, i in domain.intents.items() if i.threshold is not None}
+    return IntentReader(model, model.thresholds(domain.settings.policy.target_precision, overrides))
+
+
 def load_first_line_models(
     intents_dir: Path, pools_dir: Path, settings: Settings, domain: Domain
 ) -> tuple[IntentModel, PoolsModel]:
@@ -135,10 +152,14 @@ def plain_answers(domain: Domain) -> list[str]:
 
 
 def check_intents_match(intent_model: IntentModel, domain: Domain) -> None:
-    trained, configured = set(intent_model.intents), set(domain.intents)
+    check_labels_match(intent_model.intents, domain, intent_model.artifact_dir)
+
+
+def check_labels_match(trained_labels: list[str], domain: Domain, artifact_dir: Path) -> None:
+    trained, configured = set(trained_labels), set(domain.intents)
     if trained != configured:
         raise ArtifactError(
-            f"{intent_model.artifact_dir}: trained for other intents than {domain.settings.name} "
+            f"{artifact_dir}: trained for other intents than {domain.settings.name} "
             f"(not trained: {sorted(configured - trained)[:5]}, "
             f"not configured: {sorted(trained - configured)[:5]}); "
             "run `twoline train intents`"
@@ -189,6 +210,7 @@ class Assistant:
         gate = TurnGate(settings.turn_slots)
         training = pending_state(settings) is not None  # the second line trains in the background
         second_line = None if training else load_second_line(settings, domain)
+        russian = load_russian_reader(settings, domain, signals.sentiment.encoder)
         policy = DecisionPolicy(
             domain=domain,
             intents=intent_model,
@@ -198,6 +220,7 @@ class Assistant:
             likes=likes,
             second_line=second_line and SlowWorkReleasesSlot(second_line, gate),
             dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
+            russian=russian,
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)

@@ -212,10 +212,10 @@ def train_intents_command(
     epochs: int = 3,
     per_intent: int | None = typer.Option(None, help="Train on at most N examples per intent (quick runs)."),
 ) -> None:
-    """Train the intent classifier, then the pools model on top of it."""
+    """Train the intent classifier, then the pools model on top of it, then the Russian intent model."""
     from first_line.intent_training import IntentTrainingConfig
     from first_line.text_encoder import shared_embeddings
-    from first_line.training_pipeline import load_splits, train_intents, train_pools
+    from first_line.training_pipeline import load_splits, train_intents, train_pools, train_russian_intents
 
     settings = _settings()
     domain = _domain(settings)
@@ -224,7 +224,9 @@ def train_intents_command(
     with shared_embeddings():  # the pools model reads the messages the intent model embedded
         manifest = train_intents(splits, settings.intents_dir, domain, config)
         pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
-    typer.echo(json.dumps({"intents": manifest.metrics, "pools": pools.metrics}, indent=2))
+    russian = train_russian_intents(splits, settings.domain_dir, settings.russian_intents_dir, domain)
+    report = {"intents": manifest.metrics, "pools": pools.metrics}
+    typer.echo(json.dumps(report | ({"russian_intents": russian.metrics} if russian else {}), indent=2))
 
 
 @train_app.command("pools")
@@ -371,12 +373,20 @@ def eval_intents(
     out: Path = typer.Option(Path("reports/intents"), help="Folder for the plot and the JSON report."),
     baseline: bool = typer.Option(True, help="Also train and score the frozen-encoder baseline."),
     fp32: bool = typer.Option(False, help="Run the fp32 encoder instead of int8 (to compare speed)."),
+    language: str = typer.Option(
+        "en", help="ru: the Russian intent model on Russian messages (default data: its held-out test set)."
+    ),
 ) -> None:
     """Accuracy, automation vs precision (per-intent vs global thresholds), pools recovery, latency."""
     from evals.intents_eval import evaluate_intents
 
     settings = _settings()
     domain = _domain(settings)
+    if language == "ru":
+        _eval_russian_intents(settings, domain, data, json_output)
+        return
+    if language != "en":
+        _fail(f"--language: en or ru, not {language!r}")
     report = evaluate_intents(settings, domain, data, out, with_baseline=baseline, quantized=not fp32)
     if json_output:
         typer.echo(json.dumps(report, indent=2))
@@ -390,6 +400,32 @@ def eval_intents(
         )
         typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
         typer.echo(f"report and plot in {out}")
+
+
+def _eval_russian_intents(settings: Settings, domain, data: Path | None, json_output: bool) -> None:
+    from evals.russian_intents_eval import evaluate_russian_intents
+    from first_line.artifacts import ArtifactError
+
+    try:
+        report = evaluate_russian_intents(settings, domain, data)
+    except (ArtifactError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    base = report["baseline"]
+    typer.echo(f"accuracy {report['accuracy']:.4f}  macro-F1 {report['macro_f1']:.4f}  (n={report['rows']})")
+    typer.echo(
+        f"threshold {report['threshold']:.3f}: automation {report['automation']:.4f} "
+        f"precision {report['precision']:.4f} | with clarifications {report['automation_with_pools']:.4f} "
+        f"/ {report['precision_with_pools']:.4f}"
+    )
+    typer.echo(
+        f"English model on the same rows: accuracy {base['accuracy']:.4f}, "
+        f"answered {base['automation']:.4f}, "
+        f"answered wrong {base['answered_wrong_rate']:.4f}"
+    )
+    typer.echo(f"latency p50 {report['latency_ms_p50']:.2f} ms  p95 {report['latency_ms_p95']:.2f} ms")
 
 
 @app.command("export-dialogs")

@@ -5,7 +5,8 @@
 3. The client asks for a human                     → hand-off `operator_requested`.
    Risk gate: the dialog's first message from a client whose daily VOC-risk score
    is at least `voc_risk_threshold`               → hand-off `high_voc_risk`.
-4. Classify the message with its dialog context.
+4. Classify the message with its dialog context; a Russian message with the Russian intent model
+   (multilingual E5; one threshold for every intent, tuned on Russian dev messages).
 5. Confident (p ≥ the intent's own threshold):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
    - escalated intent                              → second line;
@@ -16,6 +17,7 @@
      + up to three next-intent buttons (the intents the client likely asks for next).
 6. Unsure:
    - the pools model is sure of a pool with ≥ 2 likely intents in it
+     (a Russian message: the pool whose intents hold the most probability)
                                                    → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
    - else                                          → hand-off `unsure`.
@@ -29,6 +31,7 @@ Every decision carries its reason and the scores behind it; the router stores th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
@@ -37,6 +40,7 @@ from pydantic import BaseModel
 from first_line.domain import Domain
 from first_line.entities import Entity, slots_from_entities
 from first_line.intent_model import IntentPrediction
+from first_line.language import looks_russian
 from first_line.operator_request import is_operator_request
 from first_line.pools_model import PoolPrediction
 from first_line.responses import ClientProfile, client_language, render_response
@@ -110,6 +114,14 @@ class DialogGates(Protocol):
     def apply(self, turn: Turn, decision: Decision) -> Decision: ...
 
 
+@dataclass(frozen=True)
+class IntentReader:
+    """A classifier with the thresholds its probabilities are read against."""
+
+    classifier: IntentClassifier
+    thresholds: Thresholds
+
+
 EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
 """(text, language, today, use NER) -> entities; rules always run, NER (names, merchants) on request."""
 
@@ -132,6 +144,7 @@ class DecisionPolicy:
         second_line: SecondLine | None = None,
         likes: DislikeScorer | None = None,
         dialog_gates: DialogGates | None = None,
+        russian: IntentReader | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -141,6 +154,8 @@ class DecisionPolicy:
         self.second_line = second_line
         self.likes = likes
         self.dialog_gates = dialog_gates
+        self.russian = russian
+        """Russian messages' intents (first_line/russian_intent_model.py); None: read by `intents`."""
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
@@ -156,15 +171,20 @@ class DecisionPolicy:
             return self.handoff(turn, "operator_requested")
         if self._high_voc_risk(turn):
             return self.handoff(turn, "high_voc_risk", scores={"voc_risk": round(turn.voc_risk or 0.0, 4)})
-        prediction = self.intents.predict(turn.text, turn.context)
-        threshold = self.thresholds.for_intent(prediction.top)
+        russian = self.russian is not None and looks_russian(turn.text)
+        reader = self.russian if russian else IntentReader(self.intents, self.thresholds)
+        prediction = reader.classifier.predict(turn.text, turn.context)
+        threshold = reader.thresholds.for_intent(prediction.top)
         scores = {"top_intents": [[i, round(p, 4)] for i, p in prediction.top_k(5)]}
+        if russian:
+            scores["intent_model"] = "russian"
+
         if turn.negativity is not None:
             scores["sentiment"] = round(turn.negativity, 4)
         if prediction.confidence >= threshold:
             decision = self._confident(turn, prediction.top, "confident")
         else:
-            decision = self._unsure(turn, prediction, scores)
+            decision = self._unsure(turn, prediction, scores, russian)
         return decision.model_copy(
             update={
                 "intent": decision.intent or prediction.top,
@@ -215,10 +235,14 @@ class DecisionPolicy:
         )
 
     # -- rule 6: the classifier is unsure -------------------------------------------------
-    def _unsure(self, turn: Turn, prediction: IntentPrediction, scores: dict) -> Decision:
-        pool = self.pools.predict(turn.text, turn.context)
+    def _unsure(self, turn: Turn, prediction: IntentPrediction, scores: dict, russian: bool) -> Decision:
+        if russian:
+            pool = pool_of_intents(prediction, self.domain)
+        else:
+            pool = self.pools.predict(turn.text, turn.context)
         scores["pool"] = [pool.pool, round(pool.confidence, 4)]
-        buttons = self._pool_buttons(pool.pool, prediction, turn.profile)
+        known = pool.pool in self.domain.pools
+        buttons = self._pool_buttons(pool.pool, prediction, turn.profile) if known else []
         if pool.confidence >= self.policy.pool_threshold and len(buttons) >= 2:
             language = client_language(self.domain, turn.profile)
             return Decision(
@@ -234,12 +258,7 @@ class DecisionPolicy:
 
     def _pool_buttons(self, pool: str, prediction: IntentPrediction, profile: ClientProfile) -> list[Button]:
         language = client_language(self.domain, profile)
-        members = set(self.domain.pools[pool].intents)
-        likely = [
-            intent
-            for intent, p in zip(prediction.intents, prediction.probabilities, strict=True)
-            if intent in members and p >= self.policy.min_button_probability
-        ][: self.policy.max_buttons]
+        likely = likely_pool_intents(prediction, self.domain, pool)
         return [
             Button(label=self.domain.intents[i].label[language], payload=BUTTON_PREFIX + i) for i in likely
         ]
@@ -281,3 +300,29 @@ class DecisionPolicy:
             intent=intent,
             scores={"entities": [{"kind": e.kind, "value": e.value} for e in entities]} | (scores or {}),
         )
+
+
+def pool_of_intents(prediction: IntentPrediction, domain: Domain) -> PoolPrediction:
+    """The pool whose intents hold the most of the prediction's probability, with that sum as its
+    confidence (the pools model reads MiniLM, which knows English only)."""
+    mass: dict[str, float] = {}
+    for intent, p in zip(prediction.intents, prediction.probabilities, strict=True):
+        pool = domain.pool_by_intent.get(intent)
+        if pool is not None:
+            mass[pool] = mass.get(pool, 0.0) + float(p)
+    if not mass:
+        return PoolPrediction(pool="", confidence=0.0)
+    best = max(mass, key=mass.__getitem__)
+    return PoolPrediction(pool=best, confidence=mass[best])
+
+
+def likely_pool_intents(prediction: IntentPrediction, domain: Domain, pool: str) -> list[str]:
+    """The pool's intents the prediction finds likely (p ≥ `min_button_probability`), best first, at most
+    `max_buttons`: the buttons of a clarifying question."""
+    policy = domain.settings.policy
+    members = set(domain.pools[pool].intents)
+    return [
+        intent
+        for intent, p in zip(prediction.intents, prediction.probabilities, strict=True)
+        if intent in members and p >= policy.min_button_probability
+    ][: policy.max_buttons]

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         return self.artifacts_dir / "pools"
 
     @property
+    def russian_intents_dir(self) -> Path:
+        return self.artifacts_dir / "russian_intents"
+
+    @property
     def sentiment_dir(self) -> Path:
         return self.artifacts_dir / "sentiment"
 

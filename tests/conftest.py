@@ -61,19 +61,21 @@ def trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, train: Cal
 
 @pytest.fixture(scope="session")
 def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
-    """intents + pools, sentiment and likes artifacts trained on small slices (about a minute on 2 cores)."""
+    """intents + pools, Russian intents, sentiment and likes artifacts trained on small slices (about a minute
+    on 2 cores)."""
     return trained_once(tmp_path_factory, "artifacts", lambda root: train_first_line(root, splits, domain))
 
 
 def train_first_line(root: Path, splits, domain) -> None:
     from first_line.intent_training import IntentTrainingConfig
     from first_line.text_encoder import shared_embeddings
-    from first_line.training_pipeline import train_intents, train_pools
+    from first_line.training_pipeline import train_intents, train_pools, train_russian_intents
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
     with shared_embeddings():
         train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
         train_pools(splits, root / "intents", root / "pools", domain)
+        train_russian_intents(splits, DOMAIN_DIR, root / "russian_intents", domain)
         train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
         train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
         train_dialog_models(root, domain)

@@ -76,6 +76,24 @@ def test_a_russian_message_without_a_language_is_answered_in_russian(api):
     assert english["reply"]["text"].isascii()
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("Заблокируйте мою карту, её украли", "lost_or_stolen_card"), ("Спасибо большое!", "thanks")],
+)
+def test_a_russian_message_is_read_by_the_russian_intent_model(api, text, intent):
+    """The English model read these as `out_of_scope`, sure of it, and answered that the bot only helps
+    with bank questions."""
+    body = send(api, text=text, client_id="ru-client").json()
+    assert body["decision"]["intent"] == intent
+    assert body["reply"] is None or not body["reply"]["text"].isascii()
+    decision = api.get(f"/v1/dialogs/{body['dialog_id']}").json()["decisions"][0]
+    assert decision["scores"]["intent_model"] == "russian"
+    english = send(api, text="Thanks a lot!", client_id="en-client").json()
+    assert (
+        "intent_model" not in api.get(f"/v1/dialogs/{english['dialog_id']}").json()["decisions"][0]["scores"]
+    )
+
+
 def test_button_click_continues_as_that_intent(api):
     first = send(api, text="card").json()
     response = send(api, text="", button="intent:card_arrival", dialog_id=first["dialog_id"]).json()

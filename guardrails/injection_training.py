@@ -88,6 +88,8 @@ def message_scores(encoder, embedding_head, char_probabilities, texts: list[str]
         variants = [model_text(r) for r in readings(text)]
         spans.append((len(flat), len(flat) + len(variants)))
         flat += variants
+    if not flat:  # only empty messages: nothing to read, nothing injected
+        return np.zeros(len(texts))
     embeddings = encoder.encode(flat, batch_size=ENCODE_BATCH)
     mixed = (embedding_head.predict_proba(embeddings)[:, 1] + char_probabilities(flat)) / 2
     return np.array([mixed[start:end].max() for start, end in spans])

@@ -281,11 +281,21 @@ class DecisionPolicy:
     def _escalate(self, turn: Turn, intent: str) -> Decision:
         if self.second_line is None:
             return self.handoff(turn, "second_line_unavailable", intent=intent)
-        decision = self.second_line.answer(turn)
+        decision = self.second_line.answer(turn.model_copy(update={"text": self._question(turn, intent)}))
         if decision.kind == "handoff":  # through `handoff`, so the ticket gets the entities too
             handoff = self.handoff(turn, decision.reason, intent=intent)
             return handoff.model_copy(update={"scores": decision.scores | handoff.scores})
         return decision.model_copy(update={"intent": decision.intent or intent})
+
+    def _question(self, turn: Turn, intent: str) -> str:
+        """What the second line answers: the message, or for a bare button click the client's message
+        before it (the question the clarifying buttons were offered for), else the button's label."""
+        if turn.text.strip():
+            return turn.text
+        earlier = [text for text, _ in turn.dialog_turns if text.strip()]
+        if earlier:
+            return earlier[-1]
+        return self.domain.intents[intent].label[client_language(self.domain, turn.profile)]
 
     def handoff(
         self, turn: Turn, reason: str, intent: str | None = None, scores: dict | None = None

@@ -109,6 +109,7 @@ def test_the_model_flags_what_no_rule_lists_and_passes_bank_questions(screen):
         verdict = screen.run(question)
         assert not verdict.is_injection, question
         assert verdict.model_score < screen.threshold
+    assert not screen.run("").is_injection, "an empty message is read, not an error"
 
 
 def test_eval_on_the_heldout_csv(screen):

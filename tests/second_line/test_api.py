@@ -60,6 +60,17 @@ def test_a_knowledge_question_gets_a_cited_answer_and_the_decision_records_the_p
     assert again["retry"] and again["reply"]["citations"] == retry["reply"]["citations"]
 
 
+def test_a_bare_click_on_the_knowledge_button_answers_the_question_before_it(rag_api):
+    """A clarifying question's button carries no text: the second line answers the client's message the
+    buttons were offered for (an empty question failed in the injection screen: `second_line_error`)."""
+    first = _send(rag_api, "What is a jumbo loan?")
+    click = _send(rag_api, "", button="intent:knowledge_question", dialog_id=first["dialog_id"])
+    assert click["decision"]["reason"] == "second_line_answer", click["decision"]
+    assert click["reply"]["citations"][0]["url"].startswith("https://www.consumerfinance.gov/askcfpb/116/")
+    alone = _send(rag_api, "", button="intent:knowledge_question")
+    assert alone["decision"]["reason"] != "second_line_error", "a click with nothing before it: its label"
+
+
 def test_a_knowledge_question_outside_the_knowledge_base_is_handed_off(rag_api):
     body = _send(rag_api, "what is the best banana bread recipe", button="intent:knowledge_question")
     assert body["decision"]["kind"] == "handoff" and body["decision"]["reason"] == "no_relevant_passage"

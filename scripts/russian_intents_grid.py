@@ -47,9 +47,8 @@ def main() -> None:
         probabilities = softmax(logits / fit_temperature(logits, dev_y))
         accuracy = (probabilities.argmax(1) == dev_y).mean()
         loss = mean_log_loss(probabilities, dev_y)
-        print(
-            f"english {per_intent:>5}  weight {weight:>4}  C {c:>4}: dev accuracy {accuracy:.3f}  log-loss {loss:.3f}"
-        )
+        setting = f"english {per_intent:>5}  weight {weight:>4}  C {c:>4}"
+        print(f"{setting}: dev accuracy {accuracy:.3f}  log-loss {loss:.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ class PolicySettings(_Strict):
     """A next intent needs at least this probability to get a button."""
     dialog_end_threshold: float | None = Field(0.5, gt=0.0, lt=1.0)
     """P(the dialog is over) at or above which the reply carries the VOC 1..5 form (null: never)."""
+    dialog_end_intents: tuple[str, ...] = ("goodbye",)
+    """An answered message of one of these intents ends the dialog (the VOC form) whatever the detector
+    says: the detector was trained on English dialogs and does not read Russian. Empty: the detector alone."""
 
 
 class ExperimentVariant(_Strict):
@@ -238,6 +241,7 @@ def load_domain(folder: Path | str) -> Domain:
     _check_labels(folder / "intents.yaml", intents, settings.languages)
     _check_pools(folder / "pools.yaml", pools, intents, settings.languages)
     _check_experiment(folder / "domain.yaml", settings.experiment, intents)
+    _check_dialog_end_intents(folder / "domain.yaml", settings.policy.dialog_end_intents, intents)
     for lang, by_intent in responses.items():
         _check_responses(folder / "responses" / f"{lang}.yaml", by_intent, intents, lang)
     return Domain(
@@ -346,6 +350,12 @@ def _check_experiment(path: Path, experiment: Experiment | None, intents: dict[s
                 raise DomainConfigError(
                     path, f"experiment.variants.{index}.thresholds", f"unknown intent '{intent}'"
                 )
+
+
+def _check_dialog_end_intents(path: Path, named: tuple[str, ...], intents: dict[str, Intent]) -> None:
+    for intent in named:
+        if intent not in intents:
+            raise DomainConfigError(path, "policy.dialog_end_intents", f"unknown intent '{intent}'")
 
 
 def _check_responses(

@@ -4,7 +4,8 @@
   (payload `intent:<name>`, like pool buttons) with the intents the client most likely asks for
   next, each at least `policy.next_intent_min_probability` likely;
 - step 9, **end of dialog**: P(the dialog is over) ≥ `policy.dialog_end_threshold` on a turn the
-  bot answered → `feedback_form` (the VOC 1..5 form); then no next-intent buttons.
+  bot answered, or an answered `policy.dialog_end_intents` message (a goodbye, in any language: the
+  detector reads English only) → `feedback_form` (the VOC 1..5 form); then no next-intent buttons.
 
 Both store their scores with the decision (`scores.next_intents`, `scores.dialog_end`).
 """
@@ -51,7 +52,10 @@ class DialogGates:
         form = False
         if self.dialog_end is not None and self.policy.dialog_end_threshold is not None:
             p_over = self.dialog_end.probability(texts)
-            form = decision.kind in FORM_KINDS and p_over >= self.policy.dialog_end_threshold
+            said_goodbye = decision.intent in self.policy.dialog_end_intents
+            form = decision.kind in FORM_KINDS and (
+                p_over >= self.policy.dialog_end_threshold or said_goodbye
+            )
             scores["dialog_end"] = {
                 "p": round(p_over, 4),
                 "threshold": self.policy.dialog_end_threshold,

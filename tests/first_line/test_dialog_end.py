@@ -92,6 +92,17 @@ def test_feedback_form_after_thanks_bye(api):
     assert voc.status_code == 200
 
 
+def test_a_russian_goodbye_shows_the_form_too(api):
+    """The detector reads English only; an answered goodbye ends the dialog in any language."""
+    first = api.post("/v1/messages", json={"client_id": "end-ru", "text": "Как поменять пин-код?"}).json()
+    last = api.post(
+        "/v1/messages",
+        json={"client_id": "end-ru", "dialog_id": first["dialog_id"], "text": "Спасибо, до свидания!"},
+    ).json()
+    assert last["decision"]["intent"] == "goodbye", last["decision"]
+    assert last["feedback_form"] is True and not last["reply"]["text"].isascii()
+
+
 def test_suites_are_in_eval_all(settings, tmp_path):
     from evals.report import SUITES
 

@@ -58,6 +58,11 @@ def test_unknown_intent_in_a_pool(demo_copy):
     expect_error(demo_copy, "pools.yaml", "pools.top_up.intents")
 
 
+def test_unknown_intent_ending_the_dialog(demo_copy):
+    edit(demo_copy / "domain.yaml", lambda d: d["policy"].update(dialog_end_intents=["goodbye", "farewell"]))
+    expect_error(demo_copy, "domain.yaml", "policy.dialog_end_intents")
+
+
 def test_intent_in_no_pool(demo_copy):
     edit(demo_copy / "pools.yaml", lambda d: d["pools"]["top_up"]["intents"].remove("top_up_limits"))
     with pytest.raises(DomainConfigError, match="top_up_limits"):

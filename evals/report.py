@@ -40,6 +40,14 @@ def _intents_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return evaluate_intents(settings, domain, None, out, with_baseline=not quick)
 
 
+def _russian_intents_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    """The Russian intent model on its held-out Russian messages (`eval intents --language ru`)."""
+    from evals.russian_intents_eval import evaluate_russian_intents
+    from first_line.domain import load_domain
+
+    return evaluate_russian_intents(settings, load_domain(settings.domain_dir))
+
+
 def _pools_suite(settings: Settings, quick: bool, out: Path) -> dict:
     """The clarifying questions: how many unsure messages a button click recovers, at what precision."""
     from evals.intents_eval import evaluate_intents
@@ -172,6 +180,7 @@ def _likes_suite(settings: Settings, quick: bool, out: Path) -> dict:
 
 SUITES: dict[str, Suite] = {
     "intents": _intents_suite,
+    "russian_intents": _russian_intents_suite,
     "pools": _pools_suite,
     "dialogs": _dialogs_suite,
     "retrieval": _retrieval_suite,

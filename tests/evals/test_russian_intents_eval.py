@@ -45,3 +45,10 @@ def test_russian_eval_reports_the_model_beside_the_english_one(tmp_path, artifac
     assert report["answered_wrong_rate"] < report["baseline"]["answered_wrong_rate"]
     refused = twoline_eval(artifacts_dir, "--language", "de")
     assert refused.returncode == 2 and "en or ru" in refused.stderr
+
+
+def test_the_suite_is_in_eval_all_for_the_regression_gate(settings, tmp_path):
+    from evals.report import SUITES
+
+    report = SUITES["russian_intents"](settings, True, tmp_path)
+    assert report["rows"] > 300 and report["accuracy"] > report["baseline"]["accuracy"]

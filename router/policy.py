@@ -12,7 +12,7 @@
    - escalated intent                              → second line;
    - else the scripted answer for this client       → answer `scripted_answer`
      (the empathetic variant when the message reads negative and the scenario has one);
-     likes gate: P(dislike | message, context, answer) > `dislike_threshold`
+     likes gate (English messages): P(dislike | message, context, answer) > `dislike_threshold`
                                                    → hand-off `predicted_dislike` instead;
      + up to three next-intent buttons (the intents the client likely asks for next).
 6. Unsure:
@@ -218,7 +218,9 @@ class DecisionPolicy:
         shown = {"language": response.language, "style": response.style, "variant": response.variant,
                  "empathetic": response.empathetic}  # fmt: skip
         asked = turn.text.strip() or self.domain.intents[intent].label[language]  # a bare click: its label
-        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if self.likes else None
+        # The likes model reads MiniLM, which knows English only: a Russian message's score would be noise.
+        reads_it = self.likes is not None and not looks_russian(asked)
+        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if reads_it else None
         if p_dislike is not None and p_dislike > self.policy.dislike_threshold:
             gate = {"p_dislike": round(p_dislike, 4), "response": shown}
             return self.handoff(turn, "predicted_dislike", intent=intent, scores=gate)

@@ -6,7 +6,10 @@ its share of the whole turn. The stages are the collaborators the assistant call
 writes, sentiment, intent model, entities, likes, dialog gates, second line); "other" is what is
 left (policy logic, rendering, logging).
 
-    TWOLINE_ARTIFACTS_DIR=artifacts python scripts/profile_turn.py --turns 400
+    TWOLINE_ARTIFACTS_DIR=artifacts python scripts/profile_turn.py --turns 400 [--language ru]
+
+`--language ru`: Russian messages instead (the domain's Russian training and dev messages, each with a
+unique suffix), read by the Russian intent model on E5.
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ def instrument(bot, timer: StageTimer) -> None:
         timer.wrap(bot.signals, "negativity", "sentiment")
         timer.wrap(bot.signals, "voc_risk", "store.reads")
     timer.wrap(policy.intents, "predict", "intent")
+    if policy.russian is not None:
+        timer.wrap(policy.russian.classifier, "predict", "intent (Russian)")
     timer.wrap(policy, "extract_entities", "entities")
     if policy.likes is not None:
         timer.wrap(policy.likes, "p_dislike", "likes")
@@ -66,11 +71,16 @@ def instrument(bot, timer: StageTimer) -> None:
         timer.wrap(policy.second_line, "answer", "second_line")
 
 
-def texts(data_dir: Path, count: int) -> list[str]:
-    with open(data_dir / "banking77" / "train.csv", newline="", encoding="utf-8") as handle:
-        rows = [row["text"] for row in csv.DictReader(handle)]
+def texts(data_dir: Path, domain_dir: Path, count: int, language: str) -> list[str]:
+    files = [data_dir / "banking77" / "train.csv"]
+    if language == "ru":
+        files = [domain_dir / "training" / f"russian_messages_{part}.csv" for part in ("train", "dev")]
+    rows = []
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows += [row["text"] for row in csv.DictReader(handle)]
     random.Random(11).shuffle(rows)
-    return rows[:count]
+    return (rows * (count // len(rows) + 1))[:count]
 
 
 def main() -> None:
@@ -79,6 +89,7 @@ def main() -> None:
     )
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--language", choices=["en", "ru"], default="en")
     args = parser.parse_args()
 
     from router.assistant import Assistant
@@ -90,7 +101,7 @@ def main() -> None:
     timer = StageTimer()
     instrument(bot, timer)
     dialogs: dict[str, str] = {}
-    messages = texts(settings.data_dir, args.turns + 20)
+    messages = texts(settings.data_dir, settings.domain_dir, args.turns + 20, args.language)
     for index, text in enumerate(messages[:20]):  # warm-up, not timed
         bot.handle(f"warm-{index}", text)
     timer.seconds.clear()

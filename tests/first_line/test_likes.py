@@ -101,6 +101,11 @@ def test_predicted_dislike_hands_off_instead_of_answering(settings, tmp_path, ap
         stored = strict.get(f"/v1/dialogs/{body['dialog_id']}").json()["decisions"][0]["scores"]
         assert stored["p_dislike"] > max(round(p_dislike / 2, 6), 1e-6)
         assert ticket["summary"]["signals"]["p_dislike"] == pytest.approx(stored["p_dislike"], abs=1e-3)
+        # The likes model reads MiniLM (English only): a Russian message is answered without the gate.
+        russian = strict.post("/v1/messages", json={"client_id": "gate-3", "text": "Где моя новая карта?"})
+        assert russian.json()["decision"]["kind"] == "answer", russian.json()["decision"]
+        scores = strict.get(f"/v1/dialogs/{russian.json()['dialog_id']}").json()["decisions"][0]["scores"]
+        assert "p_dislike" not in scores
 
 
 def test_likes_model_refuses_an_artifact_of_another_intent_model(artifacts_dir, tmp_path):

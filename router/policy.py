@@ -178,7 +178,6 @@ class DecisionPolicy:
         scores = {"top_intents": [[i, round(p, 4)] for i, p in prediction.top_k(5)]}
         if russian:
             scores["intent_model"] = "russian"
-
         if turn.negativity is not None:
             scores["sentiment"] = round(turn.negativity, 4)
         if prediction.confidence >= threshold:
@@ -218,9 +217,8 @@ class DecisionPolicy:
         shown = {"language": response.language, "style": response.style, "variant": response.variant,
                  "empathetic": response.empathetic}  # fmt: skip
         asked = turn.text.strip() or self.domain.intents[intent].label[language]  # a bare click: its label
-        # The likes model reads MiniLM, which knows English only: a Russian message's score would be noise.
-        reads_it = self.likes is not None and not looks_russian(asked)
-        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if reads_it else None
+        gated = self.likes is not None and not looks_russian(asked)  # its MiniLM reads Russian as noise
+        p_dislike = self.likes.p_dislike(asked, turn.context, response.text) if gated else None
         if p_dislike is not None and p_dislike > self.policy.dislike_threshold:
             gate = {"p_dislike": round(p_dislike, 4), "response": shown}
             return self.handoff(turn, "predicted_dislike", intent=intent, scores=gate)

@@ -87,13 +87,7 @@ def _frame(connection, query) -> pd.DataFrame:
 
 # -- queries: each bounded by the chunk's client ids and the history window --------------------
 def _dialogs_query(ids: list[str], since: datetime, as_of: datetime):
-    def reacted(kind: str):
-        return exists().where(
-            Feedback.dialog_id == Dialog.id,
-            Feedback.kind == kind,
-            Feedback.id.in_(last_reaction_ids(Feedback.created_at < as_of)),
-        )
-
+    reactions = _reactions_by_dialog(as_of)
     handed_off = exists().where(HandoffTicket.dialog_id == Dialog.id, HandoffTicket.created_at < as_of)
     still_open = exists().where(  # point in time: open at `as_of`, whatever happened since
         HandoffTicket.dialog_id == Dialog.id,
@@ -103,14 +97,35 @@ def _dialogs_query(ids: list[str], since: datetime, as_of: datetime):
             and_(HandoffTicket.closed_at.is_(None), HandoffTicket.status.in_(("open", "claimed"))),
         ),
     )
-    return select(
-        Dialog.client_id,
-        Dialog.created_at,
-        case((handed_off, 1), else_=0).label("handoff"),
-        case((reacted("like"), 1), else_=0).label("liked"),
-        case((reacted("dislike"), 1), else_=0).label("disliked"),
-        case((still_open, 1), else_=0).label("open_request"),
-    ).where(Dialog.client_id.in_(ids), Dialog.created_at >= since, Dialog.created_at < as_of)
+    return (
+        select(
+            Dialog.client_id,
+            Dialog.created_at,
+            case((handed_off, 1), else_=0).label("handoff"),
+            func.coalesce(reactions.c.liked, 0).label("liked"),
+            func.coalesce(reactions.c.disliked, 0).label("disliked"),
+            case((still_open, 1), else_=0).label("open_request"),
+        )
+        .outerjoin(reactions, reactions.c.dialog_id == Dialog.id)
+        .where(Dialog.client_id.in_(ids), Dialog.created_at >= since, Dialog.created_at < as_of)
+    )
+
+
+def _reactions_by_dialog(as_of: datetime):
+    """Per dialog, whether a bot message's reaction that counts at `as_of` (its last one) is a like, a
+    dislike. One grouped table joined once: as an EXISTS per dialog, SQLite re-ran the last-reaction
+    grouping for every dialog (12 s for 1,000 synthetic clients instead of 0.1 s)."""
+
+    def has(kind: str):
+        return func.max(case((Feedback.kind == kind, 1), else_=0))
+
+    counted = Feedback.id.in_(last_reaction_ids(Feedback.created_at < as_of))
+    return (
+        select(Feedback.dialog_id, has("like").label("liked"), has("dislike").label("disliked"))
+        .where(counted)
+        .group_by(Feedback.dialog_id)
+        .subquery()
+    )
 
 
 def _voc_query(ids: list[str], since: datetime, as_of: datetime):

@@ -72,8 +72,9 @@ def train_russian_intent_model(
     head = _fit(encoder, train, weights, labels, c)
     dev_x = encoder.encode([e.text for e in russian_dev])
     dev_y = np.array([labels.index(e.intent) for e in russian_dev])
-    dev_logits = head.decision_function(dev_x)
-    temperature = fit_temperature(dev_logits, dev_y) if len(russian_dev) else 1.0
+    # Without dev messages the threshold cannot be tuned: nothing is answered, every message is unsure.
+    dev_logits = head.decision_function(dev_x) if russian_dev else np.zeros((0, len(labels)))
+    temperature = fit_temperature(dev_logits, dev_y) if russian_dev else 1.0
     dev_probabilities = softmax(dev_logits / temperature)
     metrics = {
         "dev_accuracy": float((dev_probabilities.argmax(1) == dev_y).mean()) if len(dev_y) else 0.0,

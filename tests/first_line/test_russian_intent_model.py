@@ -67,3 +67,14 @@ def test_training_refuses_dev_intents_it_cannot_learn(domain, tmp_path):
         train_russian_intent_model(
             [Example("hello", "greeting")], train[:5], [Example("что-то", "no_such_intent")], tmp_path / "x"
         )
+
+
+def test_without_dev_messages_nothing_is_answered(tmp_path):
+    """A bank that speaks Russian but wrote no dev messages gets a model whose threshold no probability
+    reaches: every Russian message is unsure (a clarifying question or an operator), none answered blind."""
+    english = [Example("where is my card", "card_arrival"), Example("hello there", "greeting")]
+    russian = [Example("Где моя карта", "card_arrival"), Example("Привет", "greeting")]
+    train_russian_intent_model(english, russian, [], tmp_path / "ru")
+    model = RussianIntentModel(tmp_path / "ru")
+    assert model.thresholds(0.98).global_threshold > 1.0
+    assert model.predict("Где моя карта?").top == "card_arrival"

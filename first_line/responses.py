@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from first_line.domain import Domain, Language, Register, ResponseVariant
 from first_line.language import looks_russian
+from first_line.slot_values import localized_slots
 from first_line.text_input import StorableText
 
 Gender = Literal["male", "female"]
@@ -84,7 +85,7 @@ def render_response(
     if not variants:
         raise NoResponseError(f"no scripted answer for intent '{intent}' in '{language}'")
     # {name} is the client's own first name, never a person mentioned in the message.
-    known = {k: v for k, v in slots.items() if v and k != "name"}
+    known = localized_slots({k: v for k, v in slots.items() if v and k != "name"}, language)
     if profile.first_name:
         known["name"] = profile.first_name
     usable = [

@@ -33,6 +33,21 @@ def test_slots_are_filled_when_known_and_never_left_as_braces(domain):
     assert "{" not in without.text
 
 
+def test_a_date_is_written_the_way_the_answers_language_writes_it(domain):
+    """Entities keep ISO dates; the client reads "28 November 2026" or "28 ноября 2026"."""
+    intent = next(
+        name
+        for name, variants in domain.responses["en"].items()
+        if any(v.slots == {"date"} for v in variants)
+    )
+    english = render_response(domain, intent, ClientProfile(), {"date": "2026-11-28"}, "d1").text
+    assert "28 November 2026" in english and "2026-11-28" not in english
+    russian = render_response(domain, intent, ClientProfile(language="ru"), {"date": "2026-11-28"}, "d1").text
+    assert "28 ноября 2026" in russian
+    raw = render_response(domain, intent, ClientProfile(), {"date": "the 5th"}, "d1").text
+    assert "the 5th" in raw, "an unresolved date is shown as the client wrote it"
+
+
 def test_gender_forms_only_for_known_gender(domain):
     gendered = [
         (name, v) for name, variants in domain.responses["ru"].items() for v in variants if v.gendered

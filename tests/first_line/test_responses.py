@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from first_line.responses import ClientProfile, client_register, render_response, with_message_language
+from first_line.slot_values import localized_slots
 
 
 def test_register_follows_age(domain):
@@ -46,6 +49,21 @@ def test_a_date_is_written_the_way_the_answers_language_writes_it(domain):
     assert "28 ноября 2026" in russian
     raw = render_response(domain, intent, ClientProfile(), {"date": "the 5th"}, "d1").text
     assert "the 5th" in raw, "an unresolved date is shown as the client wrote it"
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "written"),
+    [
+        ("1500.00 EUR", "en", "1,500.00 EUR"),
+        ("1500.00 EUR", "ru", "1\u00a0500,00 EUR"),
+        ("25.50", "ru", "25,50"),
+        ("2026-03-01", "ru", "1 марта 2026"),
+        ("about a hundred", "en", "about a hundred"),
+    ],
+)
+def test_slot_values_are_written_for_the_language(value, language, written):
+    slot = "date" if value[:4].isdigit() and "-" in value else "amount"
+    assert localized_slots({slot: value}, language)[slot] == written
 
 
 def test_gender_forms_only_for_known_gender(domain):

@@ -41,6 +41,17 @@ def splits():
     return load_splits(DATA_DIR, DOMAIN_DIR, per_intent=EXAMPLES_PER_INTENT)
 
 
+def cli_environment(artifacts_dir: Path) -> dict[str, str]:
+    """The environment of a `python -m router.cli` subprocess on the test artifacts and the demo domain."""
+    return {
+        "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
+        "TWOLINE_DATA_DIR": str(DATA_DIR),
+        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+
+
 def trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, train: Callable[[Path], None]) -> Path:
     """The folder `train` fills, trained once per test run. Under pytest-xdist (`make test` runs two
     workers) the workers share it: the first to get here trains, the others wait for it and read the

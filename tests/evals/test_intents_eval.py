@@ -11,7 +11,7 @@ import numpy as np
 
 from evals.intents_eval import frozen_encoder_baseline
 from evals.pool_suggestion import suggest_groups
-from tests.conftest import DATA_DIR, DOMAIN_DIR
+from tests.conftest import cli_environment
 
 
 def write_csv(path, rows) -> None:
@@ -25,13 +25,7 @@ def test_eval_intents_cli_json(tmp_path, artifacts_dir, splits):
     data = tmp_path / "rows.csv"
     rows = [(e.text, e.intent) for e in splits.test] + [("what is the meaning of life", "philosophy")]
     write_csv(data, rows)
-    env = {
-        "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
-        "TWOLINE_DATA_DIR": str(DATA_DIR),
-        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
-        "HF_HUB_OFFLINE": "1",
-        "PATH": "/usr/bin:/bin",
-    }
+    env = cli_environment(artifacts_dir)
     result = subprocess.run(
         [
             sys.executable,

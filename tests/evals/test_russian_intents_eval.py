@@ -9,17 +9,11 @@ import subprocess
 import sys
 
 from evals.russian_intents_eval import DEFAULT_DATA
-from tests.conftest import DATA_DIR, DOMAIN_DIR
+from tests.conftest import cli_environment
 
 
 def twoline_eval(artifacts_dir, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
-        "TWOLINE_DATA_DIR": str(DATA_DIR),
-        "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
-        "HF_HUB_OFFLINE": "1",
-        "PATH": "/usr/bin:/bin",
-    }
+    env = cli_environment(artifacts_dir)
     command = [sys.executable, "-m", "router.cli", "eval", "intents", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 

@@ -77,27 +77,31 @@ def new_version(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def load_manifest(folder: Path, kind: str, verify_files: bool = False) -> Manifest:
+def load_manifest(
+    folder: Path, kind: str, verify_files: bool = False, trained_by: str | None = None
+) -> Manifest:
+    """`trained_by`: the `twoline train` command that writes this kind, when it is not named after it."""
     path = folder / MANIFEST
+    command = trained_by or kind
     if not path.is_file():
-        raise ArtifactError(f"{folder}: no {MANIFEST}; train it with `twoline train {kind}`")
+        raise ArtifactError(f"{folder}: no {MANIFEST}; train it with `twoline train {command}`")
     try:
         manifest = Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, json.JSONDecodeError) as exc:
         raise ArtifactError(
-            f"{path}: unreadable manifest ({exc}); retrain with `twoline train {kind}`"
+            f"{path}: unreadable manifest ({exc}); retrain with `twoline train {command}`"
         ) from exc
     if manifest.kind != kind:
         raise ArtifactError(f"{path}: holds a '{manifest.kind}' artifact, expected '{kind}'")
     if manifest.format_version != FORMAT_VERSION:
         raise ArtifactError(
             f"{path}: format {manifest.format_version}, this code reads {FORMAT_VERSION}; "
-            f"retrain with `twoline train {kind}`"
+            f"retrain with `twoline train {command}`"
         )
     for name, digest in manifest.files.items():
         file = folder / name
         if not file.is_file():
-            raise ArtifactError(f"{folder}: {name} is missing; retrain with `twoline train {kind}`")
+            raise ArtifactError(f"{folder}: {name} is missing; retrain with `twoline train {command}`")
         if verify_files and file_sha256(file) != digest:
             raise ArtifactError(f"{folder}: {name} does not match its manifest hash; retrain")
     return manifest

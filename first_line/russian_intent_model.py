@@ -33,7 +33,7 @@ DEV_PROBABILITIES = "dev_probabilities.npz"
 class RussianIntentModel:
     def __init__(self, artifact_dir: Path | str, encoder: MultilingualEncoder | None = None) -> None:
         self.artifact_dir = Path(artifact_dir)
-        self.manifest: Manifest = load_manifest(self.artifact_dir, kind=KIND)
+        self.manifest: Manifest = load_manifest(self.artifact_dir, kind=KIND, trained_by="intents")
         if not reads_this_e5(self.manifest.depends_on):
             raise ArtifactError(
                 f"{self.artifact_dir}: trained on another E5 graph; run `twoline train intents`"

@@ -57,6 +57,8 @@ def test_the_manifest_records_its_data_and_a_stale_e5_is_refused(model, tmp_path
     (stale / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(ArtifactError, match="another E5 graph"):
         RussianIntentModel(stale)
+    with pytest.raises(ArtifactError, match="twoline train intents`"):  # the command that trains it
+        RussianIntentModel(tmp_path / "never-trained")
 
 
 def test_training_refuses_dev_intents_it_cannot_learn(domain, tmp_path):

@@ -58,7 +58,7 @@ def evaluate_intents(
     pool_probabilities = pools.probabilities([e.text for e in known], [[] for _ in known])
     dev = np.load(settings.intents_dir / DEV_PROBABILITIES)
     policy = domain.settings.policy
-    overrides = {n: i.threshold for n, i in domain.intents.items() if i.threshold is not None}
+    overrides = domain.threshold_overrides
 
     def schemes_at(target: float) -> dict:
         thresholds = tune_thresholds(

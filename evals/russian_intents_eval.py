@@ -27,7 +27,7 @@ from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.russian_intent_model import RussianIntentModel
 from first_line.training_data import Example, read_labelled_csv
 from router.assistant import load_thresholds
-from router.policy import likely_pool_intents, pool_of_intents
+from router.policy import clarifying_intents, pool_of_intents
 from router.settings import Settings
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "russian_intents_test.csv"
@@ -44,15 +44,17 @@ def evaluate_russian_intents(settings: Settings, domain: Domain, data: Path | No
         predictions.append(model.predict(example.text))
         latencies.append((time.perf_counter() - started) * 1000)
     truth = [e.intent for e in known]
-    threshold = model.thresholds(domain.settings.policy.target_precision).global_threshold
+    thresholds = model.thresholds(domain.settings.policy.target_precision, domain.threshold_overrides)
+    threshold = thresholds.global_threshold
+    limits = [thresholds.for_intent(p.top) for p in predictions]  # as the service reads them
     report = {
         "rows": len(known),
         "rows_unknown_label": len(rows) - len(known),
         "accuracy": _accuracy(predictions, truth),
         "macro_f1": float(f1_score(truth, [p.top for p in predictions], average="macro")),
         "threshold": threshold,
-        **_answered(predictions, truth, [threshold] * len(known)),
-        **_with_clarifications(predictions, truth, threshold, domain),
+        **_answered(predictions, truth, limits),
+        **_with_clarifications(predictions, truth, limits, domain),
         "latency_ms_p50": float(np.percentile(latencies, 50)),
         "latency_ms_p95": float(np.percentile(latencies, 95)),
         "baseline": _english_model(settings, domain, known),
@@ -78,20 +80,18 @@ def _answered(predictions: list[IntentPrediction], truth: list[str], thresholds:
 
 
 def _with_clarifications(
-    predictions: list[IntentPrediction], truth: list[str], threshold: float, domain: Domain
+    predictions: list[IntentPrediction], truth: list[str], limits: list[float], domain: Domain
 ) -> dict:
-    """The policy's rule 6 for a Russian message: a clarifying question when the pool holding the most
-    probability clears `pool_threshold` and offers ≥ 2 buttons; resolved when a button is the true intent."""
-    policy = domain.settings.policy
+    """The policy's rule 6 for a Russian message (the pool holding the most probability); resolved when a
+    button is the true intent."""
     answered = right = asked = recovered = 0
-    for prediction, true_intent in zip(predictions, truth, strict=True):
-        if prediction.confidence >= threshold:
+    for prediction, true_intent, limit in zip(predictions, truth, limits, strict=True):
+        if prediction.confidence >= limit:
             answered += 1
             right += prediction.top == true_intent
             continue
-        pool = pool_of_intents(prediction, domain)
-        buttons = likely_pool_intents(prediction, domain, pool.pool) if pool.pool in domain.pools else []
-        if pool.confidence >= policy.pool_threshold and len(buttons) >= 2:
+        buttons = clarifying_intents(prediction, domain, pool_of_intents(prediction, domain))
+        if buttons:
             asked += 1
             recovered += true_intent in buttons
     resolved = answered + recovered

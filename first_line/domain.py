@@ -193,6 +193,11 @@ class Domain(_Strict):
         return sorted(self.intents)
 
     @property
+    def threshold_overrides(self) -> dict[str, float]:
+        """intents.yaml's manual thresholds: they win over the tuned ones, for English and Russian alike."""
+        return {name: i.threshold for name, i in self.intents.items() if i.threshold is not None}
+
+    @property
     def pool_by_intent(self) -> dict[str, str]:
         """intent -> the name of its pool (validation guarantees exactly one each)."""
         return {i: pool.name for pool in self.pools.values() for i in pool.intents}

@@ -233,8 +233,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def put_client(
         client_id: str, body: ClientProfileRequest, bot: Assistant = Depends(the_assistant)
     ) -> dict:
-        if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
-            raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
+        _check_client_id(client_id)
         bot.store.upsert_client(client_id, body)
         return {"client_id": client_id, "profile": body.model_dump()}
 
@@ -242,8 +241,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     def delete_client(client_id: str, bot: Assistant = Depends(the_assistant)) -> ClientErasureResponse:
         """Erasure (a data-subject request from the bank's CRM): everything stored about the client. Rows
         deleted per table; all zero for a client the store does not know (safe to repeat)."""
-        if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
-            raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
+        _check_client_id(client_id)
         deleted = forget_client(bot.store.engine, client_id)
         log.info("client erased", extra={"rows": sum(deleted.values())})
         return ClientErasureResponse(client_id=client_id, deleted=deleted)
@@ -363,6 +361,11 @@ def _stream_error(exc: Exception) -> str:
         return json.dumps({"code": exc.code, "message": exc.message})
     log.exception("streamed turn failed", exc_info=exc)
     return json.dumps({"code": "internal_error", "message": "the message could not be processed"})
+
+
+def _check_client_id(client_id: str) -> None:
+    if re.fullmatch(CLIENT_ID_PATTERN, client_id) is None:
+        raise ApiError(422, "invalid_request", "client_id: 1-64 letters, digits or _.:@-")
 
 
 def _check_message(body: MessageRequest, bot: Assistant, settings: Settings) -> None:

@@ -70,7 +70,7 @@ def load_thresholds(
     """Per-intent thresholds from the artifact's dev probabilities, at the domain's target precision
     (or an experiment variant's), with the configured overrides winning."""
     dev = np.load(intent_model.artifact_dir / DEV_PROBABILITIES)
-    overrides = {name: i.threshold for name, i in domain.intents.items() if i.threshold is not None}
+    overrides = domain.threshold_overrides
     policy = domain.settings.policy
     target = policy.target_precision
     if variant is not None:
@@ -97,8 +97,8 @@ def load_russian_reader(
     model = RussianIntentModel(settings.russian_intents_dir, encoder)
     check_labels_match(model.intents, domain, settings.russian_intents_dir)
     model.warm_up()
-    overrides = {name: i.threshold for name, i in domain.intents.items() if i.threshold is not None}
-    return IntentReader(model, model.thresholds(domain.settings.policy.target_precision, overrides))
+    thresholds = model.thresholds(domain.settings.policy.target_precision, domain.threshold_overrides)
+    return IntentReader(model, thresholds)
 
 
 def load_first_line_models(

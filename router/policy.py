@@ -241,27 +241,22 @@ class DecisionPolicy:
         else:
             pool = self.pools.predict(turn.text, turn.context)
         scores["pool"] = [pool.pool, round(pool.confidence, 4)]
-        known = pool.pool in self.domain.pools
-        buttons = self._pool_buttons(pool.pool, prediction, turn.profile) if known else []
-        if pool.confidence >= self.policy.pool_threshold and len(buttons) >= 2:
+        offered = clarifying_intents(prediction, self.domain, pool)
+        if offered:
             language = client_language(self.domain, turn.profile)
             return Decision(
                 kind="clarify",
                 reason="pool_clarification",
                 reply=self.domain.pools[pool.pool].question[language],
-                buttons=buttons,
+                buttons=[self._button(intent, language) for intent in offered],
                 pool=pool.pool,
             )
         if self.domain.intents[prediction.top].escalate:
             return self._escalate(turn, prediction.top)
         return self.handoff(turn, "unsure")
 
-    def _pool_buttons(self, pool: str, prediction: IntentPrediction, profile: ClientProfile) -> list[Button]:
-        language = client_language(self.domain, profile)
-        likely = likely_pool_intents(prediction, self.domain, pool)
-        return [
-            Button(label=self.domain.intents[i].label[language], payload=BUTTON_PREFIX + i) for i in likely
-        ]
+    def _button(self, intent: str, language: str) -> Button:
+        return Button(label=self.domain.intents[intent].label[language], payload=BUTTON_PREFIX + intent)
 
     # -- rule 2: a button was clicked -----------------------------------------------------
     def _button_click(self, turn: Turn) -> Decision:
@@ -316,14 +311,24 @@ def pool_of_intents(prediction: IntentPrediction, domain: Domain) -> PoolPredict
     """The pool whose intents hold the most of the prediction's probability, with that sum as its
     confidence (the pools model reads MiniLM, which knows English only)."""
     mass: dict[str, float] = {}
+    pool_of = domain.pool_by_intent
     for intent, p in zip(prediction.intents, prediction.probabilities, strict=True):
-        pool = domain.pool_by_intent.get(intent)
+        pool = pool_of.get(intent)
         if pool is not None:
             mass[pool] = mass.get(pool, 0.0) + float(p)
     if not mass:
         return PoolPrediction(pool="", confidence=0.0)
     best = max(mass, key=mass.__getitem__)
     return PoolPrediction(pool=best, confidence=mass[best])
+
+
+def clarifying_intents(prediction: IntentPrediction, domain: Domain, pool: PoolPrediction) -> list[str]:
+    """Rule 6's buttons: the pool's likely intents when the pool is sure (`pool_threshold`) and offers at
+    least two; empty when no clarifying question is asked."""
+    if pool.pool not in domain.pools or pool.confidence < domain.settings.policy.pool_threshold:
+        return []
+    likely = likely_pool_intents(prediction, domain, pool.pool)
+    return likely if len(likely) >= 2 else []
 
 
 def likely_pool_intents(prediction: IntentPrediction, domain: Domain, pool: str) -> list[str]:

@@ -29,6 +29,7 @@ from first_line.pools_model import PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from first_line.training_data import Example, read_labelled_csv
 from first_line.training_pipeline import load_splits
+from first_line.translit_reader import TranslitReader
 from router.settings import Settings
 
 TARGETS = (0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
@@ -106,10 +107,20 @@ def evaluate_intents(
     }
     if with_baseline and splits is not None:
         report["baseline"] = frozen_encoder_baseline(splits, known, policy.target_precision)
+    if "ru" in domain.settings.languages:
+        report["read_as_translit"] = read_as_translit(settings, [e.text for e in known])
     out_dir.mkdir(parents=True, exist_ok=True)
     report["plot"] = str(plot_tradeoff(report, out_dir / "automation_vs_precision.png"))
     (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return report
+
+
+def read_as_translit(settings: Settings, texts: list[str]) -> dict:
+    """How many of these (English) messages the service would read as Russian typed in Latin letters,
+    and so send to the Russian intent model and answer in Russian: the translit reader's false reads."""
+    reader = TranslitReader(settings.russian_intents_dir)
+    read = [text for text in texts if reader.reading(text) is not None]
+    return {"rate": len(read) / len(texts) if texts else 0.0, "count": len(read), "examples": read[:10]}
 
 
 def costliest_intents(

@@ -48,6 +48,14 @@ def _russian_intents_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return evaluate_russian_intents(settings, load_domain(settings.domain_dir))
 
 
+def _translit_intents_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    """Russian typed in Latin letters (`eval intents --language ru --data TRANSLIT_DATA`)."""
+    from evals.russian_intents_eval import TRANSLIT_DATA, evaluate_russian_intents
+    from first_line.domain import load_domain
+
+    return evaluate_russian_intents(settings, load_domain(settings.domain_dir), TRANSLIT_DATA)
+
+
 def _pools_suite(settings: Settings, quick: bool, out: Path) -> dict:
     """The clarifying questions: how many unsure messages a button click recovers, at what precision."""
     from evals.intents_eval import evaluate_intents
@@ -181,6 +189,7 @@ def _likes_suite(settings: Settings, quick: bool, out: Path) -> dict:
 SUITES: dict[str, Suite] = {
     "intents": _intents_suite,
     "russian_intents": _russian_intents_suite,
+    "translit_intents": _translit_intents_suite,
     "pools": _pools_suite,
     "dialogs": _dialogs_suite,
     "retrieval": _retrieval_suite,

@@ -9,6 +9,8 @@ embedding cache, as the service reads a Russian message:
   messages), and with the clarifying question (pool of the most probable intents, as the policy asks it),
   counting a clarification as resolved when its buttons hold the true intent (`pools_recovery`);
 - latency p50 / p95 per message;
+- `read_as_translit`: the share of rows the service reads as Russian typed in Latin letters (their
+  Cyrillic reading is what the model reads, as in the service; `evals/data/translit_intents_test.csv`);
 - `baseline`: the English intent model on the same rows at its own thresholds, which is how Russian
   messages were read before this model: its accuracy, how many it answered and how many of those right.
 """
@@ -26,23 +28,29 @@ from first_line.intent_model import IntentModel, IntentPrediction
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.russian_intent_model import RussianIntentModel
 from first_line.training_data import Example, read_labelled_csv
+from first_line.translit_reader import TranslitReader
 from router.assistant import load_thresholds
 from router.policy import clarifying_intents, pool_of_intents
 from router.settings import Settings
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "russian_intents_test.csv"
+TRANSLIT_DATA = DEFAULT_DATA.with_name("translit_intents_test.csv")
 
 
 def evaluate_russian_intents(settings: Settings, domain: Domain, data: Path | None = None) -> dict:
     rows = read_labelled_csv(data or DEFAULT_DATA)
     model = RussianIntentModel(settings.russian_intents_dir, MultilingualEncoder(threads=1, cache_size=0))
     model.warm_up()
+    reader = TranslitReader(settings.russian_intents_dir)
+    reader.warm_up()
     known = [e for e in rows if e.intent in set(model.intents)]
-    predictions, latencies = [], []
+    predictions, latencies, translit = [], [], 0
     for example in known:
         started = time.perf_counter()
-        predictions.append(model.predict(example.text))
+        reading = reader.reading(example.text)  # Russian typed in Latin letters: read in Cyrillic
+        predictions.append(model.predict(reading or example.text))
         latencies.append((time.perf_counter() - started) * 1000)
+        translit += reading is not None
     truth = [e.intent for e in known]
     thresholds = model.thresholds(domain.settings.policy.target_precision, domain.threshold_overrides)
     threshold = thresholds.global_threshold
@@ -50,6 +58,7 @@ def evaluate_russian_intents(settings: Settings, domain: Domain, data: Path | No
     report = {
         "rows": len(known),
         "rows_unknown_label": len(rows) - len(known),
+        "read_as_translit": translit / len(known) if known else 0.0,
         "accuracy": _accuracy(predictions, truth),
         "macro_f1": float(f1_score(truth, [p.top for p in predictions], average="macro")),
         "threshold": threshold,

@@ -32,6 +32,7 @@ from first_line.intent_training import fit_temperature, mean_log_loss
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.russian_intent_model import DEV_PROBABILITIES, HEAD, KIND
 from first_line.training_data import Example, data_hash, read_labelled_csv, stratified_slice
+from first_line.translit_training import TranslitCorpus, train_translit_reader
 
 log = logging.getLogger("twoline.train")
 
@@ -54,6 +55,7 @@ def train_russian_intent_model(
     russian_train: list[Example],
     russian_dev: list[Example],
     out_dir: Path,
+    translit: TranslitCorpus | None = None,
     seed: int = 13,
     english_per_intent: int = 20,
     russian_weight: float = 10.0,
@@ -61,6 +63,8 @@ def train_russian_intent_model(
     encoder: MultilingualEncoder | None = None,
 ) -> Manifest:
     encoder = encoder or MultilingualEncoder(threads=2, cache_size=50_000)
+    russian_texts = [e.text for e in russian_train + russian_dev]
+    translit = translit or TranslitCorpus([e.text for e in english], russian_texts, russian_texts)
     english = stratified_slice(english, english_per_intent, seed)
     labels = sorted({e.intent for e in english + russian_train})
     unknown = sorted({e.intent for e in russian_dev} - set(labels))
@@ -85,6 +89,7 @@ def train_russian_intent_model(
         weights = np.concatenate([weights, np.full(len(russian_dev), russian_weight)])
         head = _fit(encoder, train, weights, labels, c)
     with new_version(out_dir) as work:
+        metrics |= train_translit_reader(translit, work, seed)
         np.savez(
             work / HEAD,
             weights=head.coef_.T.astype(np.float32),

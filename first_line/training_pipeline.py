@@ -57,20 +57,27 @@ def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Doma
     return train_pools_model(splits, model.encoder, domain.pool_by_intent, pools_dir, model.manifest)
 
 
-def train_russian_intents(splits: Splits, domain_dir: Path, out_dir: Path, domain: Domain) -> Manifest | None:
-    """The Russian intent model (`russian_intent_model.py`) when the domain speaks Russian."""
+def train_russian_intents(
+    splits: Splits, data_dir: Path, domain_dir: Path, out_dir: Path, domain: Domain
+) -> Manifest | None:
+    """The Russian intent model (`russian_intent_model.py`) with its translit reader (`translit_reader.py`)
+    when the domain speaks Russian."""
     from first_line.russian_intent_training import russian_examples, train_russian_intent_model
+    from first_line.translit_training import translit_corpus
 
     if "ru" not in domain.settings.languages:
         return None
     russian_train, russian_dev = russian_examples(domain_dir, domain)
-    return train_russian_intent_model(splits.train, russian_train, russian_dev, out_dir)
+    english = [e.text for e in splits.train]
+    translit = translit_corpus(data_dir, domain_dir, english, [e.text for e in russian_train + russian_dev])
+    return train_russian_intent_model(splits.train, russian_train, russian_dev, out_dir, translit)
 
 
 def russian_intents_missing(out_dir: Path, domain: Domain) -> bool:
     """The domain speaks Russian and its Russian intent model is missing, for other intents, or stale."""
     from first_line.e5_graph import reads_this_e5
     from first_line.russian_intent_model import KIND
+    from first_line.translit_reader import FILES
 
     if "ru" not in domain.settings.languages:
         return False
@@ -78,7 +85,8 @@ def russian_intents_missing(out_dir: Path, domain: Domain) -> bool:
         manifest = load_manifest(out_dir, KIND)
     except ArtifactError:
         return True
-    return set(manifest.labels) != set(domain.intents) or not reads_this_e5(manifest.depends_on)
+    stale = not reads_this_e5(manifest.depends_on) or any(name not in manifest.files for name in FILES)
+    return set(manifest.labels) != set(domain.intents) or stale
 
 
 def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> list[str]:
@@ -127,7 +135,7 @@ def ensure_trained(
             if "pools" in todo:
                 train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
             if russian:
-                train_russian_intents(splits, domain_dir, artifacts_dir / "russian_intents", domain)
+                train_russian_intents(splits, data_dir, domain_dir, artifacts_dir / "russian_intents", domain)
             gates = ensure_gates_trained(
                 data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
             )

@@ -25,6 +25,7 @@ from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
 from first_line.russian_intent_model import RussianIntentModel
 from first_line.thresholds import Thresholds, tune_thresholds
+from first_line.translit_reader import TranslitReader
 from router.client_signals import ClientSignals, load_likes_model
 from router.dialog_gates import load_dialog_gates
 from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
@@ -99,6 +100,16 @@ def load_russian_reader(
     model.warm_up()
     thresholds = model.thresholds(domain.settings.policy.target_precision, domain.threshold_overrides)
     return IntentReader(model, thresholds)
+
+
+def load_translit_reader(settings: Settings, domain: Domain) -> TranslitReader | None:
+    """The reader of Russian typed in Latin letters, trained with the Russian intent model, when the
+    domain speaks Russian."""
+    if "ru" not in domain.settings.languages:
+        return None
+    reader = TranslitReader(settings.russian_intents_dir)
+    reader.warm_up()
+    return reader
 
 
 def load_first_line_models(
@@ -177,6 +188,7 @@ class Assistant:
         signals: ClientSignals | None = None,
         variants: VariantPolicies | None = None,
         gate: TurnGate | None = None,
+        translit: TranslitReader | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
@@ -188,6 +200,9 @@ class Assistant:
         self.variants = variants or VariantPolicies(policy, None, {})
         self.gate = gate or TurnGate(settings.turn_slots)
         """How many turns this process computes at once (router/turn_gate.py)."""
+        self.translit = translit
+        """Reads Russian typed in Latin letters (first_line/translit_reader.py); None: the domain speaks no
+        Russian."""
         self.second_line_watcher: SecondLineWatcher | None = None
         """Set while the second line trains in the background (router/second_line_training.py)."""
 
@@ -225,7 +240,8 @@ class Assistant:
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)
         ocr = load_screenshot_reader(settings)
-        assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate)
+        translit = load_translit_reader(settings, domain)
+        assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate, translit)
         if training:
             assistant.second_line_watcher = SecondLineWatcher(settings, assistant.attach_second_line).start()
         return assistant
@@ -280,9 +296,14 @@ class Assistant:
             if earlier is not None:
                 return earlier
         started = time.perf_counter()
-        negativity = self._negativity(text) if not button_payload else None
+        read_as = self._text_to_read(text) if not button_payload else text
+        negativity = self._negativity(read_as) if not button_payload else None
         first_message = dialog_id is None
-        decision = self._decide(client_id, accepted, text, button_payload, image, negativity, first_message)
+        decision = self._decide(
+            client_id, accepted, read_as, button_payload, image, negativity, first_message
+        )
+        if read_as != text:
+            decision = decision.model_copy(update={"scores": decision.scores | {"read_as": read_as}})
         latency = time.perf_counter() - started
         summary = None
         if decision.kind == "handoff":
@@ -361,6 +382,17 @@ class Assistant:
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
+
+    def _text_to_read(self, text: str) -> str:
+        """What the models read: the Cyrillic reading of Russian typed in Latin letters, else the text as
+        sent (also when the reader fails: the turn goes on, logged)."""
+        if self.translit is None or not text.strip():
+            return text
+        try:
+            return self.translit.text_to_read(text)
+        except Exception:
+            log.exception("translit reading failed")
+            return text
 
     def _negativity(self, text: str) -> float | None:
         """The sentiment model's P(negative); None (and a logged error) if it fails: the turn goes on."""

@@ -224,7 +224,9 @@ def train_intents_command(
     with shared_embeddings():  # the pools model reads the messages the intent model embedded
         manifest = train_intents(splits, settings.intents_dir, domain, config)
         pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
-    russian = train_russian_intents(splits, settings.domain_dir, settings.russian_intents_dir, domain)
+    russian = train_russian_intents(
+        splits, settings.data_dir, settings.domain_dir, settings.russian_intents_dir, domain
+    )
     report = {"intents": manifest.metrics, "pools": pools.metrics}
     typer.echo(json.dumps(report | ({"russian_intents": russian.metrics} if russian else {}), indent=2))
 

@@ -86,7 +86,7 @@ def train_first_line(root: Path, splits, domain) -> None:
     with shared_embeddings():
         train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
         train_pools(splits, root / "intents", root / "pools", domain)
-        train_russian_intents(splits, DOMAIN_DIR, root / "russian_intents", domain)
+        train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain)
         train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
         train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
         train_dialog_models(root, domain)

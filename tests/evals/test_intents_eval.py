@@ -24,6 +24,7 @@ def write_csv(path, rows) -> None:
 def test_eval_intents_cli_json(tmp_path, artifacts_dir, splits):
     data = tmp_path / "rows.csv"
     rows = [(e.text, e.intent) for e in splits.test] + [("what is the meaning of life", "philosophy")]
+    rows.append(("gde moya karta", "card_arrival"))  # Russian in Latin letters: the service reads it as Russian
     write_csv(data, rows)
     env = cli_environment(artifacts_dir)
     result = subprocess.run(
@@ -62,6 +63,8 @@ def test_eval_intents_cli_json(tmp_path, artifacts_dir, splits):
     assert 0.7 < report["accuracy"] <= 1.0
     assert 0.0 < report["automation"] <= 1.0
     assert report["automation_with_pools"] >= report["automation"]
+    assert "gde moya karta" in report["read_as_translit"]["examples"]
+    assert report["read_as_translit"]["rate"] < 0.05, report["read_as_translit"]
     assert (tmp_path / "report" / "automation_vs_precision.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "report" / "report.json").read_text())["accuracy"] == report["accuracy"]
 

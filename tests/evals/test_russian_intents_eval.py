@@ -35,6 +35,7 @@ def test_russian_eval_reports_the_model_beside_the_english_one(tmp_path, artifac
     for key in ("macro_f1", "threshold", "automation", "precision", "pools_recovery", "latency_ms_p95"):
         assert key in report
     assert report["accuracy"] > 0.6
+    assert report["read_as_translit"] == 0.0, "Cyrillic is read as it is"
     assert report["baseline"]["accuracy"] < 0.2, "MiniLM reads Russian as noise"
     assert report["answered_wrong_rate"] < report["baseline"]["answered_wrong_rate"]
     refused = twoline_eval(artifacts_dir, "--language", "de")
@@ -46,3 +47,12 @@ def test_the_suite_is_in_eval_all_for_the_regression_gate(settings, tmp_path):
 
     report = SUITES["russian_intents"](settings, True, tmp_path)
     assert report["rows"] > 300 and report["accuracy"] > report["baseline"]["accuracy"]
+
+
+def test_russian_in_latin_letters_is_read_in_cyrillic_first(settings, tmp_path):
+    from evals.report import SUITES
+
+    report = SUITES["translit_intents"](settings, True, tmp_path)
+    assert report["rows"] == 320 and report["read_as_translit"] > 0.9
+    assert report["accuracy"] > 0.8 > 0.3 > report["baseline"]["accuracy"], "MiniLM reads translit as noise"
+    assert report["answered_wrong_rate"] < report["baseline"]["answered_wrong_rate"]

@@ -94,6 +94,23 @@ def test_a_russian_message_is_read_by_the_russian_intent_model(api, text, intent
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("zablokiruyte moyu kartu, ee ukrali", "lost_or_stolen_card"), ("spasibo bolshoe!", "thanks")],
+)
+def test_russian_typed_in_latin_letters_is_read_in_cyrillic(api, text, intent):
+    """Read as English, "zablokiruyte moyu kartu" was noise to MiniLM; the models now read its Cyrillic
+    form, the client is answered in Russian, and the dialog keeps what the client wrote."""
+    body = send(api, text=text, client_id="translit-client").json()
+    assert body["decision"]["intent"] == intent
+    assert body["reply"] is None or not body["reply"]["text"].isascii()
+    dialog = api.get(f"/v1/dialogs/{body['dialog_id']}").json()
+    assert dialog["messages"][0]["text"] == text
+    scores = dialog["decisions"][0]["scores"]
+    assert scores["intent_model"] == "russian"
+    assert not scores["read_as"].isascii()
+
+
 def test_button_click_continues_as_that_intent(api):
     first = send(api, text="card").json()
     response = send(api, text="", button="intent:card_arrival", dialog_id=first["dialog_id"]).json()

@@ -124,6 +124,11 @@ class Vocabulary:
         known = [self.russian[k] for s in spellings if (k := skeleton(s)) in self.russian]
         return max(known, key=lambda word_count: word_count[1])[0] if known else None
 
+    def knows_a_word_of(self, text: str) -> bool:
+        """Some Latin word of `text` reads as a known Russian word ("hiya" has none; "privet" has one)."""
+        words = (w.lower() for w in LATIN_WORD.findall(text) if not _is_number(w))
+        return any(self.russian_word(cyrillic_spellings(w)) is not None for w in words)
+
     def to_json(self) -> dict:
         return {"russian": self.russian, "english": sorted(self.english)}
 

@@ -26,6 +26,7 @@ ENGLISH = [
     "I sent 500 euro to Ivan Petrov in Novosibirsk, he did not receive it",
     "hi, Svetlana Kuznetsova here, pls help with top up",
     "thx",
+    "hiya",  # the detector alone read it as Russian: no Russian word in it
 ]
 
 

@@ -60,3 +60,8 @@ def test_synthetic_habits_vary_and_come_back_through_the_rules():
     assert all(s.isascii() for s in spellings)
     assert {"hochu", "khochu", "xochu", "ho4u", "xo4u", "kho4u"} & {s.split()[0] for s in spellings}
     assert to_cyrillic(to_latin("где моя карта", TranslitStyle.draw(rng)), VOCABULARY) == "где моя карта"
+
+
+def test_a_message_with_no_known_russian_word_is_not_read_as_russian():
+    assert VOCABULARY.knows_a_word_of("gde tut dengi")
+    assert not VOCABULARY.knows_a_word_of("hiya 2024")

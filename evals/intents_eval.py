@@ -23,13 +23,14 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from first_line.domain import Domain
-from first_line.intent_model import IntentModel
+from first_line.intent_model import IntentModel, IntentPrediction
 from first_line.intent_training import DEV_PROBABILITIES
-from first_line.pools_model import PoolsModel
+from first_line.pools_model import PoolPrediction, PoolsModel
 from first_line.thresholds import Thresholds, tune_thresholds
 from first_line.training_data import Example, read_labelled_csv
 from first_line.training_pipeline import load_splits
 from first_line.translit_reader import TranslitReader
+from router.policy import clarifying_intents
 from router.settings import Settings
 
 TARGETS = (0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
@@ -205,21 +206,16 @@ def _recovered_by_buttons(
     pools: PoolsModel,
     domain: Domain,
 ) -> np.ndarray:
-    """Unsure messages whose clarifying question shows the true intent as a button (the policy's rule)."""
-    policy = domain.settings.policy
+    """Unsure messages whose clarifying question (the policy's rule 6) shows the true intent as a button."""
     recovered = np.zeros(len(labels), dtype=bool)
     for row in np.nonzero(unsure)[0]:
-        pool = pools.pools[int(pool_probabilities[row].argmax())]
-        if pool_probabilities[row].max() < policy.pool_threshold:
-            continue
-        members = set(domain.pools[pool].intents)
-        order = np.argsort(-probabilities[row])
-        buttons = [
-            i
-            for i in order
-            if model.intents[i] in members and probabilities[row, i] >= policy.min_button_probability
-        ][: policy.max_buttons]
-        recovered[row] = len(buttons) >= 2 and labels[row] in buttons
+        order = np.argsort(-probabilities[row], kind="stable")
+        prediction = IntentPrediction([model.intents[i] for i in order], probabilities[row, order])
+        best_pool = int(pool_probabilities[row].argmax())
+        pool = PoolPrediction(
+            pool=pools.pools[best_pool], confidence=float(pool_probabilities[row, best_pool])
+        )
+        recovered[row] = model.intents[labels[row]] in clarifying_intents(prediction, domain, pool)
     return recovered
 
 

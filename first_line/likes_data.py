@@ -64,9 +64,10 @@ def bootstrap_pairs(examples: list[Example], domain: Domain, seed: int = 13) -> 
     """Weak labels (see the module docstring): a right and a wrong answer for every message."""
     rng = random.Random(seed)
     answers = answers_by_intent(domain)
+    pool_of = domain.pool_by_intent  # a dict built on each access: once here, not per example
     by_pool: dict[str, list[str]] = defaultdict(list)
     for intent in answers:
-        by_pool[domain.pool_by_intent[intent]].append(intent)
+        by_pool[pool_of[intent]].append(intent)
     usable = [e for e in examples if e.intent in answers]
     texts = [e.text for e in usable]
     pairs: list[Pair] = []
@@ -74,7 +75,7 @@ def bootstrap_pairs(examples: list[Example], domain: Domain, seed: int = 13) -> 
         context = (rng.choice(texts),) if rng.random() < WITH_CONTEXT_SHARE else ()
         pairs.append(Pair(example.text, rng.choice(answers[example.intent]), 0, "bootstrap", context,
                           intent=example.intent))  # fmt: skip
-        same_pool = [i for i in by_pool[domain.pool_by_intent[example.intent]] if i != example.intent]
+        same_pool = [i for i in by_pool[pool_of[example.intent]] if i != example.intent]
         wrong = (
             rng.choice(same_pool)
             if same_pool and rng.random() < SAME_POOL_SHARE

@@ -24,7 +24,9 @@ from pathlib import Path
 import joblib
 import numpy as np
 
+from first_line.artifacts import ArtifactError, load_manifest
 from first_line.language import looks_russian
+from first_line.russian_intent_model import KIND
 from first_line.tfidf_scorer import TfidfScorer
 from first_line.transliteration import Vocabulary, to_cyrillic
 
@@ -44,6 +46,12 @@ class TranslitReader:
 
     def __init__(self, folder: Path | str, cut: float = DEFAULT_CUT) -> None:
         self.folder = Path(folder)
+        manifest = load_manifest(self.folder, KIND, trained_by="intents")
+        if any(name not in manifest.files for name in FILES):
+            raise ArtifactError(
+                f"{self.folder}: a Russian intent model from before the translit reader; "
+                "run `twoline train intents`"
+            )
         self.cut = cut
         self._detector: TfidfScorer | None = None
         self._vocabulary: Vocabulary | None = None

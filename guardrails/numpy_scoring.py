@@ -91,16 +91,7 @@ class BinaryLogistic:
 
 
 class BinaryTfidfScorer(TfidfScorer):
-    """`TfidfScorer` for a binary classifier: sklearn keeps one weight column z, and softmax([0, z])
-    is the same model as sigmoid(z), so the missing class gets zero weights."""
-
-    def __init__(self, pipeline) -> None:
-        super().__init__(pipeline)
-        if self._weights.shape[1] == 1:
-            self._weights = np.ascontiguousarray(
-                np.concatenate([np.zeros_like(self._weights), self._weights], 1)
-            )
-            self._bias = np.concatenate([[0.0], self._bias])
+    """`TfidfScorer` for a binary classifier (`linear_weights` gives the negative class zero weights)."""
 
     def positive_probabilities(self, texts: list[str]) -> np.ndarray:
         return np.exp(self.log_probabilities(texts))[:, 1]

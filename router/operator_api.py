@@ -27,7 +27,7 @@ from router.api_models import ROW_ID_MAX, ErrorResponse, HandoffView
 from router.assistant import Assistant
 from router.errors import ApiError
 from router.settings import Settings
-from router.store.dialog_store import DialogNotFoundError, StoreUnavailableError
+from router.store.dialog_store import DialogNotFoundError
 from router.store.models import HandoffTicket, Message
 from router.store.ticket_store import Outcome, TicketNotFoundError, TicketStateError, TicketStore
 
@@ -241,15 +241,14 @@ def build_operator_router(
 
 @contextmanager
 def _ticket_errors() -> Iterator[None]:
-    """Map the ticket store's errors to API errors (404 unknown_ticket, 409 with the state's code)."""
+    """Map the ticket store's errors to API errors (404 unknown_ticket, 409 with the state's code); a busy
+    store is answered by the app's handler (503 `store_unavailable`, router/errors.py)."""
     try:
         yield
     except TicketNotFoundError as exc:
         raise ApiError(404, "unknown_ticket", "no such hand-off ticket") from exc
     except TicketStateError as exc:
         raise ApiError(409, exc.code, exc.message) from exc
-    except StoreUnavailableError as exc:
-        raise ApiError(503, "store_unavailable", "the store is busy; retry", {"Retry-After": "1"}) from exc
 
 
 def operator_name_from_header(value: str) -> str:

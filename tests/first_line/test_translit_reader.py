@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from first_line.artifacts import ArtifactError
 from first_line.domain import load_domain
 from first_line.russian_intent_model import RussianIntentModel
 from first_line.training_pipeline import russian_intents_missing
@@ -60,3 +61,5 @@ def test_an_artifact_without_the_reader_is_retrained(artifacts_dir, tmp_path):
     del manifest["files"][DETECTOR]
     (older / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert russian_intents_missing(older, domain)
+    with pytest.raises(ArtifactError, match="before the translit reader; run `twoline train intents`"):
+        TranslitReader(older)

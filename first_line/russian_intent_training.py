@@ -64,7 +64,7 @@ def train_russian_intent_model(
 ) -> Manifest:
     encoder = encoder or MultilingualEncoder(threads=2, cache_size=50_000)
     russian_texts = [e.text for e in russian_train + russian_dev]
-    translit = translit or TranslitCorpus([e.text for e in english], russian_texts, russian_texts)
+    translit = translit or TranslitCorpus([e.text for e in english], russian_texts, russian_texts, [])
     english = stratified_slice(english, english_per_intent, seed)
     labels = sorted({e.intent for e in english + russian_train})
     unknown = sorted({e.intent for e in russian_dev} - set(labels))

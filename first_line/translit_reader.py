@@ -10,8 +10,9 @@ keeps what the client wrote.
   written in Latin letters by several habits (`transliteration.to_latin`). A message is read as Russian at
   `cut` or above (0.8: an English message read as Russian is answered in the wrong language, so the cut
   leans to English).
-- The vocabulary (`transliteration.Vocabulary`) picks each word's Cyrillic spelling; a message none of whose
-  words reads as a known Russian word stays English, whatever the detector says.
+- The vocabulary (`transliteration.Vocabulary`) picks each word's Cyrillic spelling; a message with no word
+  that reads as a known Russian word and is no known English word stays English, whatever the detector
+  says.
 
 Its two files live in the Russian intent model's artifact (`artifacts/russian_intents`), trained with it.
 """
@@ -71,11 +72,11 @@ class TranslitReader:
 
     def reading(self, text: str) -> str | None:
         """`text` in Cyrillic when it is Russian typed in Latin letters, else None (English, Cyrillic,
-        no letters). The detector must say so, and some word must read as a known Russian word: "hiya"
-        passed the detector alone and was greeted in Russian."""
+        no letters). The detector must say so, and some word must be Russian only (`has_russian_word`):
+        "hiya", "ok" and "no problem" passed the detector alone and were answered in Russian."""
         if looks_russian(text) or self.probability(text) < self.cut:
             return None
-        if not self._vocabulary.knows_a_word_of(text):
+        if not self._vocabulary.has_russian_word(text):
             return None
         return to_cyrillic(text, self._vocabulary)
 

@@ -135,10 +135,11 @@ class Vocabulary:
         `MAX_KNOWN_WORD` letters is not looked up: its spellings multiply with its length."""
         return None if len(word) > MAX_KNOWN_WORD else self.russian_word(cyrillic_spellings(word))
 
-    def knows_a_word_of(self, text: str) -> bool:
-        """Some Latin word of `text` reads as a known Russian word ("hiya" has none; "privet" has one)."""
+    def has_russian_word(self, text: str) -> bool:
+        """Some Latin word of `text` reads as a known Russian word and is no known English word: "privet"
+        has one; "hiya" has none, nor "ok" or "no problem" (English words that read as "ок", "но проблем")."""
         words = (w.lower() for w in LATIN_WORD.findall(text) if not _is_number(w))
-        return any(self.known_reading(w) is not None for w in words)
+        return any(w not in self.english and self.known_reading(w) is not None for w in words)
 
     def to_json(self) -> dict:
         return {"russian": self.russian, "english": sorted(self.english)}

@@ -24,7 +24,7 @@ def write_csv(path, rows) -> None:
 def test_eval_intents_cli_json(tmp_path, artifacts_dir, splits):
     data = tmp_path / "rows.csv"
     rows = [(e.text, e.intent) for e in splits.test] + [("what is the meaning of life", "philosophy")]
-    rows.append(("gde moya karta", "card_arrival"))  # Russian in Latin letters: the service reads it as Russian
+    rows.append(("gde moya karta", "card_arrival"))  # Russian in Latin letters: read as Russian
     write_csv(data, rows)
     env = cli_environment(artifacts_dir)
     result = subprocess.run(

@@ -53,6 +53,11 @@ def test_english_words_capitals_and_numbers_stay_as_written():
     assert to_cyrillic("Где моя карта?", VOCABULARY) == "Где моя карта?"  # Cyrillic is left alone
 
 
+def test_a_capital_initial_stays_so_names_stay_names():
+    assert to_cyrillic("Ivanu Petrovu, gde", VOCABULARY) == "Ивану Петрову, где"
+    assert to_cyrillic("GDE", VOCABULARY) == "где"  # shouting is not an acronym when the word is known
+
+
 def test_synthetic_habits_vary_and_come_back_through_the_rules():
     rng = random.Random(3)
     spellings = {to_latin("Хочу заблокировать карту", TranslitStyle.draw(rng)) for _ in range(30)}

@@ -15,6 +15,7 @@ like `TextEncoder`'s.
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from first_line.onnx_session import cpu_session
 
 MAX_CHARS = 1000
 """Longer messages are cut before embedding (the start carries the tone)."""
+
+
+def without_format_characters(text: str) -> str:
+    """`text` without invisible format characters (Unicode category Cf: bidi controls, byte-order marks,
+    zero-width joiners). XLM-R's normalisation keeps them, and they moved E5's reading: a right-to-left
+    override before "где моя карта" turned `card_arrival` into `out_of_scope` (0.64), a trailing byte-order
+    mark into `card_acceptance`. MiniLM's tokenizer drops them already."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 class MultilingualEncoder:
@@ -63,7 +74,7 @@ class MultilingualEncoder:
         run by default: the int8 graph quantises a run's activations over the whole padded batch, so a
         text in a batch reads slightly differently (a larger `batch_size` is faster, for throw-away use)."""
         self.warm_up()
-        texts = [t[:MAX_CHARS] for t in texts]
+        texts = [without_format_characters(t)[:MAX_CHARS] for t in texts]
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:

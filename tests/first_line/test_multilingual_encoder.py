@@ -86,3 +86,11 @@ def test_an_unwritable_graph_folder_is_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(RuntimeError, match="TWOLINE_E5_DIR"):
         ensure_e5_graph(packaged_e5(), blocker / "e5")
+
+
+def test_invisible_format_characters_do_not_change_the_reading(encoder):
+    """A right-to-left override or a byte-order mark an app leaves in a message is not read: it moved
+    "где моя карта" from card_arrival to out_of_scope."""
+    plain = encoder.encode(["где моя карта"])
+    marked = encoder.encode(["\u202eгде моя\u200b карта\ufeff"])
+    assert np.array_equal(plain, marked)

@@ -29,6 +29,8 @@ from first_line.dialog_features import (
     load_bundle,
     save_bundle,
 )
+from first_line.e5_graph import E5_DEPENDENCY
+from first_line.russian_dialog_end import RussianEndTraining, train_russian_dialog_end
 
 KIND = "dialog_end"
 KEYWORDS = re.compile(r"\b(thanks?|thank you|thx|(good)?bye)\b", re.IGNORECASE)
@@ -100,7 +102,9 @@ def train_dialog_end_model(
     threshold: float,
     seed: int = 13,
     c: float = 4.0,
+    russian: RussianEndTraining | None = None,
 ) -> Manifest:
+    """`russian`: also train the Russian head (`russian_dialog_end.py`) on the same samples and its own."""
     train = build_samples(train_dialogs)
     featurizer = DialogFeaturizer(char_ngrams=True, use_labels=False, use_length=False)
     featurizer.fit([s.so_far for s in train])
@@ -109,13 +113,19 @@ def train_dialog_end_model(
     evaluation = build_samples(eval_dialogs)
     with new_version(out_dir) as work:
         save_bundle(work, featurizer, classifier)
+        params: dict[str, float] = {"C": c}
+        if russian is not None:
+            so_far = [s.so_far.texts for s in train]
+            params |= train_russian_dialog_end(so_far, [s.is_last for s in train], work, russian, seed)
+            data_hash = f"{data_hash}+{russian.data_hash()}"
         manifest = Manifest(
             kind=KIND,
             seed=seed,
             data_hash=data_hash,
             data_sizes={"train_samples": len(train), "eval_samples": len(evaluation)},
             labels=["continues", "over"],
-            params={"C": c},
+            params=params,
+            depends_on=E5_DEPENDENCY if russian is not None else {},
         )
         write_manifest(work, manifest)
     model = DialogEndModel(out_dir)

@@ -19,6 +19,8 @@ from first_line.dialog_end_model import DialogEndModel, evaluate_samples, train_
 from first_line.dialog_end_model import build_samples as end_samples
 from first_line.dialog_intent_map import DialogIntentMap, load_dialog_intent_map
 from first_line.domain import Domain
+from first_line.e5_graph import reads_this_e5
+from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.next_intent_model import (
     NextIntentModel,
     baseline_hit_at_k,
@@ -27,6 +29,8 @@ from first_line.next_intent_model import (
     train_targets,
 )
 from first_line.next_intent_model import build_samples as next_samples
+from first_line.russian_dialog_end import HEAD as RUSSIAN_HEAD
+from first_line.russian_dialog_end import RussianEndTraining
 
 log = logging.getLogger("twoline.train")
 
@@ -101,11 +105,22 @@ def train_dialog_end(
     files: list[Path] | None = None,
     seed: int = 13,
     max_dialogs: int | None = None,
+    domain_dir: Path | None = None,
 ) -> Manifest:
+    """`domain_dir`: where the domain's Russian dialogs are (`russian_dialog_end.RUSSIAN_DIALOGS`), for a
+    domain that speaks Russian."""
     train, evaluation, hashes = _training_sets(data_dir, files, "dialog_end", max_dialogs)
     log.info("training dialog-end", extra={"count": len(train)})
     threshold = domain.settings.policy.dialog_end_threshold or 0.5
-    manifest = train_dialog_end_model(train, evaluation, out_dir, _combined_hash(hashes), threshold, seed)
+    russian = None
+    if "ru" in domain.settings.languages:
+        encoder = MultilingualEncoder(threads=2, cache_size=50_000)
+        russian = (
+            RussianEndTraining.for_domain(domain_dir, encoder) if domain_dir else RussianEndTraining(encoder)
+        )
+    manifest = train_dialog_end_model(
+        train, evaluation, out_dir, _combined_hash(hashes), threshold, seed, russian=russian
+    )
     manifest = manifest.model_copy(update={"depends_on": manifest.depends_on | hashes})
     return write_manifest(out_dir, manifest)
 
@@ -168,7 +183,10 @@ def missing_dialog_models(artifacts_dir: Path, domain_dir: Path, domain: Domain)
             todo.append("next_intent")
     if policy.dialog_end_threshold is not None:
         try:
-            load_manifest(artifacts_dir / "dialog_end", "dialog_end")
+            manifest = load_manifest(artifacts_dir / "dialog_end", "dialog_end")
+            russian = "ru" in domain.settings.languages
+            if russian and (RUSSIAN_HEAD not in manifest.files or not reads_this_e5(manifest.depends_on)):
+                todo.append("dialog_end")  # from before the Russian head, or on another E5 graph
         except ArtifactError:
             todo.append("dialog_end")
     return todo
@@ -180,5 +198,5 @@ def ensure_dialog_models(data_dir: Path, domain_dir: Path, artifacts_dir: Path, 
     if "next_intent" in todo:
         train_next_intent(data_dir, domain_dir, artifacts_dir / "next_intent", domain)
     if "dialog_end" in todo:
-        train_dialog_end(data_dir, artifacts_dir / "dialog_end", domain)
+        train_dialog_end(data_dir, artifacts_dir / "dialog_end", domain, domain_dir=domain_dir)
     return todo

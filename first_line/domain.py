@@ -83,7 +83,7 @@ class PolicySettings(_Strict):
     """P(the dialog is over) at or above which the reply carries the VOC 1..5 form (null: never)."""
     dialog_end_intents: tuple[str, ...] = ("goodbye",)
     """An answered message of one of these intents ends the dialog (the VOC form) whatever the detector
-    says: the detector was trained on English dialogs and does not read Russian. Empty: the detector alone."""
+    says (a goodbye is a goodbye in any language). Empty: the detector alone."""
 
 
 class ExperimentVariant(_Strict):

@@ -234,7 +234,9 @@ class Assistant:
             extract_entities=extractor.run,
             likes=likes,
             second_line=second_line and SlowWorkReleasesSlot(second_line, gate),
-            dialog_gates=load_dialog_gates(settings.artifacts_dir, settings.domain_dir, domain),
+            dialog_gates=load_dialog_gates(
+                settings.artifacts_dir, settings.domain_dir, domain, signals.sentiment.encoder
+            ),
             russian=russian,
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)

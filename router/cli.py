@@ -354,7 +354,12 @@ def train_dialog_end_command(
     settings = _settings()
     domain = _domain(settings)
     manifest = train_dialog_end(
-        settings.data_dir, settings.artifacts_dir / "dialog_end", domain, data or None, seed
+        settings.data_dir,
+        settings.artifacts_dir / "dialog_end",
+        domain,
+        data or None,
+        seed,
+        domain_dir=settings.domain_dir,
     )
     typer.echo(json.dumps(manifest.metrics | {"samples": manifest.data_sizes}, indent=2))
 
@@ -474,14 +479,25 @@ def eval_dialog_end(
         None, help="MultiDoGO TSV / SGD CSV / STAR CSV files (default: MultiDoGO dev + held-out dialogs)."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    language: str = typer.Option("en", help="ru: the Russian head on a dialog_id,turn,text,is_last CSV."),
 ) -> None:
     """F1 of the end-of-dialog detector at the domain's threshold against the "thanks"/"bye" keywords."""
     from first_line.dialog_training import default_eval_files, evaluate_dialog_end
 
     settings = _settings()
     domain = _domain(settings)
-    files = data or default_eval_files(settings.data_dir, "dialog_end")
     threshold = domain.settings.policy.dialog_end_threshold or 0.5
+    if language == "ru":
+        from evals.russian_dialog_end_eval import evaluate_russian_dialog_end
+
+        report = evaluate_russian_dialog_end(
+            settings.artifacts_dir / "dialog_end", threshold, data[0] if data else None
+        )
+        typer.echo(json.dumps(report, indent=2))
+        return
+    if language != "en":
+        _fail("--language: en or ru")
+    files = data or default_eval_files(settings.data_dir, "dialog_end")
     report = evaluate_dialog_end(settings.artifacts_dir / "dialog_end", files, threshold)
     if json_output:
         typer.echo(json.dumps(report, indent=2))

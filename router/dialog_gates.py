@@ -4,8 +4,9 @@
   (payload `intent:<name>`, like pool buttons) with the intents the client most likely asks for
   next, each at least `policy.next_intent_min_probability` likely;
 - step 9, **end of dialog**: P(the dialog is over) ≥ `policy.dialog_end_threshold` on a turn the
-  bot answered, or an answered `policy.dialog_end_intents` message (a goodbye, in any language: the
-  detector reads English only) → `feedback_form` (the VOC 1..5 form); then no next-intent buttons.
+  bot answered, or an answered `policy.dialog_end_intents` message (a goodbye) → `feedback_form` (the
+  VOC 1..5 form); then no next-intent buttons. P comes from the detector, which reads English words,
+  or for a message written in Russian from its Russian head over E5 (`russian_dialog_end.py`).
 
 Both store their scores with the decision (`scores.next_intents`, `scores.dialog_end`).
 """
@@ -18,10 +19,13 @@ from typing import TYPE_CHECKING
 from first_line.dialog_features import DialogSoFar
 from first_line.dialog_intent_map import DialogIntentMap, load_dialog_intent_map
 from first_line.domain import Domain
+from first_line.language import looks_russian
 from first_line.responses import client_language
+from first_line.russian_dialog_end import RussianDialogEnd
 
 if TYPE_CHECKING:
     from first_line.dialog_end_model import DialogEndModel
+    from first_line.multilingual_encoder import MultilingualEncoder
     from first_line.next_intent_model import NextIntentModel
     from router.policy import Decision, Turn
 
@@ -36,11 +40,13 @@ class DialogGates:
         intent_map: DialogIntentMap | None,
         next_intent: NextIntentModel | None,
         dialog_end: DialogEndModel | None,
+        russian_end: RussianDialogEnd | None = None,
     ) -> None:
         self.domain = domain
         self.policy = domain.settings.policy
         self.next_intent = next_intent
         self.dialog_end = dialog_end
+        self.russian_end = russian_end
         never = intent_map.never_suggest if intent_map else frozenset()
         self.suggestable = {i for i in domain.intents if i not in never}
 
@@ -51,13 +57,15 @@ class DialogGates:
         scores = dict(decision.scores)
         form = False
         if self.dialog_end is not None and self.policy.dialog_end_threshold is not None:
-            p_over = self.dialog_end.probability(texts)
+            russian = self.russian_end is not None and looks_russian(turn.text)
+            p_over = (self.russian_end if russian else self.dialog_end).probability(texts)
             said_goodbye = decision.intent in self.policy.dialog_end_intents
             form = decision.kind in FORM_KINDS and (
                 p_over >= self.policy.dialog_end_threshold or said_goodbye
             )
             scores["dialog_end"] = {
                 "p": round(p_over, 4),
+                "model": "russian" if russian else "english",
                 "threshold": self.policy.dialog_end_threshold,
                 "feedback_form": form,
             }
@@ -90,8 +98,11 @@ class DialogGates:
         ]
 
 
-def load_dialog_gates(artifacts_dir: Path, domain_dir: Path, domain: Domain) -> DialogGates:
-    """The models the domain's policy turns on, from their artifacts (ArtifactError if missing)."""
+def load_dialog_gates(
+    artifacts_dir: Path, domain_dir: Path, domain: Domain, encoder: MultilingualEncoder | None = None
+) -> DialogGates:
+    """The models the domain's policy turns on, from their artifacts (ArtifactError if missing). `encoder`:
+    the sentiment model's E5, so that a Russian message is embedded once."""
     from first_line.dialog_end_model import DialogEndModel
     from first_line.next_intent_model import NextIntentModel
 
@@ -108,4 +119,7 @@ def load_dialog_gates(artifacts_dir: Path, domain_dir: Path, domain: Domain) -> 
                 "run `twoline train next-intent`"
             )
     dialog_end = DialogEndModel(artifacts_dir / "dialog_end") if policy.dialog_end_threshold else None
-    return DialogGates(domain, intent_map, next_intent, dialog_end)
+    russian_end = None
+    if dialog_end is not None and "ru" in domain.settings.languages:
+        russian_end = RussianDialogEnd(artifacts_dir / "dialog_end", encoder)
+    return DialogGates(domain, intent_map, next_intent, dialog_end, russian_end)

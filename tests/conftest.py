@@ -100,7 +100,9 @@ def train_dialog_models(root: Path, domain) -> None:
     from first_line.dialog_training import train_dialog_end, train_next_intent
 
     train_next_intent(DATA_DIR, DOMAIN_DIR, root / "next_intent", domain, max_dialogs=DIALOGS_PER_FILE)
-    train_dialog_end(DATA_DIR, root / "dialog_end", domain, max_dialogs=DIALOGS_PER_FILE)
+    train_dialog_end(
+        DATA_DIR, root / "dialog_end", domain, max_dialogs=DIALOGS_PER_FILE, domain_dir=DOMAIN_DIR
+    )
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_feedback_form_after_thanks_bye(api):
 
 
 def test_a_russian_goodbye_shows_the_form_too(api):
-    """The detector reads English only; an answered goodbye ends the dialog in any language."""
+    """An answered goodbye ends the dialog in any language."""
     first = api.post("/v1/messages", json={"client_id": "end-ru", "text": "Как поменять пин-код?"}).json()
     last = api.post(
         "/v1/messages",
@@ -101,6 +101,53 @@ def test_a_russian_goodbye_shows_the_form_too(api):
     ).json()
     assert last["decision"]["intent"] == "goodbye", last["decision"]
     assert last["feedback_form"] is True and not last["reply"]["text"].isascii()
+
+
+@pytest.mark.parametrize("closing", ["Спасибо, больше ничего не нужно", "spasibo, bol'she nichego ne nuzhno"])
+def test_a_russian_thanks_that_closes_shows_the_form(api, closing):
+    """The English detector never showed a Russian client the form for this (p ~0); the Russian head over
+    E5 reads it (translit is read in Cyrillic first). A Russian follow-up question does not get it."""
+    first = api.post("/v1/messages", json={"client_id": "end-ru2", "text": "Моя карта ещё не пришла"}).json()
+    question = "Сколько обычно идёт доставка карты?"
+    follow_up = api.post(
+        "/v1/messages", json={"client_id": "end-ru2", "dialog_id": first["dialog_id"], "text": question}
+    ).json()
+    assert follow_up["decision"]["kind"] == "answer" and follow_up["feedback_form"] is False
+    last = api.post(
+        "/v1/messages", json={"client_id": "end-ru2", "dialog_id": first["dialog_id"], "text": closing}
+    ).json()
+    assert last["feedback_form"] is True, last["decision"]
+    scores = api.get(f"/v1/dialogs/{first['dialog_id']}").json()["decisions"][-1]["scores"]["dialog_end"]
+    assert scores["model"] == "russian" and scores["p"] >= scores["threshold"]
+
+
+def test_russian_eval_beats_the_english_detector(artifacts_dir):
+    from evals.russian_dialog_end_eval import evaluate_russian_dialog_end
+
+    report = evaluate_russian_dialog_end(artifacts_dir / "dialog_end", 0.5)
+    assert report["messages"] == 546 and report["last_messages"] == 135
+    assert report["english_detector"]["shown_on_last"] < 0.05, "it reads English words only"
+    assert report["shown_on_last"] > 0.8 and report["shown_on_others"] < 0.15
+
+
+def test_an_artifact_without_the_russian_head_is_retrained(artifacts_dir, tmp_path, domain):
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+    from first_line.dialog_training import missing_dialog_models
+    from first_line.russian_dialog_end import HEAD, RussianDialogEnd
+
+    older = tmp_path / "artifacts"
+    for kind in ("next_intent", "dialog_end"):
+        shutil.copytree(artifacts_dir / kind, older / kind)
+    assert "dialog_end" not in missing_dialog_models(older, DOMAIN_DIR, domain)
+    (older / "dialog_end" / HEAD).unlink()
+    manifest = json.loads((older / "dialog_end" / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"][HEAD]
+    (older / "dialog_end" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert "dialog_end" in missing_dialog_models(older, DOMAIN_DIR, domain)
+    with pytest.raises(ArtifactError, match="twoline train dialog-end"):
+        RussianDialogEnd(older / "dialog_end")
 
 
 def test_suites_are_in_eval_all(settings, tmp_path):

@@ -369,14 +369,14 @@ class Assistant:
                 dialog_key=accepted.dialog_id,
                 text=text,
                 button_payload=button_payload,
-                context=known.recent_texts,
+                context=[self._text_to_read(t) for t in known.recent_texts],  # earlier translit too
                 profile=with_message_language(self.domain, known.profile, text),
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
                 negativity=negativity,
                 first_message=first_message,
                 voc_risk=self._voc_risk(client_id) if first_message else None,
-                dialog_turns=known.dialog_turns,
+                dialog_turns=[(self._text_to_read(t), intent) for t, intent in known.dialog_turns],
             )
             decision = decision_policy.decide(turn)
             return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})

@@ -111,6 +111,18 @@ def test_russian_typed_in_latin_letters_is_read_in_cyrillic(api, text, intent):
     assert not scores["read_as"].isascii()
 
 
+def test_a_translit_dialog_reads_its_earlier_messages_in_cyrillic_too(assistant, monkeypatch):
+    """The end-of-dialog head and the context read the dialog's earlier translit messages in Cyrillic."""
+    first = assistant.handle("translit-dialog", "karta ne prishla")
+    seen = []
+    policy = assistant.variants.for_client("translit-dialog")[0]
+    decide = policy.decide
+    monkeypatch.setattr(policy, "decide", lambda turn: seen.append(turn) or decide(turn))
+    assistant.handle("translit-dialog", "spasibo", dialog_id=first.dialog_id)
+    assert seen[0].text == "спасибо"
+    assert [text for text, _ in seen[0].dialog_turns] == ["карта не пришла"]
+
+
 def test_button_click_continues_as_that_intent(api):
     first = send(api, text="card").json()
     response = send(api, text="", button="intent:card_arrival", dialog_id=first["dialog_id"]).json()

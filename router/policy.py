@@ -19,6 +19,8 @@
    - the pools model is sure of a pool with ≥ 2 likely intents in it
      (a Russian message: the pool whose intents hold the most probability)
                                                    → clarifying question with buttons;
+     else the same, reading the message with the client's previous one in the dialog ("how long
+     will it take?" after "I ordered a new card")  → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
    - else                                          → hand-off `unsure`.
 Second line: `SecondLine.answer` (second_line/answerer.py): a cited answer or a hand-off with its reason;
@@ -236,12 +238,17 @@ class DecisionPolicy:
 
     # -- rule 6: the classifier is unsure -------------------------------------------------
     def _unsure(self, turn: Turn, prediction: IntentPrediction, scores: dict, russian: bool) -> Decision:
-        if russian:
-            pool = pool_of_intents(prediction, self.domain)
-        else:
-            pool = self.pools.predict(turn.text, turn.context)
+        pool, offered = self._clarification(turn.text, turn.context, prediction, russian)
         scores["pool"] = [pool.pool, round(pool.confidence, 4)]
-        offered = clarifying_intents(prediction, self.domain, pool)
+        previous = self._previous_message(turn)
+        if not offered and previous:  # "how long will it take?": ask about it with the message before
+            with_previous = f"{previous.rstrip(' .!?')}. {turn.text}"
+            reader = self.russian if russian else IntentReader(self.intents, self.thresholds)
+            read = reader.classifier.predict(with_previous, [])
+            pool, offered = self._clarification(with_previous, [], read, russian)
+            if offered:
+                scores["pool"] = [pool.pool, round(pool.confidence, 4)]
+                scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
         if offered:
             language = client_language(self.domain, turn.profile)
             return Decision(
@@ -254,6 +261,19 @@ class DecisionPolicy:
         if self.domain.intents[prediction.top].escalate:
             return self._escalate(turn, prediction.top)
         return self.handoff(turn, "unsure")
+
+    def _clarification(
+        self, text: str, context: list[str], prediction: IntentPrediction, russian: bool
+    ) -> tuple[PoolPrediction, list[str]]:
+        """The pool of an unsure message and the buttons of its clarifying question (none: not asked)."""
+        pool = pool_of_intents(prediction, self.domain) if russian else self.pools.predict(text, context)
+        return pool, clarifying_intents(prediction, self.domain, pool)
+
+    @staticmethod
+    def _previous_message(turn: Turn) -> str | None:
+        """The client's message before this one in the same dialog, if any."""
+        earlier = [text for text, _ in turn.dialog_turns if text.strip()]
+        return earlier[-1] if earlier else None
 
     def _button(self, intent: str, language: str) -> Button:
         return Button(label=self.domain.intents[intent].label[language], payload=BUTTON_PREFIX + intent)
@@ -287,9 +307,9 @@ class DecisionPolicy:
         before it (the question the clarifying buttons were offered for), else the button's label."""
         if turn.text.strip():
             return turn.text
-        earlier = [text for text, _ in turn.dialog_turns if text.strip()]
-        if earlier:
-            return earlier[-1]
+        previous = self._previous_message(turn)
+        if previous:
+            return previous
         return self.domain.intents[intent].label[client_language(self.domain, turn.profile)]
 
     def handoff(

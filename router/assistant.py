@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.entities import EntityExtractor
 from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
+from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
@@ -365,18 +367,19 @@ class Assistant:
                     return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
             known = self.store.turn_context(client_id, accepted, since, policy.context_messages)
+            read_earlier = self._earlier_text_reader(text)
             turn = Turn(
                 dialog_key=accepted.dialog_id,
                 text=text,
                 button_payload=button_payload,
-                context=[self._text_to_read(t) for t in known.recent_texts],  # earlier translit too
+                context=[read_earlier(t) for t in known.recent_texts],
                 profile=with_message_language(self.domain, known.profile, text),
                 dialog_status=accepted.dialog_status,
                 today=date.today(),
                 negativity=negativity,
                 first_message=first_message,
                 voc_risk=self._voc_risk(client_id) if first_message else None,
-                dialog_turns=[(self._text_to_read(t), intent) for t, intent in known.dialog_turns],
+                dialog_turns=[(read_earlier(t), intent) for t, intent in known.dialog_turns],
             )
             decision = decision_policy.decide(turn)
             return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})
@@ -384,6 +387,15 @@ class Assistant:
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
+
+    def _earlier_text_reader(self, text: str) -> Callable[[str], str]:
+        """How the client's earlier messages are read for this turn: for a Russian message (Cyrillic, or
+        translit already read in Cyrillic) an earlier translit message in Cyrillic too, for the Russian
+        models that read them (the end-of-dialog head, rule 6's reading with the previous message); for
+        an English message as written (reading every message of a long dialog cost ~2 ms a turn)."""
+        if self.translit is None or not looks_russian(text):
+            return str  # as written
+        return self._text_to_read
 
     def _text_to_read(self, text: str) -> str:
         """What the models read: the Cyrillic reading of Russian typed in Latin letters, else the text as

@@ -6,8 +6,9 @@ entities and the answer's language then follow as for a message typed in Cyrilli
 keeps what the client wrote.
 
 - The detector: a logistic regression on character 1-4 grams, P(Russian in Latin letters) against English,
-  trained by `translit_training.py` on the domain's English training messages and its Russian messages
-  written in Latin letters by several habits (`transliteration.to_latin`). A message is read as Russian at
+  trained by `translit_training.py` on English client messages (the intent model's training messages and
+  the shared chat corpora) and the domain's Russian messages written in Latin letters by several habits
+  (`transliteration.to_latin`). A message is read as Russian at
   `cut` or above (0.8: an English message read as Russian is answered in the wrong language, so the cut
   leans to English).
 - The vocabulary (`transliteration.Vocabulary`) picks each word's Cyrillic spelling; a message with no word

@@ -185,7 +185,7 @@ class DecisionPolicy:
         if prediction.confidence >= threshold:
             decision = self._confident(turn, prediction.top, "confident")
         else:
-            decision = self._unsure(turn, prediction, scores, russian)
+            decision = self._unsure(turn, reader, prediction, scores, russian)
         return decision.model_copy(
             update={
                 "intent": decision.intent or prediction.top,
@@ -237,13 +237,14 @@ class DecisionPolicy:
         )
 
     # -- rule 6: the classifier is unsure -------------------------------------------------
-    def _unsure(self, turn: Turn, prediction: IntentPrediction, scores: dict, russian: bool) -> Decision:
+    def _unsure(
+        self, turn: Turn, reader: IntentReader, prediction: IntentPrediction, scores: dict, russian: bool
+    ) -> Decision:
         pool, offered = self._clarification(turn.text, turn.context, prediction, russian)
         scores["pool"] = [pool.pool, round(pool.confidence, 4)]
         previous = self._previous_message(turn)
         if not offered and previous:  # "how long will it take?": ask about it with the message before
             with_previous = f"{previous.rstrip(' .!?')}. {turn.text}"
-            reader = self.russian if russian else IntentReader(self.intents, self.thresholds)
             read = reader.classifier.predict(with_previous, [])
             pool, offered = self._clarification(with_previous, [], read, russian)
             if offered:

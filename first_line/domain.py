@@ -84,6 +84,10 @@ class PolicySettings(_Strict):
     dialog_end_intents: tuple[str, ...] = ("goodbye",)
     """An answered message of one of these intents ends the dialog (the VOC form) whatever the detector
     says (a goodbye is a goodbye in any language). Empty: the detector alone."""
+    stand_alone_intents: tuple[str, ...] = ("greeting", "thanks", "goodbye")
+    """A message confidently read as one of these is taken as it is, never as a follow-up of the message
+    before it: "great, thanks, bye" after "my card has not arrived" is a goodbye, though short messages
+    that say little alone look like follow-ups to the follow-up detector."""
 
 
 class ExperimentVariant(_Strict):
@@ -246,7 +250,13 @@ def load_domain(folder: Path | str) -> Domain:
     _check_labels(folder / "intents.yaml", intents, settings.languages)
     _check_pools(folder / "pools.yaml", pools, intents, settings.languages)
     _check_experiment(folder / "domain.yaml", settings.experiment, intents)
-    _check_dialog_end_intents(folder / "domain.yaml", settings.policy.dialog_end_intents, intents)
+    policy = settings.policy
+    _check_named_intents(
+        folder / "domain.yaml", "policy.dialog_end_intents", policy.dialog_end_intents, intents
+    )
+    _check_named_intents(
+        folder / "domain.yaml", "policy.stand_alone_intents", policy.stand_alone_intents, intents
+    )
     for lang, by_intent in responses.items():
         _check_responses(folder / "responses" / f"{lang}.yaml", by_intent, intents, lang)
     return Domain(
@@ -357,10 +367,10 @@ def _check_experiment(path: Path, experiment: Experiment | None, intents: dict[s
                 )
 
 
-def _check_dialog_end_intents(path: Path, named: tuple[str, ...], intents: dict[str, Intent]) -> None:
+def _check_named_intents(path: Path, key: str, named: tuple[str, ...], intents: dict[str, Intent]) -> None:
     for intent in named:
         if intent not in intents:
-            raise DomainConfigError(path, "policy.dialog_end_intents", f"unknown intent '{intent}'")
+            raise DomainConfigError(path, key, f"unknown intent '{intent}'")
 
 
 def _check_responses(

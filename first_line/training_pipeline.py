@@ -57,6 +57,37 @@ def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Doma
     return train_pools_model(splits, model.encoder, domain.pool_by_intent, pools_dir, model.manifest)
 
 
+def train_follow_ups(splits: Splits, intents_dir: Path, out_dir: Path, domain_dir: Path) -> Manifest | None:
+    """The follow-up detector (`follow_up_model.py`) when the domain has written follow-ups."""
+    from first_line.follow_up_model import FOLLOW_UPS_FILE, read_follow_ups, train_follow_up_detector
+
+    path = domain_dir / "training" / FOLLOW_UPS_FILE
+    if not path.exists():
+        return None
+    model = IntentModel(intents_dir, threads=2, cache_size=100_000)
+    log.info("training follow-ups", extra={"count": len(splits.train)})
+    return train_follow_up_detector(
+        read_follow_ups(path), splits.train, splits.test, model.encoder, model.manifest, out_dir
+    )
+
+
+def follow_ups_missing(intents_dir: Path, out_dir: Path, domain_dir: Path, intents_retrained: bool) -> bool:
+    """The domain has written follow-ups and the detector is missing, read another intent encoder, or its
+    intent model is being retrained."""
+    from first_line.follow_up_model import FOLLOW_UPS_FILE, KIND
+
+    if not (domain_dir / "training" / FOLLOW_UPS_FILE).exists():
+        return False
+    if intents_retrained:
+        return True
+    try:
+        manifest = load_manifest(out_dir, KIND)
+        intents = load_manifest(intents_dir, "intents")
+    except ArtifactError:
+        return True
+    return not reads_this_intent_encoder(manifest.depends_on, intents)
+
+
 def train_russian_intents(
     splits: Splits, data_dir: Path, domain_dir: Path, out_dir: Path, domain: Domain
 ) -> Manifest | None:
@@ -123,6 +154,12 @@ def ensure_trained(
 
     ensure_e5_graph()  # built once per machine (~10 s), before workers or gates need it
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
+    intents_dir, follow_ups_dir = artifacts_dir / "intents", artifacts_dir / "follow_ups"
+    todo += (
+        ["follow_ups"]
+        if follow_ups_missing(intents_dir, follow_ups_dir, domain_dir, "intents" in todo)
+        else []
+    )
     gates: list[str] = []
     russian = russian_intents_missing(artifacts_dir / "russian_intents", domain)
     todo += ["russian_intents"] if russian else []
@@ -134,6 +171,8 @@ def ensure_trained(
                 train_intents(splits, artifacts_dir / "intents", domain, config)
             if "pools" in todo:
                 train_pools(splits, artifacts_dir / "intents", artifacts_dir / "pools", domain)
+            if "follow_ups" in todo:
+                train_follow_ups(splits, intents_dir, follow_ups_dir, domain_dir)
             if russian:
                 train_russian_intents(splits, data_dir, domain_dir, artifacts_dir / "russian_intents", domain)
             gates = ensure_gates_trained(
@@ -145,9 +184,11 @@ def ensure_trained(
 __all__ = [
     "data_hash",
     "ensure_trained",
+    "follow_ups_missing",
     "load_splits",
     "missing_artifacts",
     "russian_intents_missing",
+    "train_follow_ups",
     "train_intents",
     "train_pools",
     "train_russian_intents",

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from first_line.artifacts import ArtifactError
 from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.entities import EntityExtractor
+from first_line.follow_up_model import FOLLOW_UPS_FILE, FollowUpDetector
 from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.language import looks_russian
@@ -127,6 +128,19 @@ def load_first_line_models(
     if not reads_this_intent_encoder(pools.manifest.depends_on, intent_model.manifest):
         raise ArtifactError(f"{pools_dir}: trained on another intent model; run `twoline train pools`")
     return intent_model, pools
+
+
+def load_follow_up_detector(settings: Settings, intent_model: IntentModel) -> FollowUpDetector | None:
+    """The follow-up detector on the intent model's encoder; None when the domain has no written follow-ups
+    (a message is then always read alone)."""
+    if not (settings.domain_dir / "training" / FOLLOW_UPS_FILE).exists():
+        return None
+    detector = FollowUpDetector(settings.follow_ups_dir, intent_model.encoder)
+    if not reads_this_intent_encoder(detector.manifest.depends_on, intent_model.manifest):
+        raise ArtifactError(
+            f"{settings.follow_ups_dir}: trained on another intent model; run `twoline train intents`"
+        )
+    return detector
 
 
 def load_variant_policies(
@@ -240,6 +254,7 @@ class Assistant:
                 settings.artifacts_dir, settings.domain_dir, domain, signals.sentiment.encoder
             ),
             russian=russian,
+            follow_ups=load_follow_up_detector(settings, intent_model),
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)

@@ -212,22 +212,35 @@ def train_intents_command(
     epochs: int = 3,
     per_intent: int | None = typer.Option(None, help="Train on at most N examples per intent (quick runs)."),
 ) -> None:
-    """Train the intent classifier, then the pools model on top of it, then the Russian intent model."""
+    """Train the intent classifier, then the pools model and the follow-up detector on top of it, then the
+    Russian intent model."""
     from first_line.intent_training import IntentTrainingConfig
     from first_line.text_encoder import shared_embeddings
-    from first_line.training_pipeline import load_splits, train_intents, train_pools, train_russian_intents
+    from first_line.training_pipeline import (
+        load_splits,
+        train_follow_ups,
+        train_intents,
+        train_pools,
+        train_russian_intents,
+    )
 
     settings = _settings()
     domain = _domain(settings)
     splits = load_splits(settings.data_dir, settings.domain_dir, data, seed, per_intent)
     config = IntentTrainingConfig(variant=variant.value, seed=seed, epochs=epochs)
-    with shared_embeddings():  # the pools model reads the messages the intent model embedded
+    with (
+        shared_embeddings()
+    ):  # the pools model and the follow-up detector read what the intent model embedded
         manifest = train_intents(splits, settings.intents_dir, domain, config)
         pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
+        follow_ups = train_follow_ups(
+            splits, settings.intents_dir, settings.follow_ups_dir, settings.domain_dir
+        )
     russian = train_russian_intents(
         splits, settings.data_dir, settings.domain_dir, settings.russian_intents_dir, domain
     )
     report = {"intents": manifest.metrics, "pools": pools.metrics}
+    report |= {"follow_ups": follow_ups.metrics} if follow_ups else {}
     typer.echo(json.dumps(report | ({"russian_intents": russian.metrics} if russian else {}), indent=2))
 
 

@@ -7,7 +7,11 @@
    is at least `voc_risk_threshold`               → hand-off `high_voc_risk`.
 4. Classify the message with its dialog context; a Russian message with the Russian intent model
    (multilingual E5; one threshold for every intent, tuned on Russian dev messages).
-5. Confident (p ≥ the intent's own threshold):
+   A follow-up that leans on the client's previous message in the dialog ("how long?" after "I ordered
+   a new card"; English, `first_line/follow_up_model.py`) is read again together with that message,
+   unless it is confidently one of `stand_alone_intents` ("thanks, bye").
+5. Confident (p ≥ the intent's own threshold), and for a follow-up the reading with the previous
+   message gives the same intent (else step 6):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
    - escalated intent                              → second line;
    - else the scripted answer for this client       → answer `scripted_answer`
@@ -19,8 +23,8 @@
    - the pools model is sure of a pool with ≥ 2 likely intents in it
      (a Russian message: the pool whose intents hold the most probability)
                                                    → clarifying question with buttons;
-     else the same, reading the message with the client's previous one in the dialog ("how long
-     will it take?" after "I ordered a new card")  → clarifying question with buttons;
+     else the same, reading the message with the client's previous one in the dialog
+     (a follow-up: that reading is asked first)    → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
    - else                                          → hand-off `unsure`.
 Second line: `SecondLine.answer` (second_line/answerer.py): a cited answer or a hand-off with its reason;
@@ -32,7 +36,7 @@ Every decision carries its reason and the scores behind it; the router stores th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -116,6 +120,10 @@ class DialogGates(Protocol):
     def apply(self, turn: Turn, decision: Decision) -> Decision: ...
 
 
+class FollowUps(Protocol):
+    def is_follow_up(self, text: str) -> tuple[bool, float]: ...
+
+
 @dataclass(frozen=True)
 class IntentReader:
     """A classifier with the thresholds its probabilities are read against."""
@@ -126,6 +134,11 @@ class IntentReader:
 
 EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
 """(text, language, today, use NER) -> entities; rules always run, NER (names, merchants) on request."""
+
+
+def with_previous(previous: str, text: str) -> str:
+    """The message read together with the client's message before it: "I ordered a new card. how long?"."""
+    return f"{previous.rstrip(' .!?')}. {text}"
 
 
 def button_intent(payload: str, domain: Domain) -> str | None:
@@ -147,6 +160,7 @@ class DecisionPolicy:
         likes: DislikeScorer | None = None,
         dialog_gates: DialogGates | None = None,
         russian: IntentReader | None = None,
+        follow_ups: FollowUps | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -158,6 +172,8 @@ class DecisionPolicy:
         self.dialog_gates = dialog_gates
         self.russian = russian
         """Russian messages' intents (first_line/russian_intent_model.py); None: read by `intents`."""
+        self.follow_ups = follow_ups
+        """Tells a follow-up from a self-contained message; None: every message is read alone."""
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
@@ -182,10 +198,13 @@ class DecisionPolicy:
             scores["intent_model"] = "russian"
         if turn.negativity is not None:
             scores["sentiment"] = round(turn.negativity, 4)
-        if prediction.confidence >= threshold:
+        confident = prediction.confidence >= threshold
+        stands_alone = russian or (confident and prediction.top in self.policy.stand_alone_intents)
+        follow_up = None if stands_alone else self._follow_up_reading(turn, reader, scores)
+        if confident and (follow_up is None or follow_up.top == prediction.top):
             decision = self._confident(turn, prediction.top, "confident")
         else:
-            decision = self._unsure(turn, reader, prediction, scores, russian)
+            decision = self._unsure(turn, reader, prediction, follow_up, scores, russian)
         return decision.model_copy(
             update={
                 "intent": decision.intent or prediction.top,
@@ -236,32 +255,67 @@ class DecisionPolicy:
             | ({"p_dislike": round(p_dislike, 4)} if p_dislike is not None else {}),
         )
 
+    # -- rule 4: a follow-up is read with the message before -------------------------------
+    def _follow_up_reading(self, turn: Turn, reader: IntentReader, scores: dict) -> IntentPrediction | None:
+        """A message that leans on the client's previous one ("how long?"), read together with it; None for
+        a message that stands on its own, or with no message before it in the dialog."""
+        previous = self._previous_message(turn)
+        if self.follow_ups is None or previous is None or not turn.text.strip():
+            return None
+        leans, p_follow_up = self.follow_ups.is_follow_up(turn.text)
+        scores["follow_up"] = round(p_follow_up, 4)
+        if not leans:
+            return None
+        read = reader.classifier.predict(with_previous(previous, turn.text), [])
+        scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
+        return read
+
     # -- rule 6: the classifier is unsure -------------------------------------------------
     def _unsure(
-        self, turn: Turn, reader: IntentReader, prediction: IntentPrediction, scores: dict, russian: bool
+        self,
+        turn: Turn,
+        reader: IntentReader,
+        prediction: IntentPrediction,
+        follow_up: IntentPrediction | None,
+        scores: dict,
+        russian: bool,
     ) -> Decision:
-        pool, offered = self._clarification(turn.text, turn.context, prediction, russian)
-        scores["pool"] = [pool.pool, round(pool.confidence, 4)]
-        previous = self._previous_message(turn)
-        if not offered and previous:  # "how long will it take?": ask about it with the message before
-            with_previous = f"{previous.rstrip(' .!?')}. {turn.text}"
-            read = reader.classifier.predict(with_previous, [])
-            pool, offered = self._clarification(with_previous, [], read, russian)
-            if offered:
+        for text, context, read in self._readings_to_ask(turn, reader, prediction, follow_up, scores):
+            pool, offered = self._clarification(text, context, read, russian)
+            if offered or read is prediction:
                 scores["pool"] = [pool.pool, round(pool.confidence, 4)]
-                scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
-        if offered:
-            language = client_language(self.domain, turn.profile)
-            return Decision(
-                kind="clarify",
-                reason="pool_clarification",
-                reply=self.domain.pools[pool.pool].question[language],
-                buttons=[self._button(intent, language) for intent in offered],
-                pool=pool.pool,
-            )
+            if offered:
+                language = client_language(self.domain, turn.profile)
+                return Decision(
+                    kind="clarify",
+                    reason="pool_clarification",
+                    reply=self.domain.pools[pool.pool].question[language],
+                    buttons=[self._button(intent, language) for intent in offered],
+                    pool=pool.pool,
+                )
         if self.domain.intents[prediction.top].escalate:
             return self._escalate(turn, prediction.top)
         return self.handoff(turn, "unsure")
+
+    def _readings_to_ask(
+        self,
+        turn: Turn,
+        reader: IntentReader,
+        prediction: IntentPrediction,
+        follow_up: IntentPrediction | None,
+        scores: dict,
+    ) -> Iterator[tuple[str, list[str], IntentPrediction]]:
+        """The readings whose clarifying question may be asked, in order: a follow-up's reading with the
+        previous message first, then the message alone, then (if not read yet) the message with the
+        previous one ("how long will it take?" that the follow-up detector did not catch)."""
+        previous = self._previous_message(turn)
+        if follow_up is not None and previous is not None:
+            yield with_previous(previous, turn.text), [], follow_up
+        yield turn.text, turn.context, prediction
+        if follow_up is None and previous is not None:
+            read = reader.classifier.predict(with_previous(previous, turn.text), [])
+            scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
+            yield with_previous(previous, turn.text), [], read
 
     def _clarification(
         self, text: str, context: list[str], prediction: IntentPrediction, russian: bool

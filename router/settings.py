@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         return self.artifacts_dir / "pools"
 
     @property
+    def follow_ups_dir(self) -> Path:
+        return self.artifacts_dir / "follow_ups"
+
+    @property
     def russian_intents_dir(self) -> Path:
         return self.artifacts_dir / "russian_intents"
 

@@ -80,12 +80,18 @@ def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
 def train_first_line(root: Path, splits, domain) -> None:
     from first_line.intent_training import IntentTrainingConfig
     from first_line.text_encoder import shared_embeddings
-    from first_line.training_pipeline import train_intents, train_pools, train_russian_intents
+    from first_line.training_pipeline import (
+        train_follow_ups,
+        train_intents,
+        train_pools,
+        train_russian_intents,
+    )
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
     with shared_embeddings():
         train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
         train_pools(splits, root / "intents", root / "pools", domain)
+        train_follow_ups(splits, root / "intents", root / "follow_ups", DOMAIN_DIR)
         train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain)
         train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
         train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)

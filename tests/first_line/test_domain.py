@@ -63,6 +63,11 @@ def test_unknown_intent_ending_the_dialog(demo_copy):
     expect_error(demo_copy, "domain.yaml", "policy.dialog_end_intents")
 
 
+def test_unknown_intent_standing_alone(demo_copy):
+    edit(demo_copy / "domain.yaml", lambda d: d["policy"].update(stand_alone_intents=["thanks", "cheers"]))
+    expect_error(demo_copy, "domain.yaml", "policy.stand_alone_intents")
+
+
 def test_intent_in_no_pool(demo_copy):
     edit(demo_copy / "pools.yaml", lambda d: d["pools"]["top_up"]["intents"].remove("top_up_limits"))
     with pytest.raises(DomainConfigError, match="top_up_limits"):

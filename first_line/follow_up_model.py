@@ -38,9 +38,9 @@ FOLLOW_UPS_FILE = "follow_ups.csv"
 """In the domain's `training/` folder; a domain without it gets no detector (the rule is then off)."""
 CUT = 0.8
 """P(follow-up) from which a message is read with the previous one. Chosen on written follow-ups never
-trained on (`evals/data/followups_dev.csv`) replayed with a message of another intent before each
-held-out message: at 0.7 the dev follow-ups' wrong answers fell from 12 to 2 but 15 right answers after a
-topic switch were lost; at 0.8, 2 and 10; at 0.9, 4 and 3."""
+trained on (`evals/data/followups_dev.csv`) and on the held-out messages each replayed after a message of
+another intent (with negatives drawn at random then): at 0.7 the dev follow-ups' wrong answers fell from 12
+to 2 but 15 right answers after a topic switch were lost; at 0.8, 2 and 10; at 0.9, 4 and 3."""
 NEGATIVES = 3000
 """Self-contained intent training messages drawn as negatives beside the follow-ups' openers, the same
 number of every intent: "thanks, bye" or "hi" is short and says little, but stands on its own (drawn at

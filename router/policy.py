@@ -266,7 +266,11 @@ class DecisionPolicy:
         scores["follow_up"] = round(p_follow_up, 4)
         if not leans:
             return None
-        read = reader.classifier.predict(with_previous(previous, turn.text), [])
+        return self._read_with_previous(reader, previous, turn.text, scores)
+
+    @staticmethod
+    def _read_with_previous(reader: IntentReader, previous: str, text: str, scores: dict) -> IntentPrediction:
+        read = reader.classifier.predict(with_previous(previous, text), [])
         scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
         return read
 
@@ -313,8 +317,7 @@ class DecisionPolicy:
             yield with_previous(previous, turn.text), [], follow_up
         yield turn.text, turn.context, prediction
         if follow_up is None and previous is not None:
-            read = reader.classifier.predict(with_previous(previous, turn.text), [])
-            scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
+            read = self._read_with_previous(reader, previous, turn.text, scores)
             yield with_previous(previous, turn.text), [], read
 
     def _clarification(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import random
 from pathlib import Path
+from typing import Protocol
 
 import joblib
 import numpy as np
@@ -28,14 +29,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
-from first_line.intent_model import intent_encoder_dependency
-from first_line.text_encoder import TextEncoder
 from first_line.tfidf_scorer import FastTfidf
 from first_line.training_data import Example, data_hash
 
 KIND = "follow_ups"
 FOLLOW_UPS_FILE = "follow_ups.csv"
 """In the domain's `training/` folder; a domain without it gets no detector (the rule is then off)."""
+RUSSIAN_FOLLOW_UPS_FILE = "follow_ups_ru.csv"
+"""The same for Russian messages, read by the Russian intent model's E5 encoder."""
 CUT = 0.8
 """P(follow-up) from which a message is read with the previous one. Chosen on written follow-ups never
 trained on (`evals/data/followups_dev.csv`) and on the held-out messages each replayed after a message of
@@ -57,10 +58,14 @@ def read_follow_ups(path: Path) -> list[tuple[str, str]]:
         return [(row["context"].strip(), row["text"].strip()) for row in reader if row["text"].strip()]
 
 
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
 class FollowUpDetector:
     """P(the message leans on the one before it), from one fitted logistic regression."""
 
-    def __init__(self, artifact_dir: Path | str, encoder: TextEncoder) -> None:
+    def __init__(self, artifact_dir: Path | str, encoder: Encoder) -> None:
         self.artifact_dir = Path(artifact_dir)
         self.manifest = load_manifest(self.artifact_dir, kind=KIND, trained_by="intents")
         self.encoder = encoder
@@ -93,12 +98,14 @@ def train_follow_up_detector(
     follow_ups: list[tuple[str, str]],
     intent_examples: list[Example],
     held_out: list[Example],
-    encoder: TextEncoder,
-    intents_manifest: Manifest,
+    encoder: Encoder,
+    depends_on: dict[str, str],
     out_dir: Path,
     seed: int = 13,
 ) -> Manifest:
-    """Fit the detector: follow-ups against their openers and `NEGATIVES` intent messages (~10 s)."""
+    """Fit the detector: follow-ups against their openers and `NEGATIVES` intent messages (~10 s).
+    `encoder` is the one the intent model that reads these messages embeds them with (MiniLM for English,
+    E5 for Russian); `depends_on` names it, so that the detector is stale when it changes."""
     self_contained = _per_intent_sample(intent_examples, NEGATIVES, seed)
     positives = [text for _, text in follow_ups]
     negatives = [previous for previous, _ in follow_ups] + self_contained
@@ -126,7 +133,7 @@ def train_follow_up_detector(
                 labels=["self_contained", "follow_up"],
                 params={"cut": CUT},
                 metrics=metrics,
-                depends_on=intent_encoder_dependency(intents_manifest),
+                depends_on=depends_on,
             ),
         )
 
@@ -145,7 +152,7 @@ def _per_intent_sample(examples: list[Example], count: int, seed: int) -> list[s
     ]
 
 
-def _read_as_follow_ups(head, features, encoder: TextEncoder, held_out: list[str]) -> dict[str, float]:
+def _read_as_follow_ups(head, features, encoder: Encoder, held_out: list[str]) -> dict[str, float]:
     """The share of the intent model's held-out messages (self-contained) the detector would read with the
     message before them."""
     if not held_out:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.domain import Domain
-from first_line.intent_model import IntentModel, reads_this_intent_encoder
+from first_line.intent_model import IntentModel, intent_encoder_dependency, reads_this_intent_encoder
 from first_line.intent_training import IntentTrainingConfig, train_intent_model
 from first_line.pools_model import POOL_MAP, train_pools_model
 from first_line.text_encoder import shared_embeddings
@@ -66,8 +66,9 @@ def train_follow_ups(splits: Splits, intents_dir: Path, out_dir: Path, domain_di
         return None
     model = IntentModel(intents_dir, threads=2, cache_size=100_000)
     log.info("training follow-ups", extra={"count": len(splits.train)})
+    depends_on = intent_encoder_dependency(model.manifest)
     return train_follow_up_detector(
-        read_follow_ups(path), splits.train, splits.test, model.encoder, model.manifest, out_dir
+        read_follow_ups(path), splits.train, splits.test, model.encoder, depends_on, out_dir
     )
 
 
@@ -86,6 +87,40 @@ def follow_ups_missing(intents_dir: Path, out_dir: Path, domain_dir: Path, inten
     except ArtifactError:
         return True
     return not reads_this_intent_encoder(manifest.depends_on, intents)
+
+
+def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) -> Manifest | None:
+    """The Russian follow-up detector (on E5, what the Russian intent model reads) when the domain speaks
+    Russian and has written Russian follow-ups."""
+    from first_line.e5_graph import E5_DEPENDENCY
+    from first_line.follow_up_model import RUSSIAN_FOLLOW_UPS_FILE, read_follow_ups, train_follow_up_detector
+    from first_line.multilingual_encoder import MultilingualEncoder
+    from first_line.russian_intent_training import russian_examples
+
+    path = domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE
+    if "ru" not in domain.settings.languages or not path.exists():
+        return None
+    train, dev = russian_examples(domain_dir, domain)
+    log.info("training Russian follow-ups", extra={"count": len(train)})
+    encoder = MultilingualEncoder(threads=2, cache_size=100_000)
+    return train_follow_up_detector(read_follow_ups(path), train, dev, encoder, E5_DEPENDENCY, out_dir)
+
+
+def russian_follow_ups_missing(out_dir: Path, domain_dir: Path, domain: Domain) -> bool:
+    """The domain speaks Russian, has written Russian follow-ups, and their detector is missing or was
+    trained on another E5 graph."""
+    from first_line.e5_graph import reads_this_e5
+    from first_line.follow_up_model import KIND, RUSSIAN_FOLLOW_UPS_FILE
+
+    if (
+        "ru" not in domain.settings.languages
+        or not (domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE).exists()
+    ):
+        return False
+    try:
+        return not reads_this_e5(load_manifest(out_dir, KIND).depends_on)
+    except ArtifactError:
+        return True
 
 
 def train_russian_intents(
@@ -163,6 +198,8 @@ def ensure_trained(
     gates: list[str] = []
     russian = russian_intents_missing(artifacts_dir / "russian_intents", domain)
     todo += ["russian_intents"] if russian else []
+    if russian_follow_ups_missing(artifacts_dir / "follow_ups_ru", domain_dir, domain):
+        todo.append("follow_ups_ru")
     with shared_embeddings():  # each stage below embeds many of the messages the one before it did
         if todo or missing_gates(artifacts_dir, intents_retrained=False):
             splits = load_splits(data_dir, domain_dir)
@@ -175,6 +212,8 @@ def ensure_trained(
                 train_follow_ups(splits, intents_dir, follow_ups_dir, domain_dir)
             if russian:
                 train_russian_intents(splits, data_dir, domain_dir, artifacts_dir / "russian_intents", domain)
+            if "follow_ups_ru" in todo:
+                train_russian_follow_ups(domain_dir, artifacts_dir / "follow_ups_ru", domain)
             gates = ensure_gates_trained(
                 data_dir, domain_dir, artifacts_dir, domain, splits, database_url, "intents" in todo
             )
@@ -187,9 +226,11 @@ __all__ = [
     "follow_ups_missing",
     "load_splits",
     "missing_artifacts",
+    "russian_follow_ups_missing",
     "russian_intents_missing",
     "train_follow_ups",
     "train_intents",
     "train_pools",
+    "train_russian_follow_ups",
     "train_russian_intents",
 ]

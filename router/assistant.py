@@ -18,8 +18,9 @@ from pydantic import BaseModel
 
 from first_line.artifacts import ArtifactError
 from first_line.domain import Domain, ExperimentVariant, load_domain
+from first_line.e5_graph import reads_this_e5
 from first_line.entities import EntityExtractor
-from first_line.follow_up_model import FOLLOW_UPS_FILE, FollowUpDetector
+from first_line.follow_up_model import FOLLOW_UPS_FILE, RUSSIAN_FOLLOW_UPS_FILE, FollowUpDetector
 from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.language import looks_russian
@@ -130,17 +131,26 @@ def load_first_line_models(
     return intent_model, pools
 
 
-def load_follow_up_detector(settings: Settings, intent_model: IntentModel) -> FollowUpDetector | None:
-    """The follow-up detector on the intent model's encoder; None when the domain has no written follow-ups
-    (a message is then always read alone)."""
-    if not (settings.domain_dir / "training" / FOLLOW_UPS_FILE).exists():
-        return None
-    detector = FollowUpDetector(settings.follow_ups_dir, intent_model.encoder)
-    if not reads_this_intent_encoder(detector.manifest.depends_on, intent_model.manifest):
-        raise ArtifactError(
-            f"{settings.follow_ups_dir}: trained on another intent model; run `twoline train intents`"
-        )
-    return detector
+def load_follow_up_detectors(
+    settings: Settings, domain: Domain, intent_model: IntentModel, russian_encoder: MultilingualEncoder
+) -> dict[str, FollowUpDetector]:
+    """The follow-up detectors by language, each on its intent model's encoder (MiniLM for English, E5 for
+    Russian); a language whose domain has no written follow-ups has none (its messages are read alone)."""
+    detectors = {}
+    if (settings.domain_dir / "training" / FOLLOW_UPS_FILE).exists():
+        detectors["en"] = FollowUpDetector(settings.follow_ups_dir, intent_model.encoder)
+        if not reads_this_intent_encoder(detectors["en"].manifest.depends_on, intent_model.manifest):
+            raise ArtifactError(
+                f"{settings.follow_ups_dir}: trained on another intent model; run `twoline train intents`"
+            )
+    russian = settings.domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE
+    if "ru" in domain.settings.languages and russian.exists():
+        detectors["ru"] = FollowUpDetector(settings.russian_follow_ups_dir, russian_encoder)
+        if not reads_this_e5(detectors["ru"].manifest.depends_on):
+            raise ArtifactError(
+                f"{settings.russian_follow_ups_dir}: trained on another E5 graph; run `twoline train intents`"
+            )
+    return detectors
 
 
 def load_variant_policies(
@@ -254,7 +264,7 @@ class Assistant:
                 settings.artifacts_dir, settings.domain_dir, domain, signals.sentiment.encoder
             ),
             russian=russian,
-            follow_ups=load_follow_up_detector(settings, intent_model),
+            follow_ups=load_follow_up_detectors(settings, domain, intent_model, signals.sentiment.encoder),
         )
         variants = load_variant_policies(policy, intent_model, settings, domain)
         store = DialogStore(engine)

@@ -221,6 +221,7 @@ def train_intents_command(
         train_follow_ups,
         train_intents,
         train_pools,
+        train_russian_follow_ups,
         train_russian_intents,
     )
 
@@ -239,8 +240,12 @@ def train_intents_command(
     russian = train_russian_intents(
         splits, settings.data_dir, settings.domain_dir, settings.russian_intents_dir, domain
     )
+    russian_follow_ups = train_russian_follow_ups(
+        settings.domain_dir, settings.russian_follow_ups_dir, domain
+    )
     report = {"intents": manifest.metrics, "pools": pools.metrics}
     report |= {"follow_ups": follow_ups.metrics} if follow_ups else {}
+    report |= {"follow_ups_ru": russian_follow_ups.metrics} if russian_follow_ups else {}
     typer.echo(json.dumps(report | ({"russian_intents": russian.metrics} if russian else {}), indent=2))
 
 

@@ -8,8 +8,8 @@
 4. Classify the message with its dialog context; a Russian message with the Russian intent model
    (multilingual E5; one threshold for every intent, tuned on Russian dev messages).
    A follow-up that leans on the client's previous message in the dialog ("how long?" after "I ordered
-   a new card"; English, `first_line/follow_up_model.py`) is read again together with that message,
-   unless it is confidently one of `stand_alone_intents` ("thanks, bye").
+   a new card"; `first_line/follow_up_model.py`) is read again together with that message, unless it is
+   confidently one of `stand_alone_intents` ("thanks, bye").
 5. Confident (p ≥ the intent's own threshold), and for a follow-up the reading with the previous
    message gives the same intent (else step 6):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
@@ -160,7 +160,7 @@ class DecisionPolicy:
         likes: DislikeScorer | None = None,
         dialog_gates: DialogGates | None = None,
         russian: IntentReader | None = None,
-        follow_ups: FollowUps | None = None,
+        follow_ups: dict[str, FollowUps] | None = None,
     ) -> None:
         self.domain = domain
         self.intents = intents
@@ -172,8 +172,9 @@ class DecisionPolicy:
         self.dialog_gates = dialog_gates
         self.russian = russian
         """Russian messages' intents (first_line/russian_intent_model.py); None: read by `intents`."""
-        self.follow_ups = follow_ups
-        """Tells a follow-up from a self-contained message; None: every message is read alone."""
+        self.follow_ups = follow_ups or {}
+        """Tells a follow-up from a self-contained message, by language ("en", "ru": the one its intent model
+        reads); a language without one reads every message alone."""
         self.policy = domain.settings.policy
 
     def decide(self, turn: Turn) -> Decision:
@@ -199,8 +200,8 @@ class DecisionPolicy:
         if turn.negativity is not None:
             scores["sentiment"] = round(turn.negativity, 4)
         confident = prediction.confidence >= threshold
-        stands_alone = russian or (confident and prediction.top in self.policy.stand_alone_intents)
-        follow_up = None if stands_alone else self._follow_up_reading(turn, reader, scores)
+        stands_alone = confident and prediction.top in self.policy.stand_alone_intents
+        follow_up = None if stands_alone else self._follow_up_reading(turn, reader, russian, scores)
         if confident and (follow_up is None or follow_up.top == prediction.top):
             decision = self._confident(turn, prediction.top, "confident")
         else:
@@ -256,13 +257,16 @@ class DecisionPolicy:
         )
 
     # -- rule 4: a follow-up is read with the message before -------------------------------
-    def _follow_up_reading(self, turn: Turn, reader: IntentReader, scores: dict) -> IntentPrediction | None:
+    def _follow_up_reading(
+        self, turn: Turn, reader: IntentReader, russian: bool, scores: dict
+    ) -> IntentPrediction | None:
         """A message that leans on the client's previous one ("how long?"), read together with it; None for
         a message that stands on its own, or with no message before it in the dialog."""
+        detector = self.follow_ups.get("ru" if russian else "en")
         previous = self._previous_message(turn)
-        if self.follow_ups is None or previous is None or not turn.text.strip():
+        if detector is None or previous is None or not turn.text.strip():
             return None
-        leans, p_follow_up = self.follow_ups.is_follow_up(turn.text)
+        leans, p_follow_up = detector.is_follow_up(turn.text)
         scores["follow_up"] = round(p_follow_up, 4)
         if not leans:
             return None

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         return self.artifacts_dir / "follow_ups"
 
     @property
+    def russian_follow_ups_dir(self) -> Path:
+        return self.artifacts_dir / "follow_ups_ru"
+
+    @property
     def russian_intents_dir(self) -> Path:
         return self.artifacts_dir / "russian_intents"
 

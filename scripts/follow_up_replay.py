@@ -5,9 +5,11 @@ with an operator).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/follow_up_replay.py evals/data/followups_test.csv
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/follow_up_replay.py --topic-switch
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/follow_up_replay.py --topic-switch \
+        evals/data/russian_intents_test.csv
 
-`--topic-switch`: the held-out messages of the demo data, each after a held-out message of another intent
-(what a clarifying question read with the previous message must not spoil).
+`--topic-switch`: the held-out messages of the demo data (or of a `text,category` CSV), each after a message
+of another intent from the same set (what reading a message with the previous one must not spoil).
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from first_line.training_data import read_labelled_csv
 from first_line.training_pipeline import load_splits
 from router.assistant import Assistant
 from router.settings import Settings
 
 
-def topic_switches(settings: Settings) -> list[tuple[str, str, str]]:
-    test = load_splits(settings.data_dir, settings.domain_dir).test
+def topic_switches(settings: Settings, data: str | None) -> list[tuple[str, str, str]]:
+    test = read_labelled_csv(data) if data else load_splits(settings.data_dir, settings.domain_dir).test
     rng = random.Random(5)
     return [(rng.choice([x for x in test if x.intent != e.intent]).text, e.text, e.intent) for e in test]
 
@@ -38,13 +41,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("data", nargs="?", help="a context,text,category CSV")
+    parser.add_argument("data", nargs="?", help="context,text,category CSV (--topic-switch: text,category)")
     parser.add_argument("--topic-switch", action="store_true")
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     settings = Settings(database_url=f"sqlite:///{folder}/replay.db")
     if args.topic_switch:
-        rows = topic_switches(settings)
+        rows = topic_switches(settings, args.data)
     else:
         with open(args.data, newline="", encoding="utf-8") as handle:
             rows = [(r["context"], r["text"], r["category"]) for r in csv.DictReader(handle)]

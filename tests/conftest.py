@@ -84,6 +84,7 @@ def train_first_line(root: Path, splits, domain) -> None:
         train_follow_ups,
         train_intents,
         train_pools,
+        train_russian_follow_ups,
         train_russian_intents,
     )
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
@@ -93,6 +94,7 @@ def train_first_line(root: Path, splits, domain) -> None:
         train_pools(splits, root / "intents", root / "pools", domain)
         train_follow_ups(splits, root / "intents", root / "follow_ups", DOMAIN_DIR)
         train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain)
+        train_russian_follow_ups(DOMAIN_DIR, root / "follow_ups_ru", domain)
         train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
         train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
         train_dialog_models(root, domain)

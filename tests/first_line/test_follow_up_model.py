@@ -72,3 +72,35 @@ def test_a_follow_ups_file_without_its_columns_is_refused(tmp_path):
     path.write_text("text,category\nhow long?,card_arrival\n", encoding="utf-8")
     with pytest.raises(ValueError, match="context"):
         read_follow_ups(path)
+
+
+@pytest.fixture(scope="module")
+def russian_detector(artifacts_dir):
+    from first_line.multilingual_encoder import MultilingualEncoder
+
+    return FollowUpDetector(artifacts_dir / "follow_ups_ru", MultilingualEncoder())
+
+
+def test_russian_follow_ups_are_told_from_self_contained_messages(russian_detector):
+    """The Russian detector reads E5, as the Russian intent model does."""
+    follow_ups = [russian_detector.probability(t) for t in ["а долго ждать?", "а почему до сих пор нет?"]]
+    alone = [
+        russian_detector.probability(t)
+        for t in ["Сколько идёт доставка новой карты?", "Хочу сменить PIN-код карты", "спасибо, до свидания"]
+    ]
+    assert min(follow_ups) > max(alone), (follow_ups, alone)
+    assert all(p >= CUT for p in follow_ups) and not any(p >= CUT for p in alone)
+    assert russian_detector.manifest.depends_on["e5"].startswith("e5-graph")
+
+
+def test_a_russian_detector_on_another_e5_graph_is_stale(artifacts_dir, domain, tmp_path):
+    from first_line.training_pipeline import russian_follow_ups_missing
+
+    assert not russian_follow_ups_missing(artifacts_dir / "follow_ups_ru", DOMAIN_DIR, domain)
+    assert russian_follow_ups_missing(tmp_path / "follow_ups_ru", DOMAIN_DIR, domain), "missing"
+    assert not russian_follow_ups_missing(tmp_path / "follow_ups_ru", tmp_path, domain), "none written"
+    shutil.copytree(artifacts_dir / "follow_ups_ru", tmp_path / "follow_ups_ru")
+    manifest = json.loads((tmp_path / "follow_ups_ru" / "manifest.json").read_text())
+    manifest["depends_on"] = {"e5": "e5-graph-0"}
+    (tmp_path / "follow_ups_ru" / "manifest.json").write_text(json.dumps(manifest))
+    assert russian_follow_ups_missing(tmp_path / "follow_ups_ru", DOMAIN_DIR, domain)

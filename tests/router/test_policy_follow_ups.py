@@ -52,6 +52,12 @@ def test_a_first_message_has_no_previous_one(policy):
     assert policy._previous_message(turn) == "I ordered a card"
 
 
+RUSSIAN_TOPIC_SWITCHES = [
+    ("Хочу сменить PIN-код", "у меня отклонили оплату картой в магазине"),
+    ("Заказал новую карту на прошлой неделе", "а сколько идёт доставка?"),
+    ("Перевёл маме 5000 рублей", "а почему с меня комиссию взяли?"),
+]
+
 TOPIC_SWITCHES = [
     ("I want to change my PIN", "my card payment was declined at a shop"),
     ("How do I top up with Apple Pay?", "I lost my card yesterday"),
@@ -64,12 +70,13 @@ TOPIC_SWITCHES = [
 def test_a_follow_up_is_answered_only_when_both_readings_agree(assistant, policy, monkeypatch):
     """With the detector's cut at 0 every later message counts as a follow-up: a topic switch then reads
     differently with the message before it, and the confident message is held back instead of answered."""
-    monkeypatch.setattr(policy.follow_ups, "cut", 0.0)
+    monkeypatch.setattr(policy.follow_ups["en"], "cut", 0.0)
     seen = []
     decide = policy._decide
     monkeypatch.setattr(policy, "_decide", lambda turn: seen.append(decide(turn)) or seen[-1])
     held_back = 0
-    for i, (context, text) in enumerate(TOPIC_SWITCHES + FOLLOW_UPS):
+    monkeypatch.setattr(policy.follow_ups["ru"], "cut", 0.0)
+    for i, (context, text) in enumerate(TOPIC_SWITCHES + FOLLOW_UPS + RUSSIAN_TOPIC_SWITCHES):
         first = assistant.handle(f"switch-{i}", context)
         if first.kind == "handoff":
             continue
@@ -84,7 +91,7 @@ def test_a_follow_up_is_answered_only_when_both_readings_agree(assistant, policy
 
 def test_a_closing_after_a_question_is_a_goodbye_not_a_follow_up(assistant, policy, monkeypatch):
     """Short closings look like follow-ups to the detector; a confident goodbye or thanks stays what it is."""
-    monkeypatch.setattr(policy.follow_ups, "cut", 0.0)
+    monkeypatch.setattr(policy.follow_ups["en"], "cut", 0.0)
     seen = []
     decide = policy._decide
     monkeypatch.setattr(policy, "_decide", lambda turn: seen.append(decide(turn)) or seen[-1])
@@ -103,6 +110,6 @@ def test_a_message_that_stands_alone_is_read_alone(assistant, policy, monkeypatc
     assert "follow_up" not in seen[-1].scores, "a dialog's first message has nothing before it"
     assistant.handle("alone", "How do I top up my account with Apple Pay?", dialog_id=first.dialog_id)
     decision = seen[-1]
-    assert decision.scores["follow_up"] < policy.follow_ups.cut
+    assert decision.scores["follow_up"] < policy.follow_ups["en"].cut
     if decision.kind == "answer":
         assert "read_with_previous" not in decision.scores

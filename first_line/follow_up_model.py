@@ -61,6 +61,11 @@ def read_follow_ups(path: Path) -> list[tuple[str, str]]:
         return [(row["context"].strip(), row["text"].strip()) for row in reader if row["text"].strip()]
 
 
+def with_previous(previous: str, text: str) -> str:
+    """A message read together with the client's message before it: "I ordered a new card. how long?"."""
+    return f"{previous.rstrip(' .!?')}. {text}"
+
+
 class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 

@@ -45,6 +45,7 @@ from pydantic import BaseModel
 
 from first_line.domain import Domain
 from first_line.entities import Entity, slots_from_entities
+from first_line.follow_up_model import with_previous
 from first_line.intent_model import IntentPrediction
 from first_line.language import looks_russian
 from first_line.operator_request import is_operator_request
@@ -134,11 +135,6 @@ class IntentReader:
 
 EntityExtractor = Callable[[str, str, date | None, bool], list[Entity]]
 """(text, language, today, use NER) -> entities; rules always run, NER (names, merchants) on request."""
-
-
-def with_previous(previous: str, text: str) -> str:
-    """The message read together with the client's message before it: "I ordered a new card. how long?"."""
-    return f"{previous.rstrip(' .!?')}. {text}"
 
 
 def button_intent(payload: str, domain: Domain) -> str | None:

@@ -85,9 +85,9 @@ class PolicySettings(_Strict):
     """An answered message of one of these intents ends the dialog (the VOC form) whatever the detector
     says (a goodbye is a goodbye in any language). Empty: the detector alone."""
     stand_alone_intents: tuple[str, ...] = ("greeting", "thanks", "goodbye")
-    """A message confidently read as one of these is taken as it is, never as a follow-up of the message
-    before it: "great, thanks, bye" after "my card has not arrived" is a goodbye, though short messages
-    that say little alone look like follow-ups to the follow-up detector."""
+    """A message whose best reading is one of these is taken as it is, never as a follow-up of the message
+    before it: "great, thanks, bye" after "my card has not arrived" is a goodbye, and "ok" is not a question
+    about the card, though short messages that say little alone look like follow-ups to the detector."""
 
 
 class ExperimentVariant(_Strict):

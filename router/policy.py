@@ -8,8 +8,8 @@
 4. Classify the message with its dialog context; a Russian message with the Russian intent model
    (multilingual E5; one threshold for every intent, tuned on Russian dev messages).
    A follow-up that leans on the client's previous message in the dialog ("how long?" after "I ordered
-   a new card"; `first_line/follow_up_model.py`) is read again together with that message, unless it is
-   confidently one of `stand_alone_intents` ("thanks, bye").
+   a new card"; `first_line/follow_up_model.py`) is read again together with that message, unless its best
+   reading is one of `stand_alone_intents` ("thanks, bye").
 5. Confident (p ≥ the intent's own threshold), and for a follow-up the reading with the previous
    message gives the same intent (else step 6):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
@@ -196,7 +196,7 @@ class DecisionPolicy:
         if turn.negativity is not None:
             scores["sentiment"] = round(turn.negativity, 4)
         confident = prediction.confidence >= threshold
-        stands_alone = confident and prediction.top in self.policy.stand_alone_intents
+        stands_alone = prediction.top in self.policy.stand_alone_intents
         follow_up = None if stands_alone else self._follow_up_reading(turn, reader, russian, scores)
         if confident and (follow_up is None or follow_up.top == prediction.top):
             decision = self._confident(turn, prediction.top, "confident")

@@ -190,11 +190,8 @@ def ensure_trained(
     ensure_e5_graph()  # built once per machine (~10 s), before workers or gates need it
     todo = missing_artifacts(artifacts_dir / "intents", artifacts_dir / "pools", domain)
     intents_dir, follow_ups_dir = artifacts_dir / "intents", artifacts_dir / "follow_ups"
-    todo += (
-        ["follow_ups"]
-        if follow_ups_missing(intents_dir, follow_ups_dir, domain_dir, "intents" in todo)
-        else []
-    )
+    if follow_ups_missing(intents_dir, follow_ups_dir, domain_dir, intents_retrained="intents" in todo):
+        todo.append("follow_ups")
     gates: list[str] = []
     russian = russian_intents_missing(artifacts_dir / "russian_intents", domain)
     todo += ["russian_intents"] if russian else []

@@ -3,12 +3,14 @@
 The FastAPI app runs in process with the real models, index and a throw-away SQLite store; each
 dialog is sent turn by turn as a client would, over the HTTP API (FastAPI's test client, so the
 whole request path runs: validation, policy, store). A simulated client clicks the button of its
-true intent when a clarifying question offers it, and stops when the dialog is handed off (an
-operator takes over from there).
+true intent when a clarifying question offers it (a question to a turn of unknown intent, such as a
+follow-up's context message, it ignores and writes its next message), and stops when the dialog is handed
+off (an operator takes over from there).
 
 Data: JSONL, one dialog a line: `{"id": "...", "language": "en", "turns": [{"text": "...",
 "intent": "card_arrival"}, ...]}` (`intent` optional: the true intent, when known), or a
-`text,category` CSV, each row a one-question dialog. Default: the held-out split of the demo data
+`text,category` CSV, each row a one-question dialog, or a `context,text,category` CSV of follow-ups, each
+row the context message and then the follow-up. Default: the held-out split of the demo data
 as single questions plus dialogs composed from it (greeting, one or two questions, thanks).
 
 Reported (what the business steers by):
@@ -76,14 +78,12 @@ class _Tally:
 
 
 def read_dialogs(path: Path) -> list[ReplayDialog]:
-    """JSONL dialogs, or a text,category CSV of single questions."""
+    """JSONL dialogs, a text,category CSV of single questions, or a context,text,category CSV of
+    follow-ups (`evals/data/followups_*.csv`): the context message, then the follow-up with its intent."""
     if path.suffix.lower() == ".csv":
         with open_table(path) as handle:
             rows = [r for r in csv.DictReader(handle) if (r.get("text") or "").strip()]
-        return [
-            ReplayDialog(id=f"row-{i}", turns=[ReplayTurn(text=r["text"], intent=r.get("category") or None)])
-            for i, r in enumerate(rows)
-        ]
+        return [ReplayDialog(id=f"row-{i}", turns=_csv_turns(row)) for i, row in enumerate(rows)]
     dialogs = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -93,6 +93,12 @@ def read_dialogs(path: Path) -> list[ReplayDialog]:
                 except ValueError as exc:
                     raise ValueError(f"{path}:{number}: not a dialog ({exc})") from exc
     return dialogs
+
+
+def _csv_turns(row: dict[str, str]) -> list[ReplayTurn]:
+    question = ReplayTurn(text=row["text"], intent=row.get("category") or None)
+    context = (row.get("context") or "").strip()
+    return [ReplayTurn(text=context), question] if context else [question]
 
 
 def composed_dialogs(
@@ -178,6 +184,8 @@ def _replay_one(client, operator_headers: dict, dialog: ReplayDialog, tally: _Ta
                 response = _post(
                     client, {**body, "dialog_id": dialog_id, "text": "", "button": payload}, tally
                 )
+            elif turn.intent is None and turn is not dialog.turns[-1]:
+                continue  # a turn of unknown intent ("hi", a follow-up's context): the client writes on
             else:
                 tally.unresolved_clarifications += 1
                 automated = False

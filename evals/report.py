@@ -79,6 +79,14 @@ def _dialogs_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return replay_dialogs(settings, default_dialogs(settings, quick), progress=True)
 
 
+def _follow_ups_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    """The blind written follow-ups ("how long?" after "I ordered a new card"), English and Russian, each
+    replayed after its context message."""
+    from evals.dialog_replay import read_dialogs, replay_dialogs
+
+    return {name: replay_dialogs(settings, read_dialogs(path)) for name, path in FOLLOW_UP_SETS.items()}
+
+
 def _ab_suite(settings: Settings, quick: bool, out: Path) -> dict:
     from evals.ab_report import ab_report
     from first_line.domain import load_domain
@@ -96,6 +104,10 @@ def _ab_suite(settings: Settings, quick: bool, out: Path) -> dict:
 REPO = Path(__file__).resolve().parent.parent
 RETRIEVAL_QUESTIONS = REPO / "evals" / "data" / "askcfpb_paraphrases_test.jsonl"
 HALLUCINATION_QUESTIONS = REPO / "evals" / "data" / "hallucination_dev.jsonl"
+FOLLOW_UP_SETS = {
+    "en": REPO / "evals" / "data" / "followups_test.csv",
+    "ru": REPO / "evals" / "data" / "followups_ru_test.csv",
+}
 TONE_SETS = {
     path.stem.removeprefix("bank_tone_"): path
     for path in sorted((REPO / "guardrails" / "data").glob("bank_tone_heldout*.csv"))
@@ -192,6 +204,7 @@ SUITES: dict[str, Suite] = {
     "translit_intents": _translit_intents_suite,
     "pools": _pools_suite,
     "dialogs": _dialogs_suite,
+    "follow_ups": _follow_ups_suite,
     "retrieval": _retrieval_suite,
     "hallucination": _hallucination_suite,
     "grounding": _grounding_suite,

@@ -44,6 +44,30 @@ def test_csv_rows_are_single_question_dialogs(tmp_path):
     assert [d.turns[0].intent for d in dialogs] == ["card_arrival"]
 
 
+def test_follow_up_rows_are_two_turn_dialogs(tmp_path):
+    path = tmp_path / "follow_ups.csv"
+    path.write_text("context,text,category\nI ordered a card,how long?,card_delivery_estimate\n", "utf-8")
+    [dialog] = read_dialogs(path)
+    assert [(t.text, t.intent) for t in dialog.turns] == [
+        ("I ordered a card", None),
+        ("how long?", "card_delivery_estimate"),
+    ]
+
+
+def test_a_question_to_a_turn_of_unknown_intent_does_not_end_the_dialog(settings, splits):
+    """A follow-up's context message has no label: if the bot asks about it, the client writes on. So every
+    dialog sends its second turn unless the first was handed off."""
+    question = ReplayTurn(
+        text=next(e for e in splits.test if e.intent == "card_arrival").text, intent="card_arrival"
+    )
+    vague = ["card", "problem with my card", "transfer"]
+    dialogs = [
+        ReplayDialog(id=f"vague-{i}", turns=[ReplayTurn(text=t), question]) for i, t in enumerate(vague)
+    ]
+    report = replay_dialogs(settings, dialogs, progress=False)
+    assert report["turns"] >= 2 * len(vague) - report["handoffs"], report
+
+
 def test_broken_jsonl_names_the_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a", "turns": [{"text": "hi"}]}\n{"id": 3}\n', encoding="utf-8")

@@ -32,7 +32,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from first_line.artifacts import Manifest, load_manifest, new_version, write_manifest
-from first_line.tfidf_scorer import FastTfidf
+from first_line.table_files import open_table
+from first_line.tfidf_scorer import TfidfFeatures
 from first_line.training_data import Example, data_hash
 
 KIND = "follow_ups"
@@ -52,9 +53,15 @@ and "no that's all" 0.95 (0.92 and 0.97 drawn at random), so the policy takes a 
 is one of the domain's `stand_alone_intents` as it is."""
 
 
+def written_follow_ups(domain_dir: Path, language: str) -> Path | None:
+    """The domain's written follow-ups in `language` ("en" or "ru"), if it has them."""
+    path = domain_dir / "training" / (RUSSIAN_FOLLOW_UPS_FILE if language == "ru" else FOLLOW_UPS_FILE)
+    return path if path.exists() else None
+
+
 def read_follow_ups(path: Path) -> list[tuple[str, str]]:
     """(previous message, follow-up) pairs of a `context,text[,category]` CSV."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open_table(path) as handle:
         reader = csv.DictReader(handle)
         missing = {"context", "text"} - set(reader.fieldnames or [])
         if missing:
@@ -79,22 +86,16 @@ class FollowUpDetector:
         self.manifest = load_manifest(self.artifact_dir, kind=KIND, trained_by="intents")
         self.encoder = encoder
         self.cut = self.manifest.params["cut"]
-        features: FeatureUnion = joblib.load(self.artifact_dir / "tfidf.joblib")
-        self._parts: list[tuple[FastTfidf, int]] = []
-        offset = 0
-        for _, vectorizer in features.transformer_list:
-            self._parts.append((FastTfidf.of(vectorizer), offset))
-            offset += len(vectorizer.vocabulary_)
+        self._tfidf = TfidfFeatures(joblib.load(self.artifact_dir / "tfidf.joblib"))
         head = np.load(self.artifact_dir / "head.npz")
-        self._tfidf_weights = head["weights"][:offset].astype(np.float64)
-        self._embedding_weights = head["weights"][offset:].astype(np.float32)
+        self._tfidf_weights = head["weights"][: self._tfidf.size].astype(np.float64)
+        self._embedding_weights = head["weights"][self._tfidf.size :].astype(np.float32)
         self._bias = float(head["bias"])
 
     def probability(self, text: str) -> float:
+        index, values = self._tfidf.row(text)
         logit = self._bias + float(self.encoder.encode([text])[0] @ self._embedding_weights)
-        for part, offset in self._parts:
-            index, values = part.row(text)
-            logit += float(values @ self._tfidf_weights[index + offset]) if len(index) else 0.0
+        logit += float(values @ self._tfidf_weights[index]) if len(index) else 0.0
         return float(1.0 / (1.0 + np.exp(-logit)))
 
     def is_follow_up(self, text: str) -> tuple[bool, float]:

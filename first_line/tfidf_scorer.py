@@ -77,9 +77,10 @@ def linear_log_probabilities(row: SparseRow, weights: np.ndarray, bias: np.ndarr
     return logits - np.log(np.exp(logits).sum())
 
 
-class TfidfScorer:
-    def __init__(self, pipeline: Pipeline) -> None:
-        features = pipeline.steps[0][1]
+class TfidfFeatures:
+    """The rows of a fitted `TfidfVectorizer` or `FeatureUnion` of them, one text at a time."""
+
+    def __init__(self, features) -> None:
         vectorizers = (
             [v for _, v in features.transformer_list] if hasattr(features, "transformer_list") else [features]
         )
@@ -89,6 +90,17 @@ class TfidfScorer:
             part = FastTfidf.of(vectorizer)
             self._parts.append((part, offset))
             offset += part.size
+        self.size = offset
+
+    def row(self, text: str) -> SparseRow:
+        rows = [part.row(text) for part, _ in self._parts]
+        index = np.concatenate([i + offset for (i, _), (_, offset) in zip(rows, self._parts, strict=True)])
+        return index, np.concatenate([v for _, v in rows])
+
+
+class TfidfScorer:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._features = TfidfFeatures(pipeline.steps[0][1])
         classifier = pipeline.steps[-1][1]
         self._weights, self._bias = linear_weights(classifier)
         self.classes = list(classifier.classes_)
@@ -99,6 +111,4 @@ class TfidfScorer:
         )
 
     def row(self, text: str) -> SparseRow:
-        rows = [part.row(text) for part, _ in self._parts]
-        index = np.concatenate([i + offset for (i, _), (_, offset) in zip(rows, self._parts, strict=True)])
-        return index, np.concatenate([v for _, v in rows])
+        return self._features.row(text)

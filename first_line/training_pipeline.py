@@ -59,10 +59,10 @@ def train_pools(splits: Splits, intents_dir: Path, pools_dir: Path, domain: Doma
 
 def train_follow_ups(splits: Splits, intents_dir: Path, out_dir: Path, domain_dir: Path) -> Manifest | None:
     """The follow-up detector (`follow_up_model.py`) when the domain has written follow-ups."""
-    from first_line.follow_up_model import FOLLOW_UPS_FILE, read_follow_ups, train_follow_up_detector
+    from first_line.follow_up_model import read_follow_ups, train_follow_up_detector, written_follow_ups
 
-    path = domain_dir / "training" / FOLLOW_UPS_FILE
-    if not path.exists():
+    path = written_follow_ups(domain_dir, "en")
+    if path is None:
         return None
     model = IntentModel(intents_dir, threads=2, cache_size=100_000)
     log.info("training follow-ups", extra={"count": len(splits.train)})
@@ -75,9 +75,9 @@ def train_follow_ups(splits: Splits, intents_dir: Path, out_dir: Path, domain_di
 def follow_ups_missing(intents_dir: Path, out_dir: Path, domain_dir: Path, intents_retrained: bool) -> bool:
     """The domain has written follow-ups and the detector is missing, read another intent encoder, or its
     intent model is being retrained."""
-    from first_line.follow_up_model import FOLLOW_UPS_FILE, KIND
+    from first_line.follow_up_model import KIND, written_follow_ups
 
-    if not (domain_dir / "training" / FOLLOW_UPS_FILE).exists():
+    if written_follow_ups(domain_dir, "en") is None:
         return False
     if intents_retrained:
         return True
@@ -93,12 +93,12 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     """The Russian follow-up detector (on E5, what the Russian intent model reads) when the domain speaks
     Russian and has written Russian follow-ups."""
     from first_line.e5_graph import E5_DEPENDENCY
-    from first_line.follow_up_model import RUSSIAN_FOLLOW_UPS_FILE, read_follow_ups, train_follow_up_detector
+    from first_line.follow_up_model import read_follow_ups, train_follow_up_detector, written_follow_ups
     from first_line.multilingual_encoder import MultilingualEncoder
     from first_line.russian_intent_training import russian_examples
 
-    path = domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE
-    if "ru" not in domain.settings.languages or not path.exists():
+    path = written_follow_ups(domain_dir, "ru")
+    if "ru" not in domain.settings.languages or path is None:
         return None
     train, dev = russian_examples(domain_dir, domain)
     log.info("training Russian follow-ups", extra={"count": len(train)})
@@ -110,12 +110,9 @@ def russian_follow_ups_missing(out_dir: Path, domain_dir: Path, domain: Domain) 
     """The domain speaks Russian, has written Russian follow-ups, and their detector is missing or was
     trained on another E5 graph."""
     from first_line.e5_graph import reads_this_e5
-    from first_line.follow_up_model import KIND, RUSSIAN_FOLLOW_UPS_FILE
+    from first_line.follow_up_model import KIND, written_follow_ups
 
-    if (
-        "ru" not in domain.settings.languages
-        or not (domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE).exists()
-    ):
+    if "ru" not in domain.settings.languages or written_follow_ups(domain_dir, "ru") is None:
         return False
     try:
         return not reads_this_e5(load_manifest(out_dir, KIND).depends_on)

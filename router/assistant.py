@@ -20,7 +20,7 @@ from first_line.artifacts import ArtifactError
 from first_line.domain import Domain, ExperimentVariant, load_domain
 from first_line.e5_graph import reads_this_e5
 from first_line.entities import EntityExtractor
-from first_line.follow_up_model import FOLLOW_UPS_FILE, RUSSIAN_FOLLOW_UPS_FILE, FollowUpDetector
+from first_line.follow_up_model import FollowUpDetector, written_follow_ups
 from first_line.intent_model import IntentModel, reads_this_intent_encoder
 from first_line.intent_training import DEV_PROBABILITIES
 from first_line.language import looks_russian
@@ -137,14 +137,13 @@ def load_follow_up_detectors(
     """The follow-up detectors by language, each on its intent model's encoder (MiniLM for English, E5 for
     Russian); a language whose domain has no written follow-ups has none (its messages are read alone)."""
     detectors = {}
-    if (settings.domain_dir / "training" / FOLLOW_UPS_FILE).exists():
+    if written_follow_ups(settings.domain_dir, "en"):
         detectors["en"] = FollowUpDetector(settings.follow_ups_dir, intent_model.encoder)
         if not reads_this_intent_encoder(detectors["en"].manifest.depends_on, intent_model.manifest):
             raise ArtifactError(
                 f"{settings.follow_ups_dir}: trained on another intent model; run `twoline train intents`"
             )
-    russian = settings.domain_dir / "training" / RUSSIAN_FOLLOW_UPS_FILE
-    if "ru" in domain.settings.languages and russian.exists():
+    if "ru" in domain.settings.languages and written_follow_ups(settings.domain_dir, "ru"):
         detectors["ru"] = FollowUpDetector(settings.russian_follow_ups_dir, russian_encoder)
         if not reads_this_e5(detectors["ru"].manifest.depends_on):
             raise ArtifactError(

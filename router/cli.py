@@ -229,9 +229,8 @@ def train_intents_command(
     domain = _domain(settings)
     splits = load_splits(settings.data_dir, settings.domain_dir, data, seed, per_intent)
     config = IntentTrainingConfig(variant=variant.value, seed=seed, epochs=epochs)
-    with (
-        shared_embeddings()
-    ):  # the pools model and the follow-up detector read what the intent model embedded
+    # the pools model and the follow-up detector read what the intent model embedded
+    with shared_embeddings():
         manifest = train_intents(splits, settings.intents_dir, domain, config)
         pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
         follow_ups = train_follow_ups(

@@ -126,6 +126,16 @@ class FollowUps(Protocol):
 
 
 @dataclass(frozen=True)
+class Reading:
+    """One reading of a message: the text a model read (the message alone, or with the previous one), its
+    context and what the intent model made of it."""
+
+    text: str
+    context: list[str]
+    prediction: IntentPrediction
+
+
+@dataclass(frozen=True)
 class IntentReader:
     """A classifier with the thresholds its probabilities are read against."""
 
@@ -198,10 +208,12 @@ class DecisionPolicy:
         confident = prediction.confidence >= threshold
         stands_alone = prediction.top in self.policy.stand_alone_intents
         follow_up = None if stands_alone else self._follow_up_reading(turn, reader, russian, scores)
-        if confident and (follow_up is None or follow_up.top == prediction.top):
+        if confident and (follow_up is None or follow_up.prediction.top == prediction.top):
             decision = self._confident(turn, prediction.top, "confident")
         else:
-            decision = self._unsure(turn, reader, prediction, follow_up, scores, russian)
+            alone = Reading(turn.text, turn.context, prediction)
+            readings = self._readings_to_ask(turn, reader, alone, follow_up, scores)
+            decision = self._unsure(turn, prediction, readings, scores, russian)
         return decision.model_copy(
             update={
                 "intent": decision.intent or prediction.top,
@@ -255,7 +267,7 @@ class DecisionPolicy:
     # -- rule 4: a follow-up is read with the message before -------------------------------
     def _follow_up_reading(
         self, turn: Turn, reader: IntentReader, russian: bool, scores: dict
-    ) -> IntentPrediction | None:
+    ) -> Reading | None:
         """A message that leans on the client's previous one ("how long?"), read together with it; None for
         a message that stands on its own, or with no message before it in the dialog."""
         detector = self.follow_ups.get("ru" if russian else "en")
@@ -269,24 +281,25 @@ class DecisionPolicy:
         return self._read_with_previous(reader, previous, turn.text, scores)
 
     @staticmethod
-    def _read_with_previous(reader: IntentReader, previous: str, text: str, scores: dict) -> IntentPrediction:
-        read = reader.classifier.predict(with_previous(previous, text), [])
+    def _read_with_previous(reader: IntentReader, previous: str, text: str, scores: dict) -> Reading:
+        both = with_previous(previous, text)
+        read = reader.classifier.predict(both, [])
         scores["read_with_previous"] = [[i, round(p, 4)] for i, p in read.top_k(5)]
-        return read
+        return Reading(both, [], read)
 
     # -- rule 6: the classifier is unsure -------------------------------------------------
     def _unsure(
         self,
         turn: Turn,
-        reader: IntentReader,
         prediction: IntentPrediction,
-        follow_up: IntentPrediction | None,
+        readings: Iterator[Reading],
         scores: dict,
         russian: bool,
     ) -> Decision:
-        for text, context, read in self._readings_to_ask(turn, reader, prediction, follow_up, scores):
-            pool, offered = self._clarification(text, context, read, russian)
-            if offered or read is prediction:
+        """`readings`: the message's readings whose clarifying question may be asked, in order."""
+        for reading in readings:
+            pool, offered = self._clarification(reading, russian)
+            if offered or reading.prediction is prediction:
                 scores["pool"] = [pool.pool, round(pool.confidence, 4)]
             if offered:
                 language = client_language(self.domain, turn.profile)
@@ -302,29 +315,25 @@ class DecisionPolicy:
         return self.handoff(turn, "unsure")
 
     def _readings_to_ask(
-        self,
-        turn: Turn,
-        reader: IntentReader,
-        prediction: IntentPrediction,
-        follow_up: IntentPrediction | None,
-        scores: dict,
-    ) -> Iterator[tuple[str, list[str], IntentPrediction]]:
-        """The readings whose clarifying question may be asked, in order: a follow-up's reading with the
-        previous message first, then the message alone, then (if not read yet) the message with the
-        previous one ("how long will it take?" that the follow-up detector did not catch)."""
+        self, turn: Turn, reader: IntentReader, alone: Reading, follow_up: Reading | None, scores: dict
+    ) -> Iterator[Reading]:
+        """In order: a follow-up's reading with the previous message first, then the message alone, then (if
+        not read yet, and only when asked for) the message with the previous one ("how long will it take?"
+        that the follow-up detector did not catch)."""
+        if follow_up is not None:
+            yield follow_up
+        yield alone
         previous = self._previous_message(turn)
-        if follow_up is not None and previous is not None:
-            yield with_previous(previous, turn.text), [], follow_up
-        yield turn.text, turn.context, prediction
         if follow_up is None and previous is not None:
-            read = self._read_with_previous(reader, previous, turn.text, scores)
-            yield with_previous(previous, turn.text), [], read
+            yield self._read_with_previous(reader, previous, turn.text, scores)
 
-    def _clarification(
-        self, text: str, context: list[str], prediction: IntentPrediction, russian: bool
-    ) -> tuple[PoolPrediction, list[str]]:
-        """The pool of an unsure message and the buttons of its clarifying question (none: not asked)."""
-        pool = pool_of_intents(prediction, self.domain) if russian else self.pools.predict(text, context)
+    def _clarification(self, reading: Reading, russian: bool) -> tuple[PoolPrediction, list[str]]:
+        """The pool of an unsure reading and the buttons of its clarifying question (none: not asked)."""
+        prediction = reading.prediction
+        if russian:
+            pool = pool_of_intents(prediction, self.domain)
+        else:
+            pool = self.pools.predict(reading.text, reading.context)
         return pool, clarifying_intents(prediction, self.domain, pool)
 
     @staticmethod

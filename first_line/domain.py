@@ -88,6 +88,15 @@ class PolicySettings(_Strict):
     """A message whose best reading is one of these is taken as it is, never as a follow-up of the message
     before it: "great, thanks, bye" after "my card has not arrived" is a goodbye, and "ok" is not a question
     about the card, though short messages that say little alone look like follow-ups to the detector."""
+    ask_to_rephrase: bool = True
+    """Unsure of a message, with no clarifying question to ask and no knowledge question to escalate: ask the
+    client to say more (`messages.rephrase`) before passing it to an operator, never twice in a row; the
+    answer is then read together with the message before it. A message at least as negative as
+    `negative_sentiment_threshold` goes to an operator at once: an upset client is not asked to repeat
+    themselves."""
+    rephrase_buttons: tuple[str, ...] = ()
+    """Buttons under the request to say more (e.g. `human_operator`, for a client who would rather talk to a
+    person)."""
 
 
 class ExperimentVariant(_Strict):
@@ -129,6 +138,7 @@ class Experiment(_Strict):
 
 
 SYSTEM_MESSAGES = ("handoff", "with_operator")
+REPHRASE_MESSAGE = "rephrase"
 
 
 class DomainSettings(_Strict):
@@ -144,7 +154,8 @@ class DomainSettings(_Strict):
 
     @model_validator(mode="after")
     def _every_message_in_every_language(self) -> DomainSettings:
-        for name in SYSTEM_MESSAGES:
+        needed = SYSTEM_MESSAGES + ((REPHRASE_MESSAGE,) if self.policy.ask_to_rephrase else ())
+        for name in needed:
             for lang in self.languages:
                 if not self.messages.get(name, {}).get(lang, "").strip():
                     raise ValueError(f"messages.{name}.{lang} is missing")
@@ -257,6 +268,7 @@ def load_domain(folder: Path | str) -> Domain:
     _check_named_intents(
         folder / "domain.yaml", "policy.stand_alone_intents", policy.stand_alone_intents, intents
     )
+    _check_named_intents(folder / "domain.yaml", "policy.rephrase_buttons", policy.rephrase_buttons, intents)
     for lang, by_intent in responses.items():
         _check_responses(folder / "responses" / f"{lang}.yaml", by_intent, intents, lang)
     return Domain(

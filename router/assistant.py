@@ -404,6 +404,7 @@ class Assistant:
                 first_message=first_message,
                 voc_risk=self._voc_risk(client_id) if first_message else None,
                 dialog_turns=[(read_earlier(t), intent) for t, intent in known.dialog_turns],
+                previous_reason=known.previous_reason,
             )
             decision = decision_policy.decide(turn)
             return decision.model_copy(update={"scores": decision.scores | ocr_scores, "variant": variant})

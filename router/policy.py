@@ -8,10 +8,11 @@
 4. Classify the message with its dialog context; a Russian message with the Russian intent model
    (multilingual E5; one threshold for every intent, tuned on Russian dev messages).
    A follow-up that leans on the client's previous message in the dialog ("how long?" after "I ordered
-   a new card"; `first_line/follow_up_model.py`) is read again together with that message, unless its best
-   reading is one of `stand_alone_intents` ("thanks, bye").
+   a new card"; `first_line/follow_up_model.py`), or that answers the bot's request to say more (step 6), is
+   read again together with that message, unless its best reading is one of `stand_alone_intents`
+   ("thanks, bye").
 5. Confident (p ≥ the intent's own threshold), and for a follow-up the reading with the previous
-   message gives the same intent (else step 6):
+   message gives the same intent (for the answer to a request to say more, confidently) (else step 6):
    - transfer-only intent                          → hand-off `transfer_only_intent`;
    - escalated intent                              → second line;
    - else the scripted answer for this client       → answer `scripted_answer`
@@ -26,6 +27,9 @@
      else the same, reading the message with the client's previous one in the dialog
      (a follow-up: that reading is asked first)    → clarifying question with buttons;
    - the best guess is an escalated intent          → second line (knowledge questions);
+   - the bot did not just ask, and the message does not read upset
+     (`ask_to_rephrase`)                           → ask the client to say more (`rephrase_request`),
+     whose next message is then read with this one as a follow-up (step 4);
    - else                                          → hand-off `unsure`.
 Second line: `SecondLine.answer` (second_line/answerer.py): a cited answer or a hand-off with its reason;
 without a knowledge-base index it is a hand-off `second_line_unavailable`.
@@ -55,6 +59,7 @@ from first_line.thresholds import Thresholds
 
 DecisionKind = Literal["answer", "clarify", "handoff", "second_line", "none"]
 BUTTON_PREFIX = "intent:"
+REPHRASE_REQUEST = "rephrase_request"
 
 
 class Button(BaseModel):
@@ -97,6 +102,8 @@ class Turn(BaseModel):
     """The client's daily VOC-risk score (batch-scored); None when unknown or stale."""
     dialog_turns: list[tuple[str, str | None]] = []
     """This dialog's earlier client messages with the intent decided for each, oldest first."""
+    previous_reason: str | None = None
+    """The reason of the decision on this dialog's previous client message (None: none before it)."""
 
 
 class IntentClassifier(Protocol):
@@ -208,7 +215,7 @@ class DecisionPolicy:
         confident = prediction.confidence >= threshold
         stands_alone = prediction.top in self.policy.stand_alone_intents
         follow_up = None if stands_alone else self._follow_up_reading(turn, reader, russian, scores)
-        if confident and (follow_up is None or follow_up.prediction.top == prediction.top):
+        if confident and (follow_up is None or self._readings_agree(turn, reader, prediction, follow_up)):
             decision = self._confident(turn, prediction.top, "confident")
         else:
             alone = Reading(turn.text, turn.context, prediction)
@@ -222,6 +229,20 @@ class DecisionPolicy:
                 "scores": scores | decision.scores,
             }
         )
+
+    @staticmethod
+    def _readings_agree(
+        turn: Turn, reader: IntentReader, alone: IntentPrediction, follow_up: Reading
+    ) -> bool:
+        """A follow-up read with the message before gives the intent it gives alone; the answer to a request
+        to say more must be sure read that way too (the message it explains was one the bot could not
+        read)."""
+        together = follow_up.prediction
+        if together.top != alone.top:
+            return False
+        if turn.previous_reason != REPHRASE_REQUEST:
+            return True
+        return together.confidence >= reader.thresholds.for_intent(together.top)
 
     def _high_voc_risk(self, turn: Turn) -> bool:
         """The dialog's first message, from a client the daily batch scored at or above the threshold."""
@@ -272,7 +293,12 @@ class DecisionPolicy:
         a message that stands on its own, or with no message before it in the dialog."""
         detector = self.follow_ups.get("ru" if russian else "en")
         previous = self._previous_message(turn)
-        if detector is None or previous is None or not turn.text.strip():
+        if previous is None or not turn.text.strip():
+            return None
+        if turn.previous_reason == REPHRASE_REQUEST:  # asked to say more: this message goes on from that one
+            scores["after_rephrase_request"] = True
+            return self._read_with_previous(reader, previous, turn.text, scores)
+        if detector is None:
             return None
         leans, p_follow_up = detector.is_follow_up(turn.text)
         scores["follow_up"] = round(p_follow_up, 4)
@@ -312,7 +338,24 @@ class DecisionPolicy:
                 )
         if self.domain.intents[prediction.top].escalate:
             return self._escalate(turn, prediction.top)
+        if self._may_ask_to_rephrase(turn):
+            return self._rephrase_request(turn)
         return self.handoff(turn, "unsure")
+
+    def _may_ask_to_rephrase(self, turn: Turn) -> bool:
+        """Not twice in a row, not of a client who reads upset, and only of a message with words in it."""
+        upset = turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
+        already_asked = turn.previous_reason == REPHRASE_REQUEST
+        return self.policy.ask_to_rephrase and not upset and not already_asked and bool(turn.text.strip())
+
+    def _rephrase_request(self, turn: Turn) -> Decision:
+        language = client_language(self.domain, turn.profile)
+        return Decision(
+            kind="clarify",
+            reason=REPHRASE_REQUEST,
+            reply=self.domain.settings.messages["rephrase"][language],
+            buttons=[self._button(intent, language) for intent in self.policy.rephrase_buttons],
+        )
 
     def _readings_to_ask(
         self, turn: Turn, reader: IntentReader, alone: Reading, follow_up: Reading | None, scores: dict

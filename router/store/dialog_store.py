@@ -64,6 +64,8 @@ class TurnContext:
     profile: ClientProfile
     dialog_turns: list[tuple[str, str | None]]
     """This dialog's earlier client messages with the intent each was answered as."""
+    previous_reason: str | None = None
+    """The reason of the decision on this dialog's previous client message (None: the first message)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ class DialogStore:
         bot answered it as (None when it did not answer); the text read from a screenshot stands in for
         an empty text."""
         with self.engine.connect() as connection:
-            return _dialog_client_turns(connection, dialog_id, before_message_id)
+            turns = _dialog_client_turns(connection, dialog_id, before_message_id)
+        return [(text, intent) for text, intent, _ in turns]
 
     def turn_context(
         self, client_id: str, accepted: AcceptedMessage, since: datetime, limit: int
@@ -187,10 +190,12 @@ class DialogStore:
         """What the policy reads about a turn, in one connection: the client's recent messages, its
         profile and this dialog's earlier turns."""
         with self.engine.connect() as connection:
+            turns = _dialog_client_turns(connection, accepted.dialog_id, accepted.message_id)
             return TurnContext(
                 recent_texts=_recent_client_texts(connection, client_id, since, limit, accepted.message_id),
                 profile=_client_profile(connection, client_id),
-                dialog_turns=_dialog_client_turns(connection, accepted.dialog_id, accepted.message_id),
+                dialog_turns=[(text, intent) for text, intent, _ in turns],
+                previous_reason=turns[-1][2] if turns else None,
             )
 
     def set_ocr_text(self, message_id: int, text: str) -> None:
@@ -389,10 +394,14 @@ def _recent_client_texts(
 
 def _dialog_client_turns(
     connection: Connection, dialog_id: str, before_message_id: int
-) -> list[tuple[str, str | None]]:
+) -> list[tuple[str, str | None, str | None]]:
+    """(text, the intent it was answered as, the decision's reason) of each earlier client message."""
     query = {"dialog_id": dialog_id, "before": before_message_id}
     rows = connection.execute(sql.DIALOG_CLIENT_TURNS, query).all()
-    return [(text or ocr or "", intent if kind == "answer" else None) for text, ocr, kind, intent in rows]
+    return [
+        (text or ocr or "", intent if kind == "answer" else None, reason)
+        for text, ocr, kind, intent, reason in rows
+    ]
 
 
 class _Transaction:

@@ -77,8 +77,9 @@ RECENT_CLIENT_TEXTS = _sql(
 """Empty texts (a screenshot alone) are dropped by the caller: an encrypted column cannot be
 compared in SQL."""
 DIALOG_CLIENT_TURNS = text(
-    "SELECT messages.text, messages.ocr_text, decisions.kind, decisions.intent FROM messages "
+    "SELECT messages.text, messages.ocr_text, decisions.kind, decisions.intent, decisions.reason "
+    "FROM messages "
     "LEFT OUTER JOIN decisions ON decisions.message_id = messages.id "
     "WHERE messages.dialog_id = :dialog_id AND messages.role = 'client' AND messages.id < :before "
     "ORDER BY messages.id"
-).columns(MESSAGE.text, MESSAGE.ocr_text, DECISION.kind, DECISION.intent)
+).columns(MESSAGE.text, MESSAGE.ocr_text, DECISION.kind, DECISION.intent, DECISION.reason)

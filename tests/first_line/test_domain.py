@@ -68,6 +68,19 @@ def test_unknown_intent_standing_alone(demo_copy):
     expect_error(demo_copy, "domain.yaml", "policy.stand_alone_intents")
 
 
+def test_unknown_intent_under_the_rephrase_request(demo_copy):
+    edit(demo_copy / "domain.yaml", lambda d: d["policy"].update(rephrase_buttons=["call_me"]))
+    expect_error(demo_copy, "domain.yaml", "policy.rephrase_buttons")
+
+
+def test_the_rephrase_request_needs_its_message_in_every_language(demo_copy):
+    edit(demo_copy / "domain.yaml", lambda d: d["messages"]["rephrase"].pop("ru"))
+    with pytest.raises(DomainConfigError, match=r"messages\.rephrase\.ru is missing"):
+        load_domain(demo_copy)
+    edit(demo_copy / "domain.yaml", lambda d: d["policy"].update(ask_to_rephrase=False))
+    assert not load_domain(demo_copy).settings.policy.ask_to_rephrase, "not asked, so not needed"
+
+
 def test_intent_in_no_pool(demo_copy):
     edit(demo_copy / "pools.yaml", lambda d: d["pools"]["top_up"]["intents"].remove("top_up_limits"))
     with pytest.raises(DomainConfigError, match="top_up_limits"):

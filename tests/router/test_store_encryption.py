@@ -91,6 +91,10 @@ def test_raw_columns_hold_no_plain_text_and_the_store_reads_it(url):
     assert decisions[0].scores["entities"] == [{"kind": "person", "value": "John Smith"}]
     assert store.handoffs()[0].summary["last_messages"][0]["text"] == SECRET
     assert store.dialog_client_turns(dialog_id, message_id + 100) == [(SECRET, None)]
+    later = store.accept_message("c1", dialog_id, "and now?")
+    known = store.turn_context("c1", later, datetime.now(UTC) - timedelta(days=1), 3)
+    assert known.dialog_turns == [(SECRET, None)]
+    assert known.previous_reason == "operator_requested", "what the bot decided on the message before"
 
 
 def test_plain_rows_written_before_the_key_still_read(url):

@@ -44,6 +44,7 @@ from router.policy import button_intent
 from router.settings import Settings, get_settings
 from router.store.dialog_store import (
     ClientMessageIdReusedError,
+    DialogCounts,
     DialogNotFoundError,
     MessageNotFoundError,
     StoreUnavailableError,
@@ -179,7 +180,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request) -> Response:
         loaded = request.app.state.assistant
-        counts = loaded.store.dialog_counts if loaded else (lambda: (0, 0))
+        counts = loaded.store.dialog_counts if loaded else (lambda: DialogCounts(0, 0, 0))
         extra = [OperatorCollector(ticket_store(loaded.store.engine))] if loaded else []
         return Response(render_metrics(counts, extra), media_type="text/plain; version=0.0.4")
 

@@ -1,10 +1,11 @@
 """Prometheus metrics: decisions by kind and reason, turn latency, automation.
 
 With several uvicorn workers, metrics are aggregated through PROMETHEUS_MULTIPROC_DIR
-(set by `twoline serve`). Automation is the business's own number: the share of dialogs that
-never went to an operator, read from the dialog store at scrape time. While the store is down a scrape
-still answers, with the process's own counters and `twoline_store_up 0`: monitoring keeps its view of
-the service exactly when it matters.
+(set by `twoline serve`). Automation is the business's own number: the share of dialogs the bot finished,
+that never went to an operator and were not left on a clarifying question the client did not answer for
+30 minutes (buttons, or a request to say more), read from the dialog store at scrape time. While the store
+is down a scrape still answers, with the process's own counters and `twoline_store_up 0`: monitoring keeps
+its view of the service exactly when it matters.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import DBAPIError
 
-from router.store.dialog_store import StoreUnavailableError
+from router.store.dialog_store import DialogCounts, StoreUnavailableError
 
 DECISIONS = Counter("twoline_decisions_total", "Decisions by kind and reason", ["kind", "reason"])
 TURN_LATENCY = Histogram(
@@ -28,23 +29,28 @@ REQUEST_ERRORS = Counter("twoline_request_errors_total", "Refused requests by er
 
 
 class _AutomationCollector:
-    def __init__(self, dialog_counts: Callable[[], tuple[int, int]]) -> None:
+    def __init__(self, dialog_counts: Callable[[], DialogCounts]) -> None:
         self._dialog_counts = dialog_counts
 
     def collect(self):
-        total, handed_off = self._dialog_counts()
-        yield GaugeMetricFamily("twoline_dialogs", "Dialogs in the store", value=total)
+        counts = self._dialog_counts()
+        yield GaugeMetricFamily("twoline_dialogs", "Dialogs in the store", value=counts.total)
         yield GaugeMetricFamily(
-            "twoline_dialogs_handed_off", "Dialogs that went to an operator", value=handed_off
+            "twoline_dialogs_handed_off", "Dialogs that went to an operator", value=counts.handed_off
+        )
+        yield GaugeMetricFamily(
+            "twoline_dialogs_left_on_a_question",
+            "Dialogs whose last bot turn is a clarifying question unanswered for 30 minutes",
+            value=counts.left_on_a_question,
         )
         yield GaugeMetricFamily(
             "twoline_automation_ratio",
-            "Share of dialogs closed by the bot without an operator",
-            value=(total - handed_off) / total if total else 0.0,
+            "Share of dialogs the bot finished: no operator, no question left unanswered",
+            value=counts.automation,
         )
 
 
-def render_metrics(dialog_counts: Callable[[], tuple[int, int]], extra_collectors: Sequence = ()) -> bytes:
+def render_metrics(dialog_counts: Callable[[], DialogCounts], extra_collectors: Sequence = ()) -> bytes:
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

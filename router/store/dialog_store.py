@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -66,6 +66,27 @@ class TurnContext:
     """This dialog's earlier client messages with the intent each was answered as."""
     previous_reason: str | None = None
     """The reason of the decision on this dialog's previous client message (None: the first message)."""
+
+
+QUESTION_LEFT_AFTER = timedelta(minutes=30)
+"""A clarifying question (buttons, or a request to say more) the client has not answered for this long leaves
+the dialog unfinished: the bot did not finish it, though no operator took it either."""
+
+
+@dataclass(frozen=True)
+class DialogCounts:
+    total: int
+    handed_off: int
+    """Dialogs that went to an operator."""
+    left_on_a_question: int
+    """Dialogs without an operator whose last decision is a clarifying question, unanswered for
+    `QUESTION_LEFT_AFTER`."""
+
+    @property
+    def automation(self) -> float:
+        """The share of dialogs the bot finished: neither handed off nor left on its own question."""
+        finished = self.total - self.handed_off - self.left_on_a_question
+        return finished / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +251,7 @@ class DialogStore:
             row |= {"dialog_id": dialog_id, "message_id": accepted.message_id, "reply_message_id": reply_id}
             row |= {"latency_ms": latency_ms, "now": now}
             decision_id = connection.execute(sql.INSERT_DECISION, row).scalar_one()
+            connection.execute(sql.SET_LAST_DECISION, {"kind": decision.kind, "dialog_id": dialog_id})
             ticket_id = None
             if decision.kind == "handoff":
                 ticket_id = _open_ticket(connection, accepted, decision.reason, summary or {}, now)
@@ -318,12 +340,17 @@ class DialogStore:
                 query = query.where(Message.role == role)
             return int(session.scalar(query) or 0)
 
-    def dialog_counts(self) -> tuple[int, int]:
-        """(dialogs, dialogs that were handed to an operator)."""
+    def dialog_counts(self, now: datetime | None = None) -> DialogCounts:
+        """How many dialogs there are, went to an operator, and were left on a question the bot asked."""
+        cutoff = (now or utcnow()) - QUESTION_LEFT_AFTER
+        left_on_a_question = select(func.count(Dialog.id)).where(
+            Dialog.last_decision_kind == "clarify", Dialog.updated_at < cutoff, Dialog.status == "open"
+        )
         with self._sessions() as session:
             total = session.scalar(select(func.count(Dialog.id))) or 0
             handed_off = session.scalar(select(func.count(func.distinct(HandoffTicket.dialog_id)))) or 0
-            return int(total), int(handed_off)
+            left = session.scalar(left_on_a_question) or 0
+            return DialogCounts(int(total), int(handed_off), int(left))
 
     def close_dialog(self, dialog_id: str) -> None:
         with self._transaction() as session:

@@ -53,6 +53,9 @@ class Dialog(Base):
     voc_score: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_decision_kind: Mapped[str | None] = mapped_column(String(16), index=True)
+    """The kind of the bot's last decision here (`clarify`: the dialog waits on the bot's question); read by
+    `/metrics` for the dialogs left on a question."""
 
 
 class Message(Base):

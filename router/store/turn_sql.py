@@ -61,6 +61,7 @@ INSERT_DECISION = _sql(
     now=DECISION.created_at,
 )
 HAND_OFF_DIALOG = text("UPDATE dialogs SET status = 'handed_off' WHERE id = :dialog_id")
+SET_LAST_DECISION = text("UPDATE dialogs SET last_decision_kind = :kind WHERE id = :dialog_id")
 INSERT_TICKET = _sql(
     "INSERT INTO handoff_tickets (dialog_id, client_id, reason, status, priority, summary, created_at) "
     "VALUES (:dialog_id, :client_id, :reason, 'open', :priority, :summary, :now) RETURNING id",

@@ -22,7 +22,8 @@ def test_health_and_readiness_need_no_key(api):
     api.headers.pop("Authorization")
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json()["status"] == "ready"
-    assert "twoline_automation_ratio" in api.get("/metrics").text
+    metrics = api.get("/metrics").text
+    assert "twoline_automation_ratio" in metrics and "twoline_dialogs_left_on_a_question" in metrics
 
 
 def test_confident_message_gets_the_scripted_answer(api, assistant):

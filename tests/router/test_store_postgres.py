@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from first_line.responses import ClientProfile
 from first_line.text_input import storable_text
 from router.policy import Button, Decision
-from router.store.dialog_store import ClientMessageIdReusedError, DialogNotFoundError
+from router.store.dialog_store import ClientMessageIdReusedError, DialogCounts, DialogNotFoundError
 
 
 def test_schema_has_every_table(store):
@@ -53,7 +53,29 @@ def test_a_turn_is_stored_with_its_decision_and_ticket(store):
     assert turn.ticket_id is not None
     assert store.dialog(accepted.dialog_id).status == "handed_off"
     assert [t.id for t in store.handoffs()] == [turn.ticket_id]
-    assert store.dialog_counts() == (1, 1)
+    assert store.dialog_counts() == DialogCounts(total=1, handed_off=1, left_on_a_question=0)
+
+
+def test_a_dialog_left_on_the_bots_question_is_not_automated(store):
+    """Automation (`/metrics`) counts the dialogs the bot finished: not those an operator took, nor those
+    whose last bot turn is a question the client has not answered for 30 minutes."""
+    asked = store.accept_message("c1", None, "I tried to pay on the bus")
+    request = Decision(kind="clarify", reason="rephrase_request", reply="Could you tell me a little more?")
+    store.record_decision(asked, request, 2.0)
+    greeted = store.accept_message("c2", None, "hi")
+    greeting = Decision(kind="answer", reason="scripted_answer", reply="Hello!", intent="greeting")
+    store.record_decision(greeted, greeting, 1.0)
+    handed = store.accept_message("c3", None, "a person please")
+    handoff = Decision(kind="handoff", reason="operator_requested", reply="Passing you on")
+    store.record_decision(handed, handoff, 1.0, {})
+    now = datetime.now(UTC)
+    assert store.dialog_counts(now) == DialogCounts(3, 1, 0), "asked just now: the client may still answer"
+    later = store.dialog_counts(now + timedelta(hours=1))
+    assert later == DialogCounts(3, 1, 1)
+    assert later.automation == pytest.approx(1 / 3)
+    answer = store.accept_message("c1", asked.dialog_id, "my card was declined when I tapped it")
+    store.record_decision(answer, greeting.model_copy(update={"intent": "contactless_not_working"}), 1.0)
+    assert store.dialog_counts(now + timedelta(hours=1)) == DialogCounts(3, 1, 0), "answered: finished"
 
 
 def test_every_text_the_api_accepts_is_stored_as_it_was_read(store):

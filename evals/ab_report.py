@@ -2,7 +2,8 @@
 
 A dialog belongs to the variant of its first decision (clients keep their variant, so a dialog
 never mixes two). Per variant:
-- automation: share of dialogs closed without a hand-off (Wilson 95 % interval);
+- automation: share of dialogs the bot finished: no hand-off, and not left on a clarifying question the
+  client did not answer for 30 minutes, as `/metrics` counts it (Wilson 95 % interval);
 - hand-offs by reason;
 - dislike rate: dislikes / (likes + dislikes) of bot answers (Wilson interval);
 - mean VOC (1..5) with a t interval.
@@ -21,7 +22,8 @@ from scipy import stats
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from router.store.models import Decision, Dialog, Feedback
+from router.store.dialog_store import QUESTION_LEFT_AFTER
+from router.store.models import Decision, Dialog, Feedback, utcnow
 
 ALPHA = 0.05
 
@@ -70,15 +72,20 @@ class AbReport(BaseModel):
 class _DialogOutcome(BaseModel):
     variant: str
     handoff_reasons: list[str] = []
+    left_on_a_question: bool = False
     likes: int = 0
     dislikes: int = 0
     voc: int | None = None
 
 
 def ab_report(
-    engine: Engine, experiment: str | None, variant_order: list[str], since: datetime | None = None
+    engine: Engine,
+    experiment: str | None,
+    variant_order: list[str],
+    since: datetime | None = None,
+    now: datetime | None = None,
 ) -> AbReport:
-    outcomes = _dialog_outcomes(engine, since)
+    outcomes = _dialog_outcomes(engine, since, (now or utcnow()) - QUESTION_LEFT_AFTER)
     by_variant: dict[str, list[_DialogOutcome]] = defaultdict(list)
     for outcome in outcomes:
         by_variant[outcome.variant].append(outcome)
@@ -97,15 +104,18 @@ def ab_report(
     )
 
 
-def _dialog_outcomes(engine: Engine, since: datetime | None) -> list[_DialogOutcome]:
+def _dialog_outcomes(
+    engine: Engine, since: datetime | None, question_cutoff: datetime
+) -> list[_DialogOutcome]:
     with Session(engine) as session:
         first_decision = (
             select(Decision.dialog_id, func.min(Decision.id).label("first_id"))
             .group_by(Decision.dialog_id)
             .subquery()
         )
+        left = (Dialog.last_decision_kind == "clarify") & (Dialog.updated_at < question_cutoff)
         query = (
-            select(Decision.dialog_id, Decision.variant, Dialog.voc_score)
+            select(Decision.dialog_id, Decision.variant, Dialog.voc_score, left)
             .join(first_decision, Decision.id == first_decision.c.first_id)
             .join(Dialog, Dialog.id == Decision.dialog_id)
             .where(Decision.variant.is_not(None))
@@ -113,8 +123,8 @@ def _dialog_outcomes(engine: Engine, since: datetime | None) -> list[_DialogOutc
         if since is not None:
             query = query.where(Dialog.created_at >= since)
         outcomes = {
-            dialog_id: _DialogOutcome(variant=variant, voc=voc)
-            for dialog_id, variant, voc in session.execute(query)
+            dialog_id: _DialogOutcome(variant=variant, voc=voc, left_on_a_question=bool(left_on_a_question))
+            for dialog_id, variant, voc, left_on_a_question in session.execute(query)
         }
         handoffs = session.execute(
             select(Decision.dialog_id, Decision.reason).where(Decision.kind == "handoff")
@@ -134,8 +144,13 @@ def _dialog_outcomes(engine: Engine, since: datetime | None) -> list[_DialogOutc
     return list(outcomes.values())
 
 
+def _automated(dialog: _DialogOutcome) -> bool:
+    """The bot finished the dialog: no operator, and no question of the bot's left unanswered."""
+    return not dialog.handoff_reasons and not dialog.left_on_a_question
+
+
 def _variant_stats(name: str, dialogs: list[_DialogOutcome]) -> VariantStats:
-    automated = sum(1 for d in dialogs if not d.handoff_reasons)
+    automated = sum(1 for d in dialogs if _automated(d))
     likes, dislikes = sum(d.likes for d in dialogs), sum(d.dislikes for d in dialogs)
     reasons = Counter(reason for d in dialogs for reason in d.handoff_reasons)
     automation = wilson(automated, len(dialogs))
@@ -152,7 +167,7 @@ def _variant_stats(name: str, dialogs: list[_DialogOutcome]) -> VariantStats:
 
 def _compare(control: list[_DialogOutcome], variant: list[_DialogOutcome]) -> list[Difference]:
     def automated(dialogs: list[_DialogOutcome]) -> tuple[int, int]:
-        return sum(1 for d in dialogs if not d.handoff_reasons), len(dialogs)
+        return sum(1 for d in dialogs if _automated(d)), len(dialogs)
 
     def disliked(dialogs: list[_DialogOutcome]) -> tuple[int, int]:
         dislikes = sum(d.dislikes for d in dialogs)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -112,6 +113,23 @@ def test_ab_report_from_the_store(tmp_path):
     assert by_metric["automation"].significant and by_metric["automation"].difference == pytest.approx(-0.3)
     assert by_metric["mean_voc"].significant
     assert not by_metric["dislike_rate"].significant  # 10 % vs 10.8 %: noise
+
+
+def test_a_dialog_left_on_the_bots_question_is_not_automated_in_the_ab_report(tmp_path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'ab.db'}")
+    migrate(engine)
+    store = DialogStore(engine)
+    populate(store, "control", dialogs=10, automated=10, voc=[4], dislikes=0)
+    asked = store.accept_message("control-asked", None, "I tried to pay on the bus")
+    request = Decision(
+        kind="clarify", reason="rephrase_request", reply="Could you tell me more?", variant="control"
+    )
+    store.record_decision(asked, request, 5.0)
+    now = datetime.now(UTC)
+    assert ab_report(engine, None, ["control"], now=now).variants[0].automation.value == 1.0, "asked just now"
+    later = ab_report(engine, None, ["control"], now=now + timedelta(hours=1)).variants[0]
+    assert (later.dialogs, later.automation.value) == (11, pytest.approx(10 / 11))
+    assert later.handoffs_by_reason == {}, "not an operator's either"
 
 
 def test_statistics_helpers():

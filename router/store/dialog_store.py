@@ -344,7 +344,9 @@ class DialogStore:
         """How many dialogs there are, went to an operator, and were left on a question the bot asked."""
         cutoff = (now or utcnow()) - QUESTION_LEFT_AFTER
         left_on_a_question = select(func.count(Dialog.id)).where(
-            Dialog.last_decision_kind == "clarify", Dialog.updated_at < cutoff, Dialog.status == "open"
+            Dialog.last_decision_kind == "clarify",
+            Dialog.updated_at < cutoff,
+            Dialog.id.not_in(select(HandoffTicket.dialog_id)),  # counted with the hand-offs
         )
         with self._sessions() as session:
             total = session.scalar(select(func.count(Dialog.id))) or 0

@@ -22,7 +22,7 @@ from scipy import stats
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from router.store.dialog_store import QUESTION_LEFT_AFTER
+from router.store.dialog_store import left_on_a_question
 from router.store.models import Decision, Dialog, Feedback, utcnow
 
 ALPHA = 0.05
@@ -85,7 +85,7 @@ def ab_report(
     since: datetime | None = None,
     now: datetime | None = None,
 ) -> AbReport:
-    outcomes = _dialog_outcomes(engine, since, (now or utcnow()) - QUESTION_LEFT_AFTER)
+    outcomes = _dialog_outcomes(engine, since, now or utcnow())
     by_variant: dict[str, list[_DialogOutcome]] = defaultdict(list)
     for outcome in outcomes:
         by_variant[outcome.variant].append(outcome)
@@ -104,18 +104,15 @@ def ab_report(
     )
 
 
-def _dialog_outcomes(
-    engine: Engine, since: datetime | None, question_cutoff: datetime
-) -> list[_DialogOutcome]:
+def _dialog_outcomes(engine: Engine, since: datetime | None, now: datetime) -> list[_DialogOutcome]:
     with Session(engine) as session:
         first_decision = (
             select(Decision.dialog_id, func.min(Decision.id).label("first_id"))
             .group_by(Decision.dialog_id)
             .subquery()
         )
-        left = (Dialog.last_decision_kind == "clarify") & (Dialog.updated_at < question_cutoff)
         query = (
-            select(Decision.dialog_id, Decision.variant, Dialog.voc_score, left)
+            select(Decision.dialog_id, Decision.variant, Dialog.voc_score, left_on_a_question(now))
             .join(first_decision, Decision.id == first_decision.c.first_id)
             .join(Dialog, Dialog.id == Decision.dialog_id)
             .where(Decision.variant.is_not(None))

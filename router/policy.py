@@ -105,6 +105,11 @@ class Turn(BaseModel):
     previous_reason: str | None = None
     """The reason of the decision on this dialog's previous client message (None: none before it)."""
 
+    @property
+    def answers_rephrase_request(self) -> bool:
+        """The bot's last turn asked the client to say more (rule 6): this message goes on from that one."""
+        return self.previous_reason == REPHRASE_REQUEST
+
 
 class IntentClassifier(Protocol):
     def predict(self, text: str, context: list[str] | None = None) -> IntentPrediction: ...
@@ -240,7 +245,7 @@ class DecisionPolicy:
         together = follow_up.prediction
         if together.top != alone.top:
             return False
-        if turn.previous_reason != REPHRASE_REQUEST:
+        if not turn.answers_rephrase_request:
             return True
         return together.confidence >= reader.thresholds.for_intent(together.top)
 
@@ -295,7 +300,7 @@ class DecisionPolicy:
         previous = self._previous_message(turn)
         if previous is None or not turn.text.strip():
             return None
-        if turn.previous_reason == REPHRASE_REQUEST:  # asked to say more: this message goes on from that one
+        if turn.answers_rephrase_request:
             scores["after_rephrase_request"] = True
             return self._read_with_previous(reader, previous, turn.text, scores)
         if detector is None:
@@ -345,8 +350,8 @@ class DecisionPolicy:
     def _may_ask_to_rephrase(self, turn: Turn) -> bool:
         """Not twice in a row, not of a client who reads upset, and only of a message with words in it."""
         upset = turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
-        already_asked = turn.previous_reason == REPHRASE_REQUEST
-        return self.policy.ask_to_rephrase and not upset and not already_asked and bool(turn.text.strip())
+        asked = turn.answers_rephrase_request
+        return self.policy.ask_to_rephrase and not upset and not asked and bool(turn.text.strip())
 
     def _rephrase_request(self, turn: Turn) -> Decision:
         language = client_language(self.domain, turn.profile)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,6 +71,12 @@ class TurnContext:
 QUESTION_LEFT_AFTER = timedelta(minutes=30)
 """A clarifying question (buttons, or a request to say more) the client has not answered for this long leaves
 the dialog unfinished: the bot did not finish it, though no operator took it either."""
+
+
+def left_on_a_question(now: datetime) -> ColumnElement[bool]:
+    """A dialog whose last decision is a clarifying question the client has not answered for
+    `QUESTION_LEFT_AFTER` (how `/metrics` and `eval ab` tell it from one the bot finished)."""
+    return (Dialog.last_decision_kind == "clarify") & (Dialog.updated_at < now - QUESTION_LEFT_AFTER)
 
 
 @dataclass(frozen=True)
@@ -342,17 +348,14 @@ class DialogStore:
 
     def dialog_counts(self, now: datetime | None = None) -> DialogCounts:
         """How many dialogs there are, went to an operator, and were left on a question the bot asked."""
-        cutoff = (now or utcnow()) - QUESTION_LEFT_AFTER
-        left_on_a_question = select(func.count(Dialog.id)).where(
-            Dialog.last_decision_kind == "clarify",
-            Dialog.updated_at < cutoff,
+        left = select(func.count(Dialog.id)).where(
+            left_on_a_question(now or utcnow()),
             Dialog.id.not_in(select(HandoffTicket.dialog_id)),  # counted with the hand-offs
         )
         with self._sessions() as session:
             total = session.scalar(select(func.count(Dialog.id))) or 0
             handed_off = session.scalar(select(func.count(func.distinct(HandoffTicket.dialog_id)))) or 0
-            left = session.scalar(left_on_a_question) or 0
-            return DialogCounts(int(total), int(handed_off), int(left))
+            return DialogCounts(int(total), int(handed_off), int(session.scalar(left) or 0))
 
     def close_dialog(self, dialog_id: str) -> None:
         with self._transaction() as session:

@@ -6,8 +6,8 @@ Both files are eval reports (`twoline eval all --out DIR` writes `DIR/report.jso
 
 - higher is better: accuracy, F1, precision, recall, automation, ROC-AUC, MRR, hit@k, block rate,
   recovery, resolved share;
-- lower is better: latency, false blocks, unsupported / hallucinated share, dislikes, errors,
-  wall time;
+- lower is better: latency, false blocks, calm clients read as upset, unsupported / hallucinated share,
+  dislikes, errors, wall time;
 - anything else (row counts, thresholds, sizes) is shown when it changes but never fails the gate.
 
 A quality metric may drop by at most `tolerance` (absolute, default 0.01 = one point); a latency or
@@ -28,7 +28,8 @@ from pydantic import BaseModel
 Direction = Literal["higher", "lower", "neutral"]
 
 LOWER_IS_BETTER = re.compile(
-    r"latency|_ms(_|$)|seconds|wall_time|false_block|false_positive|unsupported|hallucinat|dislike|error|memory"
+    r"latency|_ms(_|$)|seconds|wall_time|false_block|false_positive|false_upset|unsupported|hallucinat|dislike"
+    r"|error|memory"
 )
 HIGHER_IS_BETTER = re.compile(
     r"accuracy|f1|precision|recall|automation|roc_auc|auc|mrr|hit@|block_rate|recovery|resolved"

@@ -191,6 +191,13 @@ def _injection_suite(settings: Settings, quick: bool, out: Path) -> dict:
     return report | {"examples": missed + flagged}
 
 
+def _client_mood_suite(settings: Settings, quick: bool, out: Path) -> dict:
+    """Client sentiment on the blind set of bank clients' messages labelled by mood (`eval sentiment`)."""
+    from evals.sentiment_eval import BLIND_SET, sentiment_report
+
+    return sentiment_report(settings, BLIND_SET)
+
+
 def _likes_suite(settings: Settings, quick: bool, out: Path) -> dict:
     from evals.likes_eval import evaluate_likes
     from first_line.domain import load_domain
@@ -211,6 +218,7 @@ SUITES: dict[str, Suite] = {
     "tone": _tone_suite,
     "injection": _injection_suite,
     "likes": _likes_suite,
+    "client_mood": _client_mood_suite,
     "ab": _ab_suite,
     "next_intent": gates_b_suites.next_intent_suite,
     "dialog_end": gates_b_suites.dialog_end_suite,

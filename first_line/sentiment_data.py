@@ -14,10 +14,16 @@ folder's README in `../shared/data` names source and licence):
 | `russian_intents` (MASSIVE ru dev) | — | every utterance |
 | `domains/<bank>/training/negative_client_messages.txt` | every line (EN+RU, bank-flavoured) | — |
 | `domains/<bank>/training/neutral_client_messages_ru.txt` | — | every line |
+| `domains/<bank>/training/calm_client_messages.txt` | — | every line (EN+RU: problems stated calmly) |
+| `domains/<bank>/training/russian_messages_train.csv` | — | every message (Russian bank requests) |
 
-Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77 holds some
-annoyed messages labelled 0; the Russian calm side is small (about 330 sentences), so the
-Russian toxic side is subsampled to keep the classes from standing in for the language.
+Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77 and the Russian bank
+requests hold some annoyed messages labelled 0. The Russian toxic side is subsampled to
+`RU_TOXIC_PER_CALM` times the general calm sentences (MASSIVE and the neutral lines), so that the classes
+do not stand in for the language. Without the Russian bank requests and the calm lines, the Russian calm
+side was voice-assistant commands only, and the model read any Russian message about a bank problem as
+upset ("пополнил счёт вчера, а статус ожидание": 0.81), so those clients were handed off instead of being
+asked to say more (issue 2, session 33; `twoline eval sentiment --data evals/data/client_mood_dev.csv`).
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ def tone_examples(data_dir: Path, domain_dir: Path, seed: int = 13) -> list[Tone
     toxic_ru = _toxicity_ru(data_dir / "toxicity_ru" / "rudetoxifier_10k_toxic.txt")
     rng.shuffle(toxic_ru)
     examples += calm_ru + toxic_ru[: int(len(calm_ru) * RU_TOXIC_PER_CALM)]
+    examples += _domain_lines(domain_dir / "training" / "calm_client_messages.txt", 0, "domain_calm")
+    examples += _russian_bank_requests(domain_dir / "training" / "russian_messages_train.csv")
     examples = [e for e in examples if e.text]
     rng.shuffle(examples)
     return examples
@@ -130,6 +138,10 @@ def _toxicity_ru(path: Path) -> list[ToneExample]:
 
 def _russian_intents(path: Path) -> list[ToneExample]:
     return [ToneExample(_clean(r["text"]), 0, "ru", "russian_intents") for r in _rows(path)]
+
+
+def _russian_bank_requests(path: Path) -> list[ToneExample]:
+    return [ToneExample(_clean(r["text"]), 0, "ru", "russian_bank_requests") for r in _rows(path)]
 
 
 def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:

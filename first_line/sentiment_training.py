@@ -33,6 +33,8 @@ from first_line.training_data import Example, data_hash
 
 log = logging.getLogger("twoline.train.sentiment")
 THRESHOLD = 0.5
+DATA_DEPENDENCY = "sentiment_data"
+"""`depends_on` key: the hash of every labelled example the model was trained from (`sentiment_data_hash`)."""
 
 
 def train_sentiment(
@@ -47,6 +49,7 @@ def train_sentiment(
 ) -> Manifest:
     """`english_encoder`: the intent model's encoder (its file hash in `depends_on["intents"]`)."""
     examples = tone_examples(data_dir, domain_dir, seed)
+    depends_on = (depends_on or {}) | {DATA_DEPENDENCY: _examples_hash(examples)}
     if max_examples:
         examples = _balanced_slice(examples, max_examples)
     train, held_out = split_tone(examples, seed)
@@ -141,6 +144,16 @@ def _balanced_slice(examples: list[ToneExample], limit: int) -> list[ToneExample
     return [e for key in sorted(groups) for e in groups[key][:share]]
 
 
+def sentiment_data_hash(data_dir: Path, domain_dir: Path, seed: int = 13) -> str:
+    """The hash of every labelled example (before any slice for a quick run): a model trained on other
+    examples (the domain's sentiment lines were edited) is stale, and `make run` retrains it."""
+    return _examples_hash(tone_examples(data_dir, domain_dir, seed))
+
+
+def _examples_hash(examples: list[ToneExample]) -> str:
+    return data_hash([Example(e.text, str(e.negative)) for e in examples])
+
+
 def _manifest(
     examples: list[ToneExample],
     train: list[ToneExample],
@@ -153,7 +166,7 @@ def _manifest(
     return Manifest(
         kind=KIND,
         seed=seed,
-        data_hash=data_hash([Example(e.text, str(e.negative)) for e in examples]),
+        data_hash=_examples_hash(examples),
         data_sizes={"train": len(train), "held_out": len(held_out)},
         labels=["not_negative", "negative"],
         params=params,

@@ -94,6 +94,29 @@ def register_gates(
                     f"(stopped {row['wrong_stopped']} of {report['wrong_without_gate']})"
                 )
 
+    @eval_app.command("sentiment")
+    def eval_sentiment_command(
+        data: Path = typer.Option(..., help="CSV: text, label (1 = upset), optional kind and language."),
+        json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Client sentiment on messages labelled by mood: ROC-AUC, upset clients caught and calm ones read as
+        upset at the policy's threshold, per language and kind; VADER beside it for English."""
+        from evals.sentiment_eval import sentiment_report
+
+        try:
+            report = sentiment_report(settings(), data)
+        except (ValueError, OSError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--data") from exc
+        if json_output:
+            typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+            return
+        typer.echo(f"threshold {report['threshold']}: {_mood_line(report)}")
+        for group in ("by_language", "by_kind"):
+            for name, row in report[group].items():
+                typer.echo(f"{name:>12}: {_mood_line(row)}")
+        if "baseline_english" in report:
+            typer.echo(f"{'VADER (en)':>12}: {_mood_line(report['baseline_english'])}")
+
     @risk_app.command("simulate")
     def simulate_command(
         clients: int = typer.Option(2000, help="How many SYNTHETIC clients."),
@@ -140,3 +163,10 @@ def register_gates(
                    f"{report['high_risk']} at or above {threshold}")  # fmt: skip
 
     return train_likes_command
+
+
+def _mood_line(row: dict) -> str:
+    return (
+        f"ROC-AUC {row['roc_auc']}  upset caught {row['upset_recall']}  "
+        f"calm read as upset {row['false_upset_rate']}  (n={row['rows']})"
+    )

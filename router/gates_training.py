@@ -19,7 +19,7 @@ from first_line.likes_data import stored_reaction_pairs
 from first_line.likes_model import KIND as LIKES
 from first_line.likes_training import likes_pairs, train_likes_model
 from first_line.sentiment_model import KIND as SENTIMENT
-from first_line.sentiment_training import train_sentiment
+from first_line.sentiment_training import DATA_DEPENDENCY, sentiment_data_hash, train_sentiment
 from first_line.training_data import Splits
 from first_line.voc_risk_model import KIND as RISK
 from router.store.database import create_store_engine, migrate
@@ -110,7 +110,9 @@ def train_risk_artifact(
     return train_risk_model(create_store_engine(url), artifacts_dir / RISK, config, report_dir), url
 
 
-def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
+def missing_gates(
+    artifacts_dir: Path, intents_retrained: bool, data_dir: Path, domain_dir: Path
+) -> list[str]:
     """Which of sentiment / likes / risk must be (re)trained."""
     try:
         intents = load_manifest(artifacts_dir / "intents", "intents")
@@ -127,9 +129,14 @@ def missing_gates(artifacts_dir: Path, intents_retrained: bool) -> list[str]:
             intents_retrained or not reads_this_intent_encoder(manifest.depends_on, intents)
         )
         on_old_e5 = kind == SENTIMENT and not reads_this_e5(manifest.depends_on)  # its Russian head
-        if on_old_encoder or on_old_e5:
+        on_old_data = kind == SENTIMENT and not _trained_on_this_data(manifest, data_dir, domain_dir)
+        if on_old_encoder or on_old_e5 or on_old_data:
             todo.append(kind)
     return todo
+
+
+def _trained_on_this_data(manifest: Manifest, data_dir: Path, domain_dir: Path) -> bool:
+    return manifest.depends_on.get(DATA_DEPENDENCY) == sentiment_data_hash(data_dir, domain_dir)
 
 
 def ensure_gates_trained(
@@ -141,7 +148,7 @@ def ensure_gates_trained(
     database_url: str | None,
     intents_retrained: bool,
 ) -> list[str]:
-    todo = missing_gates(artifacts_dir, intents_retrained)
+    todo = missing_gates(artifacts_dir, intents_retrained, data_dir, domain_dir)
     if SENTIMENT in todo:
         train_sentiment_artifact(data_dir, domain_dir, artifacts_dir)
     if LIKES in todo:

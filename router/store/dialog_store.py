@@ -12,7 +12,7 @@ If anything fails between the two, the message is still there, and a retry with 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,6 +107,9 @@ class DialogStore:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_lock = write_lock_for(engine)
+        self.new_dialog_id: Callable[[], str] = lambda: str(uuid.uuid4())
+        """How a new dialog's id is made: a random UUID. The id also picks the dialog's answer variants
+        (`first_line/responses.py`), so `eval dialogs` seeds it to give the same figures on every run."""
 
     # -- clients ------------------------------------------------------------------------
     def upsert_client(self, client_id: str, profile: ClientProfile) -> None:
@@ -162,7 +165,7 @@ class DialogStore:
             if language:
                 connection.execute(sql.SET_LANGUAGE, {"client_id": client_id, "language": language})
             if dialog_id is None:
-                dialog_id, status = str(uuid.uuid4()), "open"
+                dialog_id, status = self.new_dialog_id(), "open"
                 connection.execute(
                     sql.NEW_DIALOG, {"dialog_id": dialog_id, "client_id": client_id, "now": now}
                 )

@@ -35,6 +35,19 @@ def test_tone_data_has_both_labels_in_both_languages_and_a_stratified_split():
     assert Counter((e.language, e.negative) for e in held_out).keys() == groups.keys()
 
 
+def test_calm_bank_problems_are_calm_examples_in_both_languages():
+    """Without them the Russian calm side was voice-assistant commands only, and any Russian message about
+    a bank problem read as upset."""
+    examples = tone_examples(DATA_DIR, DOMAIN_DIR)
+    by_source = Counter((e.source, e.language, e.negative) for e in examples)
+    assert by_source[("russian_bank_requests", "ru", 0)] > 600
+    assert by_source[("domain_calm", "ru", 0)] > 150 and by_source[("domain_calm", "en", 0)] > 80
+    assert by_source[("domain_negative", "ru", 1)] > 150 and by_source[("domain_negative", "en", 1)] > 80
+    assert not {("russian_bank_requests", "ru", 1), ("domain_calm", "ru", 1), ("domain_calm", "en", 1)} & set(
+        by_source
+    )
+
+
 def test_trained_detector_scores_angry_above_calm_in_both_languages(artifacts_dir):
     model = SentimentModel(artifacts_dir / "sentiment")
     metrics = model.manifest.metrics

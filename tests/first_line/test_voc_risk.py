@@ -15,7 +15,7 @@ from router.voc_risk.batch import client_id_chunks, score_all_clients
 from router.voc_risk.features import FEATURES, client_features, voc_labels
 from router.voc_risk.simulator import SYNTHETIC_PREFIX, SimulationConfig, intent_texts, simulate_clients
 from router.voc_risk.training import RiskTrainingConfig, train_risk_model
-from tests.conftest import DATA_DIR
+from tests.conftest import DATA_DIR, DOMAIN_DIR
 
 SIMULATED_CLIENTS = 600
 
@@ -135,11 +135,27 @@ def test_risk_gate_looks_only_at_a_dialogs_first_message(api, assistant):
 def test_missing_gates_tells_what_make_run_trains(artifacts_dir, tmp_path):
     from router.gates_training import missing_gates
 
-    assert missing_gates(tmp_path, intents_retrained=False) == ["sentiment", "likes", "risk"]
+    assert missing_gates(tmp_path, False, DATA_DIR, DOMAIN_DIR) == ["sentiment", "likes", "risk"]
     # The session artifacts hold sentiment and likes (the router needs them), not the risk model.
-    assert missing_gates(artifacts_dir, intents_retrained=False) == ["risk"]
+    assert missing_gates(artifacts_dir, False, DATA_DIR, DOMAIN_DIR) == ["risk"]
     # Sentiment and likes both read the intent model's encoder: a new encoder makes both stale.
-    assert missing_gates(artifacts_dir, intents_retrained=True) == ["sentiment", "likes", "risk"]
+    assert missing_gates(artifacts_dir, True, DATA_DIR, DOMAIN_DIR) == ["sentiment", "likes", "risk"]
+
+
+def test_a_sentiment_model_trained_on_other_lines_of_the_domain_is_retrained(artifacts_dir, tmp_path):
+    """The bank edits its sentiment lines: the next start retrains the model on them."""
+    import shutil
+
+    from router.gates_training import missing_gates
+
+    domain_dir = tmp_path / "domain"
+    shutil.copytree(DOMAIN_DIR, domain_dir)
+    calm_lines = domain_dir / "training" / "calm_client_messages.txt"
+    assert missing_gates(artifacts_dir, False, DATA_DIR, domain_dir) == ["risk"]
+    calm_lines.write_text(
+        calm_lines.read_text(encoding="utf-8") + "карту привезли, спасибо\n", encoding="utf-8"
+    )
+    assert missing_gates(artifacts_dir, False, DATA_DIR, domain_dir) == ["sentiment", "risk"]
 
 
 def test_a_sentiment_model_trained_on_another_e5_graph_is_retrained(artifacts_dir, tmp_path):
@@ -157,6 +173,6 @@ def test_a_sentiment_model_trained_on_another_e5_graph_is_retrained(artifacts_di
     manifest = json.loads(manifest_file.read_text())
     manifest["depends_on"]["e5"] = "e5-graph-2"
     manifest_file.write_text(json.dumps(manifest))
-    assert missing_gates(tmp_path, intents_retrained=False) == ["sentiment", "risk"]
+    assert missing_gates(tmp_path, False, DATA_DIR, DOMAIN_DIR) == ["sentiment", "risk"]
     with pytest.raises(ArtifactError, match="another E5 graph"):
         SentimentModel(tmp_path / "sentiment")

@@ -126,6 +126,14 @@ def test_context_is_the_clients_recent_messages_oldest_first(store):
     assert store.recent_client_texts("c1", datetime.now(UTC) + timedelta(days=1), 5, third.message_id) == []
 
 
+def test_new_dialog_ids_come_from_the_stores_id_maker(store):
+    store.new_dialog_id = iter(["dialog-a", "dialog-b"]).__next__
+    first = store.accept_message("c1", None, "hello")
+    assert first.dialog_id == "dialog-a"
+    assert store.accept_message("c1", first.dialog_id, "my card?").dialog_id == "dialog-a"
+    assert store.accept_message("c2", None, "hi").dialog_id == "dialog-b"
+
+
 def test_unknown_and_foreign_dialogs(store):
     with pytest.raises(DialogNotFoundError):
         store.accept_message("c1", "no-such-dialog", "hi")

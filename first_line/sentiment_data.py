@@ -16,14 +16,16 @@ folder's README in `../shared/data` names source and licence):
 | `domains/<bank>/training/neutral_client_messages_ru.txt` | — | every line |
 | `domains/<bank>/training/calm_client_messages.txt` | — | every line (EN+RU: problems stated calmly) |
 | `domains/<bank>/training/russian_messages_train.csv` | — | every message (Russian bank requests) |
+| `domains/<bank>/training/follow_ups*.csv` | — | every follow-up (EN+RU: "how long?", "а комиссия будет?") |
 
-Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77 and the Russian bank
-requests hold some annoyed messages labelled 0. The Russian toxic side is subsampled to
-`RU_TOXIC_PER_CALM` times the general calm sentences (MASSIVE and the neutral lines), so that the classes
-do not stand in for the language. Without the Russian bank requests and the calm lines, the Russian calm
-side was voice-assistant commands only, and the model read any Russian message about a bank problem as
-upset ("пополнил счёт вчера, а статус ожидание": 0.81), so those clients were handed off instead of being
-asked to say more (issue 2, session 33; `twoline eval sentiment --data evals/data/client_mood_dev.csv`).
+Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77, the Russian
+bank requests and the written follow-ups hold some annoyed messages labelled 0. The Russian toxic
+side is subsampled to `RU_TOXIC_PER_CALM` times the general calm sentences (MASSIVE and the neutral
+lines), so that the classes do not stand in for the language. Without the Russian bank requests and
+the calm lines, the Russian calm side was voice-assistant commands only, and the model read any
+Russian message about a bank problem as upset ("деньги с той карты ушли, а тут статус ожидание":
+0.81), so those clients were handed off instead of being asked to say more (issue 2, session 33;
+`twoline eval sentiment --data evals/data/client_mood_dev.csv`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import csv
 import random
 from dataclasses import dataclass
 from pathlib import Path
+
+from first_line.follow_up_model import read_follow_ups, written_follow_ups
 
 RUDE_POLITENESS = -1.0
 POLITE_POLITENESS = 0.5
@@ -66,6 +70,7 @@ def tone_examples(data_dir: Path, domain_dir: Path, seed: int = 13) -> list[Tone
     examples += calm_ru + toxic_ru[: int(len(calm_ru) * RU_TOXIC_PER_CALM)]
     examples += _domain_lines(domain_dir / "training" / "calm_client_messages.txt", 0, "domain_calm")
     examples += _russian_bank_requests(domain_dir / "training" / "russian_messages_train.csv")
+    examples += _written_follow_ups(domain_dir)
     examples = [e for e in examples if e.text]
     rng.shuffle(examples)
     return examples
@@ -142,6 +147,17 @@ def _russian_intents(path: Path) -> list[ToneExample]:
 
 def _russian_bank_requests(path: Path) -> list[ToneExample]:
     return [ToneExample(_clean(r["text"]), 0, "ru", "russian_bank_requests") for r in _rows(path)]
+
+
+def _written_follow_ups(domain_dir: Path) -> list[ToneExample]:
+    """The follow-ups the domain's follow-up detectors learn from ("how long?", "а комиссия будет?"): short
+    questions, which the model read as impatient before it saw calm ones."""
+    paths = [path for language in ("en", "ru") if (path := written_follow_ups(domain_dir, language))]
+    return [
+        ToneExample(_clean(text), 0, _language(text), "written_follow_ups")
+        for path in paths
+        for _, text in read_follow_ups(path)
+    ]
 
 
 def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from evals.sentiment_eval import BLIND_SET, mood_metrics, read_mood_rows
-from tests.conftest import cli_environment
+from first_line.domain import load_domain
+from tests.conftest import DOMAIN_DIR, cli_environment
 
 ROWS = [
     ("This is outrageous, you blocked my card AGAIN and nobody answers me!!", 1, "strong"),
@@ -41,7 +42,8 @@ def test_the_report_is_per_language_and_kind_with_vader_beside_english(tmp_path,
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["rows"] == 6 and report["threshold"] == 0.5
+    threshold = load_domain(DOMAIN_DIR).settings.policy.negative_sentiment_threshold
+    assert report["rows"] == 6 and report["threshold"] == threshold
     assert set(report["by_language"]) == {"en", "ru"}, "the language is read from the text"
     assert report["by_language"]["en"]["rows"] == 3 and report["by_language"]["ru"]["rows"] == 3
     assert set(report["by_kind"]) == {"strong", "rude", "question", "problem"}
@@ -49,7 +51,7 @@ def test_the_report_is_per_language_and_kind_with_vader_beside_english(tmp_path,
     assert 0.0 <= report["roc_auc"] <= 1.0
     assert report["baseline_english"]["name"] == "VADER" and report["baseline_english"]["rows"] == 3
     for mistake in report["worst_examples"]:
-        assert (mistake["mistake"] == "calm read as upset") == (mistake["score"] >= 0.5)
+        assert (mistake["mistake"] == "calm read as upset") == (mistake["score"] >= threshold)
 
 
 def test_bad_files_get_a_clear_error(tmp_path, artifacts_dir):

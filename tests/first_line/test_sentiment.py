@@ -108,6 +108,7 @@ def test_sentiment_is_stored_with_the_message_and_picks_the_empathetic_answer(ap
     calm = api.post(
         "/v1/messages", json={"client_id": "tone-2", "text": "Hello, why did my transfer fail yesterday?"}
     ).json()
+    threshold = load_domain(DOMAIN_DIR).settings.policy.negative_sentiment_threshold
     scores = []
     for body in (angry, calm):
         dialog = api.get(f"/v1/dialogs/{body['dialog_id']}").json()
@@ -119,7 +120,7 @@ def test_sentiment_is_stored_with_the_message_and_picks_the_empathetic_answer(ap
         scores.append(client_message["sentiment"])
         if dialog["decisions"][0]["reason"] == "scripted_answer":
             empathetic = dialog["decisions"][0]["scores"]["response"]["empathetic"]
-            assert empathetic == (client_message["sentiment"] >= 0.5 and body["decision"]["intent"] in {
+            assert empathetic == (client_message["sentiment"] >= threshold and body["decision"]["intent"] in {
                 "failed_transfer", "declined_transfer", "Refund_not_showing_up", "request_refund",
                 "transaction_charged_twice", "card_payment_not_recognised"})  # fmt: skip
     assert scores[0] > scores[1]

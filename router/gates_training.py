@@ -113,7 +113,8 @@ def train_risk_artifact(
 def missing_gates(
     artifacts_dir: Path, intents_retrained: bool, data_dir: Path, domain_dir: Path
 ) -> list[str]:
-    """Which of sentiment / likes / risk must be (re)trained."""
+    """Which of sentiment / likes / risk must be (re)trained: missing, on another intent encoder or E5 graph,
+    or (sentiment) trained on other examples than `data_dir` and `domain_dir` hold now."""
     try:
         intents = load_manifest(artifacts_dir / "intents", "intents")
     except ArtifactError:

@@ -16,7 +16,7 @@ folder's README in `../shared/data` names source and licence):
 | `domains/<bank>/training/neutral_client_messages_ru.txt` | — | every line |
 | `domains/<bank>/training/calm_client_messages.txt` | — | every line (EN+RU: problems stated calmly) |
 | `domains/<bank>/training/russian_messages_train.csv` | — | every message (Russian bank requests) |
-| `domains/<bank>/training/follow_ups*.csv` | — | every follow-up (EN+RU: "how long?", "а комиссия будет?") |
+| `domains/<bank>/training/follow_ups*.csv` | — | every follow-up and the message before it (EN+RU) |
 
 Known weak spots: toxicity is stronger than the frustration a bank sees; BANKING77, the Russian
 bank requests and the written follow-ups hold some annoyed messages labelled 0. The Russian toxic
@@ -150,14 +150,13 @@ def _russian_bank_requests(path: Path) -> list[ToneExample]:
 
 
 def _written_follow_ups(domain_dir: Path) -> list[ToneExample]:
-    """The follow-ups the domain's follow-up detectors learn from ("how long?", "а комиссия будет?"): short
-    questions, which the model read as impatient before it saw calm ones."""
+    """The follow-ups the domain's follow-up detectors learn from ("how long?", "а комиссия будет?") and the
+    messages they follow ("I'm sending money to the US"): short questions and plain statements of a situation,
+    which the model read as impatient or upset before it saw calm ones."""
     paths = [path for language in ("en", "ru") if (path := written_follow_ups(domain_dir, language))]
-    return [
-        ToneExample(_clean(text), 0, _language(text), "written_follow_ups")
-        for path in paths
-        for _, text in read_follow_ups(path)
-    ]
+    pairs = [pair for path in paths for pair in read_follow_ups(path)]
+    texts = dict.fromkeys(text for pair in pairs for text in pair if text)
+    return [ToneExample(_clean(text), 0, _language(text), "written_follow_ups") for text in texts]
 
 
 def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:

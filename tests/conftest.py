@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOMAIN_DIR = REPO / "domains" / "demo_bank"
 DATA_DIR = Path(os.environ.get("TWOLINE_DATA_DIR", REPO.parent / "shared" / "data"))
 EXAMPLES_PER_INTENT = 30
-SENTIMENT_EXAMPLES = 160
+SENTIMENT_EXAMPLES = 1000
 STAR_PAIRS = 300
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from first_line.follow_up_model import read_follow_ups, written_follow_ups
+from first_line.sentiment_model import text_language
 
 RUDE_POLITENESS = -1.0
 POLITE_POLITENESS = 0.5
@@ -62,14 +63,14 @@ def tone_examples(data_dir: Path, domain_dir: Path, seed: int = 13) -> list[Tone
         + _banking77(data_dir / "banking77" / "train.csv", rng)
         + _domain_lines(domain_dir / "training" / "negative_client_messages.txt", 1, "domain_negative")
     )
-    calm_ru = _russian_intents(data_dir / "russian_intents" / "ru_massive_dev.csv") + _domain_lines(
-        domain_dir / "training" / "neutral_client_messages_ru.txt", 0, "domain_neutral_ru"
-    )
+    training = domain_dir / "training"
+    massive = _calm_russian(data_dir / "russian_intents" / "ru_massive_dev.csv", "russian_intents")
+    calm_ru = massive + _domain_lines(training / "neutral_client_messages_ru.txt", 0, "domain_neutral_ru")
     toxic_ru = _toxicity_ru(data_dir / "toxicity_ru" / "rudetoxifier_10k_toxic.txt")
     rng.shuffle(toxic_ru)
     examples += calm_ru + toxic_ru[: int(len(calm_ru) * RU_TOXIC_PER_CALM)]
-    examples += _domain_lines(domain_dir / "training" / "calm_client_messages.txt", 0, "domain_calm")
-    examples += _russian_bank_requests(domain_dir / "training" / "russian_messages_train.csv")
+    examples += _domain_lines(training / "calm_client_messages.txt", 0, "domain_calm")
+    examples += _calm_russian(training / "russian_messages_train.csv", "russian_bank_requests")
     examples += _written_follow_ups(domain_dir)
     examples = [e for e in examples if e.text]
     rng.shuffle(examples)
@@ -141,12 +142,9 @@ def _toxicity_ru(path: Path) -> list[ToneExample]:
     return [ToneExample(_clean(line), 1, "ru", "toxicity_ru") for line in lines if line.strip()]
 
 
-def _russian_intents(path: Path) -> list[ToneExample]:
-    return [ToneExample(_clean(r["text"]), 0, "ru", "russian_intents") for r in _rows(path)]
-
-
-def _russian_bank_requests(path: Path) -> list[ToneExample]:
-    return [ToneExample(_clean(r["text"]), 0, "ru", "russian_bank_requests") for r in _rows(path)]
+def _calm_russian(path: Path, source: str) -> list[ToneExample]:
+    """Every `text` of a Russian CSV, as calm."""
+    return [ToneExample(_clean(r["text"]), 0, "ru", source) for r in _rows(path)]
 
 
 def _written_follow_ups(domain_dir: Path) -> list[ToneExample]:
@@ -156,18 +154,13 @@ def _written_follow_ups(domain_dir: Path) -> list[ToneExample]:
     paths = [path for language in ("en", "ru") if (path := written_follow_ups(domain_dir, language))]
     pairs = [pair for path in paths for pair in read_follow_ups(path)]
     texts = dict.fromkeys(text for pair in pairs for text in pair if text)
-    return [ToneExample(_clean(text), 0, _language(text), "written_follow_ups") for text in texts]
+    return [ToneExample(_clean(text), 0, text_language(text), "written_follow_ups") for text in texts]
 
 
 def _domain_lines(path: Path, label: int, source: str) -> list[ToneExample]:
     lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
     return [
-        ToneExample(line, label, _language(line), source)
+        ToneExample(line, label, text_language(line), source)
         for line in lines
         if line and not line.startswith("#")
     ]
-
-
-def _language(text: str) -> str:
-    cyrillic = sum("а" <= ch.lower() <= "я" or ch.lower() == "ё" for ch in text)
-    return "ru" if cyrillic > len(text) / 4 else "en"

@@ -249,6 +249,11 @@ class DecisionPolicy:
             return True
         return together.confidence >= reader.thresholds.for_intent(together.top)
 
+    def _reads_upset(self, turn: Turn) -> bool:
+        """The sentiment model reads the message at least as negative as `negative_sentiment_threshold`: the
+        empathetic answer variant, and no request to say more."""
+        return turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
+
     def _high_voc_risk(self, turn: Turn) -> bool:
         """The dialog's first message, from a client the daily batch scored at or above the threshold."""
         return turn.first_message and (turn.voc_risk or 0.0) >= self.policy.voc_risk_threshold
@@ -268,8 +273,9 @@ class DecisionPolicy:
         needs_ner = any("merchant" in v.slots for v in self.domain.responses[language].get(intent, ()))
         entities = self.extract_entities(turn.text, language, turn.today, needs_ner) if turn.text else []
         slots = slots_from_entities(entities)
-        negative = turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
-        response = render_response(self.domain, intent, turn.profile, slots, turn.dialog_key, negative)
+        response = render_response(
+            self.domain, intent, turn.profile, slots, turn.dialog_key, self._reads_upset(turn)
+        )
         shown = {"language": response.language, "style": response.style, "variant": response.variant,
                  "empathetic": response.empathetic}  # fmt: skip
         asked = turn.text.strip() or self.domain.intents[intent].label[language]  # a bare click: its label
@@ -349,9 +355,13 @@ class DecisionPolicy:
 
     def _may_ask_to_rephrase(self, turn: Turn) -> bool:
         """Not twice in a row, not of a client who reads upset, and only of a message with words in it."""
-        upset = turn.negativity is not None and turn.negativity >= self.policy.negative_sentiment_threshold
         asked = turn.answers_rephrase_request
-        return self.policy.ask_to_rephrase and not upset and not asked and bool(turn.text.strip())
+        return (
+            self.policy.ask_to_rephrase
+            and not self._reads_upset(turn)
+            and not asked
+            and bool(turn.text.strip())
+        )
 
     def _rephrase_request(self, turn: Turn) -> Decision:
         language = client_language(self.domain, turn.profile)

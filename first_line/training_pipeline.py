@@ -95,7 +95,7 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     from first_line.e5_graph import E5_DEPENDENCY
     from first_line.follow_up_model import read_follow_ups, train_follow_up_detector, written_follow_ups
     from first_line.multilingual_encoder import MultilingualEncoder
-    from first_line.russian_intent_training import russian_examples
+    from first_line.russian_intent_training import DATA_DEPENDENCY, russian_examples
 
     path = written_follow_ups(domain_dir, "ru")
     if "ru" not in domain.settings.languages or path is None:
@@ -103,21 +103,25 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     train, dev = russian_examples(domain_dir, domain)
     log.info("training Russian follow-ups", extra={"count": len(train)})
     encoder = MultilingualEncoder(threads=2, cache_size=100_000)
-    return train_follow_up_detector(read_follow_ups(path), train, dev, encoder, E5_DEPENDENCY, out_dir)
+    depends_on = E5_DEPENDENCY | {DATA_DEPENDENCY: data_hash(train + dev)}  # its negatives
+    return train_follow_up_detector(read_follow_ups(path), train, dev, encoder, depends_on, out_dir)
 
 
 def russian_follow_ups_missing(out_dir: Path, domain_dir: Path, domain: Domain) -> bool:
-    """The domain speaks Russian, has written Russian follow-ups, and their detector is missing or was
-    trained on another E5 graph."""
+    """The domain speaks Russian, has written Russian follow-ups, and their detector is missing, was
+    trained on another E5 graph or on other Russian messages (its negatives)."""
     from first_line.e5_graph import reads_this_e5
     from first_line.follow_up_model import KIND, written_follow_ups
+    from first_line.russian_intent_training import DATA_DEPENDENCY, russian_messages_hash
 
     if "ru" not in domain.settings.languages or written_follow_ups(domain_dir, "ru") is None:
         return False
     try:
-        return not reads_this_e5(load_manifest(out_dir, KIND).depends_on)
+        depends_on = load_manifest(out_dir, KIND).depends_on
     except ArtifactError:
         return True
+    on_old_data = depends_on.get(DATA_DEPENDENCY) != russian_messages_hash(domain_dir, domain)
+    return not reads_this_e5(depends_on) or on_old_data
 
 
 def train_russian_intents(
@@ -125,7 +129,11 @@ def train_russian_intents(
 ) -> Manifest | None:
     """The Russian intent model (`russian_intent_model.py`) with its translit reader (`translit_reader.py`)
     when the domain speaks Russian."""
-    from first_line.russian_intent_training import russian_examples, train_russian_intent_model
+    from first_line.russian_intent_training import (
+        russian_examples,
+        russian_message_files,
+        train_russian_intent_model,
+    )
     from first_line.translit_training import translit_corpus
 
     if "ru" not in domain.settings.languages:
@@ -133,13 +141,18 @@ def train_russian_intents(
     russian_train, russian_dev = russian_examples(domain_dir, domain)
     english = [e.text for e in splits.train]
     translit = translit_corpus(data_dir, domain_dir, english, [e.text for e in russian_train + russian_dev])
-    return train_russian_intent_model(splits.train, russian_train, russian_dev, out_dir, translit)
+    writers = [*russian_message_files(domain_dir), russian_dev]  # each left out in turn for the calibration
+    return train_russian_intent_model(
+        splits.train, russian_train, russian_dev, out_dir, translit, writers=writers
+    )
 
 
-def russian_intents_missing(out_dir: Path, domain: Domain) -> bool:
-    """The domain speaks Russian and its Russian intent model is missing, for other intents, or stale."""
+def russian_intents_missing(out_dir: Path, domain: Domain, domain_dir: Path) -> bool:
+    """The domain speaks Russian and its Russian intent model is missing, for other intents, or stale (another
+    E5 graph, another version's files, or other Russian messages than the domain's now)."""
     from first_line.e5_graph import reads_this_e5
     from first_line.russian_intent_model import KIND
+    from first_line.russian_intent_training import DATA_DEPENDENCY, russian_messages_hash
     from first_line.translit_reader import FILES
 
     if "ru" not in domain.settings.languages:
@@ -149,7 +162,8 @@ def russian_intents_missing(out_dir: Path, domain: Domain) -> bool:
     except ArtifactError:
         return True
     stale = not reads_this_e5(manifest.depends_on) or any(name not in manifest.files for name in FILES)
-    return set(manifest.labels) != set(domain.intents) or stale
+    on_old_data = manifest.depends_on.get(DATA_DEPENDENCY) != russian_messages_hash(domain_dir, domain)
+    return set(manifest.labels) != set(domain.intents) or stale or on_old_data
 
 
 def missing_artifacts(intents_dir: Path, pools_dir: Path, domain: Domain) -> list[str]:
@@ -190,7 +204,7 @@ def ensure_trained(
     if follow_ups_missing(intents_dir, follow_ups_dir, domain_dir, intents_retrained="intents" in todo):
         todo.append("follow_ups")
     gates: list[str] = []
-    russian = russian_intents_missing(artifacts_dir / "russian_intents", domain)
+    russian = russian_intents_missing(artifacts_dir / "russian_intents", domain, domain_dir)
     todo += ["russian_intents"] if russian else []
     if russian_follow_ups_missing(artifacts_dir / "follow_ups_ru", domain_dir, domain):
         todo.append("follow_ups_ru")

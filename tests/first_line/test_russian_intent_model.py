@@ -10,9 +10,14 @@ import numpy as np
 import pytest
 
 from first_line.artifacts import ArtifactError
-from first_line.russian_intent_model import RussianIntentModel
-from first_line.russian_intent_training import russian_examples, train_russian_intent_model
+from first_line.russian_intent_model import DEV_PROBABILITIES, RussianIntentModel
+from first_line.russian_intent_training import (
+    russian_examples,
+    russian_message_files,
+    train_russian_intent_model,
+)
 from first_line.training_data import Example
+from first_line.training_pipeline import russian_follow_ups_missing, russian_intents_missing
 from tests.conftest import DOMAIN_DIR
 
 MESSAGES = [
@@ -80,3 +85,44 @@ def test_without_dev_messages_nothing_is_answered(tmp_path):
     model = RussianIntentModel(tmp_path / "ru")
     assert model.thresholds(0.98).global_threshold > 1.0
     assert model.predict("Где моя карта?").top == "card_arrival"
+
+
+def test_each_writer_file_is_left_out_in_turn_for_the_calibration(tmp_path):
+    """Every `russian_messages_train*.csv` is read; the calibration scores each file, dev included, with a
+    head fitted without it, so a message reads less sure there than to the head that learnt it."""
+    files = russian_message_files(DOMAIN_DIR)
+    assert len(files) >= 3 and all(files)
+    english = [Example("where is my card", "card_arrival"), Example("hello there", "greeting")]
+    english += [Example("thanks a lot", "thanks")]
+    first = [Example("Где моя карта?", "card_arrival"), Example("Привет!", "greeting")]
+    second = [Example("Карта так и не пришла", "card_arrival"), Example("Спасибо большое", "thanks")]
+    dev = [Example("Когда придёт моя карта?", "card_arrival"), Example("Здравствуйте", "greeting")]
+    dev += [Example("Благодарю вас", "thanks")]
+    manifest = train_russian_intent_model(
+        english, first + second, dev, tmp_path / "ru", writers=[first, second, dev]
+    )
+    assert manifest.params["left_out_files"] == 3
+    calibration = np.load(tmp_path / "ru" / DEV_PROBABILITIES)
+    model = RussianIntentModel(tmp_path / "ru")
+    written = first + second + dev
+    assert [model.intents[i] for i in calibration["labels"]] == [e.intent for e in written]
+    rows = np.arange(len(written))
+    left_out = calibration["probabilities"][rows, calibration["labels"]]
+    learnt = model.probabilities([e.text for e in written])[rows, calibration["labels"]]
+    assert (learnt > left_out).all(), (learnt, left_out)
+    assert 0.0 <= manifest.metrics["left_out_accuracy"] <= 1.0 and manifest.metrics["dev_log_loss"] > 0
+
+
+def test_a_new_russian_message_file_makes_both_russian_models_stale(artifacts_dir, domain, tmp_path):
+    """A bank that adds a writer's file gets the Russian intent model and follow-up detector retrained at
+    the next `make run` (their manifests record the hash of the Russian messages they were trained on)."""
+    intents, follow_ups = artifacts_dir / "russian_intents", artifacts_dir / "follow_ups_ru"
+    assert not russian_intents_missing(intents, domain, DOMAIN_DIR)
+    assert not russian_follow_ups_missing(follow_ups, DOMAIN_DIR, domain)
+    edited = tmp_path / "bank"
+    shutil.copytree(DOMAIN_DIR, edited)
+    (edited / "training" / "russian_messages_train9.csv").write_text(
+        "text,category\nКарта не пришла уже месяц,card_arrival\n", encoding="utf-8"
+    )
+    assert russian_intents_missing(intents, domain, edited)
+    assert russian_follow_ups_missing(follow_ups, edited, domain)

@@ -54,12 +54,12 @@ def test_english_cyrillic_and_no_letters_are_left_alone(reader, text):
 
 def test_an_artifact_without_the_reader_is_retrained(artifacts_dir, tmp_path):
     domain = load_domain(DOMAIN_DIR)
-    assert not russian_intents_missing(artifacts_dir / "russian_intents", domain)
+    assert not russian_intents_missing(artifacts_dir / "russian_intents", domain, DOMAIN_DIR)
     older = tmp_path / "russian_intents"
     shutil.copytree(artifacts_dir / "russian_intents", older)
     manifest = json.loads((older / "manifest.json").read_text(encoding="utf-8"))
     del manifest["files"][DETECTOR]
     (older / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert russian_intents_missing(older, domain)
+    assert russian_intents_missing(older, domain, DOMAIN_DIR)
     with pytest.raises(ArtifactError, match="before the translit reader; run `twoline train intents`"):
         TranslitReader(older)

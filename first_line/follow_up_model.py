@@ -46,6 +46,12 @@ CUT = 0.8
 trained on (`evals/data/followups_dev.csv`) and on the held-out messages each replayed after a message of
 another intent (with negatives drawn at random then): at 0.7 the dev follow-ups' wrong answers fell from 12
 to 2 but 15 right answers after a topic switch were lost; at 0.8, 2 and 10; at 0.9, 4 and 3."""
+RUSSIAN_CUT = 0.5
+"""The same for the Russian detector, chosen on the Russian dev follow-ups (`evals/data/followups_ru_dev.csv`)
+and the Russian dev messages each replayed after one of another intent, with the Russian intent model of
+session 34: at 0.8, 120 follow-ups answered right and 18 wrong, 258 of 275 topic switches right; at 0.65, 120
+/ 15 and 257; at 0.5, 120 / 13 and 252. The 11 answers the lower cut gives up were 6 right (55%), far under
+the domain's target precision."""
 NEGATIVES = 3000
 """Self-contained intent training messages drawn as negatives beside the follow-ups' openers, the same
 number of every intent, so that short small talk counts too. It is not enough: "ok bye" still scores 0.85
@@ -112,6 +118,7 @@ def train_follow_up_detector(
     depends_on: dict[str, str],
     out_dir: Path,
     seed: int = 13,
+    cut: float = CUT,
 ) -> Manifest:
     """Fit the detector: follow-ups against their openers and `NEGATIVES` intent messages (~10 s).
     `encoder` is the one the intent model that reads these messages embeds them with (MiniLM for English,
@@ -132,7 +139,7 @@ def train_follow_up_detector(
     with new_version(out_dir) as work:
         joblib.dump(features, work / "tfidf.joblib")
         np.savez(work / "head.npz", weights=head.coef_[0].astype(np.float32), bias=head.intercept_[0])
-        metrics = _read_as_follow_ups(head, features, encoder, [e.text for e in held_out])
+        metrics = _read_as_follow_ups(head, features, encoder, [e.text for e in held_out], cut)
         return write_manifest(
             work,
             Manifest(
@@ -141,7 +148,7 @@ def train_follow_up_detector(
                 data_hash=data_hash([Example(t, str(y)) for t, y in zip(texts, targets, strict=True)]),
                 data_sizes={"follow_ups": len(positives), "self_contained": len(negatives)},
                 labels=["self_contained", "follow_up"],
-                params={"cut": CUT},
+                params={"cut": cut},
                 metrics=metrics,
                 depends_on=depends_on,
             ),
@@ -162,13 +169,15 @@ def _per_intent_sample(examples: list[Example], count: int, seed: int) -> list[s
     ]
 
 
-def _read_as_follow_ups(head, features, encoder: Encoder, held_out: list[str]) -> dict[str, float]:
+def _read_as_follow_ups(
+    head, features, encoder: Encoder, held_out: list[str], cut: float
+) -> dict[str, float]:
     """The share of the intent model's held-out messages (self-contained) the detector would read with the
     message before them."""
     if not held_out:
         return {}
     p = head.predict_proba(_with_embeddings(features.transform(held_out), encoder.encode(held_out)))[:, 1]
-    return {"held_out_read_as_follow_up": float((p >= CUT).mean())}
+    return {"held_out_read_as_follow_up": float((p >= cut).mean())}
 
 
 def _with_embeddings(tfidf, embeddings: np.ndarray):

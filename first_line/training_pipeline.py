@@ -93,7 +93,12 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     """The Russian follow-up detector (on E5, what the Russian intent model reads) when the domain speaks
     Russian and has written Russian follow-ups."""
     from first_line.e5_graph import E5_DEPENDENCY
-    from first_line.follow_up_model import read_follow_ups, train_follow_up_detector, written_follow_ups
+    from first_line.follow_up_model import (
+        RUSSIAN_CUT,
+        read_follow_ups,
+        train_follow_up_detector,
+        written_follow_ups,
+    )
     from first_line.multilingual_encoder import MultilingualEncoder
     from first_line.russian_intent_training import DATA_DEPENDENCY, russian_examples
 
@@ -104,7 +109,8 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     log.info("training Russian follow-ups", extra={"count": len(train)})
     encoder = MultilingualEncoder(threads=2, cache_size=100_000)
     depends_on = E5_DEPENDENCY | {DATA_DEPENDENCY: data_hash(train + dev)}  # its negatives
-    return train_follow_up_detector(read_follow_ups(path), train, dev, encoder, depends_on, out_dir)
+    follow_ups = read_follow_ups(path)
+    return train_follow_up_detector(follow_ups, train, dev, encoder, depends_on, out_dir, cut=RUSSIAN_CUT)
 
 
 def russian_follow_ups_missing(out_dir: Path, domain_dir: Path, domain: Domain) -> bool:

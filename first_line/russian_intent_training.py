@@ -123,7 +123,7 @@ def train_russian_intent_model(
             Manifest(
                 kind=KIND,
                 seed=seed,
-                data_hash=data_hash(english + written + russian_dev),  # dev twice, as before session 34
+                data_hash=data_hash(english + written),
                 data_sizes={"english": len(english), "russian": len(russian_train), "dev": len(russian_dev)},
                 labels=labels,
                 params={

@@ -100,7 +100,7 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
         written_follow_ups,
     )
     from first_line.multilingual_encoder import MultilingualEncoder
-    from first_line.russian_intent_training import DATA_DEPENDENCY, russian_examples
+    from first_line.russian_intent_training import DATA_DEPENDENCY, russian_examples, russian_messages_hash
 
     path = written_follow_ups(domain_dir, "ru")
     if "ru" not in domain.settings.languages or path is None:
@@ -108,7 +108,7 @@ def train_russian_follow_ups(domain_dir: Path, out_dir: Path, domain: Domain) ->
     train, dev = russian_examples(domain_dir, domain)
     log.info("training Russian follow-ups", extra={"count": len(train)})
     encoder = MultilingualEncoder(threads=2, cache_size=100_000)
-    depends_on = E5_DEPENDENCY | {DATA_DEPENDENCY: data_hash(train + dev)}  # its negatives
+    depends_on = E5_DEPENDENCY | {DATA_DEPENDENCY: russian_messages_hash(domain_dir, domain)}  # its negatives
     follow_ups = read_follow_ups(path)
     return train_follow_up_detector(follow_ups, train, dev, encoder, depends_on, out_dir, cut=RUSSIAN_CUT)
 

@@ -215,7 +215,7 @@ def ensure_trained(
     if russian_follow_ups_missing(artifacts_dir / "follow_ups_ru", domain_dir, domain):
         todo.append("follow_ups_ru")
     with shared_embeddings():  # each stage below embeds many of the messages the one before it did
-        if todo or missing_gates(artifacts_dir, intents_retrained=False):
+        if todo or missing_gates(artifacts_dir, False, data_dir, domain_dir):
             splits = load_splits(data_dir, domain_dir)
             if "intents" in todo:
                 config = IntentTrainingConfig(variant=variant)

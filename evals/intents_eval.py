@@ -102,6 +102,7 @@ def evaluate_intents(
             "variant": model.manifest.variant,
             "encoder": "int8" if quantized else "fp32",
             "created_at": model.manifest.created_at,
+            "calibration_rows": model.manifest.metrics.get("calibration_rows"),
         },
         "curve": {str(t): schemes_at(t) for t in TARGETS},
         "costliest_intents": costliest_intents(probabilities, labels, operating_thresholds, model.intents),

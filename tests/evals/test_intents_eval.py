@@ -63,6 +63,7 @@ def test_eval_intents_cli_json(tmp_path, artifacts_dir, splits):
     assert 0.7 < report["accuracy"] <= 1.0
     assert 0.0 < report["automation"] <= 1.0
     assert report["automation_with_pools"] >= report["automation"]
+    assert report["model"]["calibration_rows"] == len(splits.train) + len(splits.dev)  # out-of-fold scores
     assert "gde moya karta" in report["read_as_translit"]["examples"]
     assert report["read_as_translit"]["rate"] < 0.05, report["read_as_translit"]
     assert (tmp_path / "report" / "automation_vs_precision.png").stat().st_size > 10_000

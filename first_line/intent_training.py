@@ -259,6 +259,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return min(TEMPERATURES, key=lambda t: mean_log_loss(softmax(logits / t), y)).item()
 
 
+MOST_SURPRISE = np.float32(-np.log(1e-12))
+"""A probability is clipped at 1e-12 in the log-loss, as `mean_log_loss` does."""
 WEIGHTS = np.arange(0.0, 2.01, 0.25)
 """Weights tried for the TF-IDF and the nearest-neighbour log probabilities (the head's is 1)."""
 NEIGHBOUR_TEMPERATURES = (0.02, 0.03, 0.05)
@@ -289,9 +291,7 @@ def fit_ensemble(
         logits *= np.float32(1.0 / params["temperature"])
         logits -= logits.max(axis=1, keepdims=True)
         negative_log_p = np.log(np.exp(logits).sum(axis=1)) - logits[rows, y]
-        return float(
-            np.minimum(negative_log_p, -np.log(1e-12)).mean()
-        )  # p clipped at 1e-12, as mean_log_loss
+        return float(np.minimum(negative_log_p, MOST_SURPRISE).mean())
 
     grid = itertools.product(NEIGHBOUR_TEMPERATURES, WEIGHTS, WEIGHTS, TEMPERATURES[::4])
     coarse = min((_params(*point) for point in grid), key=loss)

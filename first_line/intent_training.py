@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from first_line.artifacts import Manifest, new_version, write_manifest
 from first_line.intent_model import combine, context_features, head_log_probabilities, softmax
+from first_line.linear_head import class_weights
 from first_line.neighbour_scorer import (
     NEIGHBOURS,
     NeighbourScorer,
@@ -123,9 +124,8 @@ def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Man
     metrics["calibration_rows"] = float(len(y))
     metrics["calibration_accuracy"] = float((probabilities.argmax(1) == y).mean())
     head, tfidf, neighbours = heads
-    np.savez(
-        work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
-    )
+    weights, bias = class_weights(head)
+    np.savez(work / "head.npz", weights=weights.astype(np.float32), bias=bias.astype(np.float32))
     joblib.dump(tfidf, work / "tfidf.joblib")
 
     metrics |= _test_metrics(encoder, head, tfidf, neighbours, splits, labels, ensemble)
@@ -333,7 +333,7 @@ def _scores(
 ) -> Scores:
     texts = [e.text for e in examples]
     features = context_features(encoder, texts, context or [[] for _ in texts])
-    head_log_p = head_log_probabilities(features, head.coef_, head.intercept_)
+    head_log_p = head_log_probabilities(features, *class_weights(head))
     best = neighbours.best_similarities(features[:, : features.shape[1] // 2])
     return head_log_p, tfidf.predict_log_proba(texts), best
 

@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from first_line.artifacts import ArtifactError, Manifest, load_manifest, new_version, write_manifest
 from first_line.intent_model import context_features, intent_encoder_dependency, softmax
 from first_line.intent_training import augment_with_context, fit_temperature
+from first_line.linear_head import class_logits, class_weights
 from first_line.text_encoder import TextEncoder
 from first_line.training_data import Splits, data_hash
 
@@ -76,21 +77,16 @@ def train_pools_model(
         context_features(encoder, texts, contexts), [pool_of_intent[i] for i in intents]
     )
     dev = [e for e in splits.dev if e.intent in pool_of_intent]
-    dev_logits = (
-        context_features(encoder, [e.text for e in dev], [[] for _ in dev]) @ head.coef_.T + head.intercept_
-    )
+    dev_logits = class_logits(head, context_features(encoder, [e.text for e in dev], [[] for _ in dev]))
     dev_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in dev])
     temperature = fit_temperature(dev_logits, dev_labels)
     test = [e for e in splits.test if e.intent in pool_of_intent]
-    test_logits = (
-        context_features(encoder, [e.text for e in test], [[] for _ in test]) @ head.coef_.T + head.intercept_
-    )
+    test_logits = class_logits(head, context_features(encoder, [e.text for e in test], [[] for _ in test]))
     test_labels = np.array([list(head.classes_).index(pool_of_intent[e.intent]) for e in test])
 
     with new_version(out_dir) as work:
-        np.savez(
-            work / "head.npz", weights=head.coef_.astype(np.float32), bias=head.intercept_.astype(np.float32)
-        )
+        weights, bias = class_weights(head)
+        np.savez(work / "head.npz", weights=weights.astype(np.float32), bias=bias.astype(np.float32))
         (work / POOL_MAP).write_text(json.dumps(pool_of_intent, indent=1, sort_keys=True), encoding="utf-8")
         manifest = write_manifest(
             work,

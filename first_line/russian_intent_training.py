@@ -36,6 +36,7 @@ from first_line.domain import Domain
 from first_line.e5_graph import E5_DEPENDENCY
 from first_line.intent_model import softmax
 from first_line.intent_training import fit_temperature, mean_log_loss
+from first_line.linear_head import class_logits, class_weights
 from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.russian_intent_model import DEV_PROBABILITIES, HEAD, KIND
 from first_line.training_data import Example, data_hash, read_labelled_csv, stratified_slice
@@ -112,11 +113,8 @@ def train_russian_intent_model(
     head = fit(written)  # every written file; the threshold stays tuned on left-out scores
     with new_version(out_dir) as work:
         metrics |= train_translit_reader(translit, work, seed)
-        np.savez(
-            work / HEAD,
-            weights=head.coef_.T.astype(np.float32),
-            bias=head.intercept_.astype(np.float32),
-        )
+        weights, bias = class_weights(head)
+        np.savez(work / HEAD, weights=weights.T.astype(np.float32), bias=bias.astype(np.float32))
         np.savez(work / DEV_PROBABILITIES, probabilities=calibration.astype(np.float32), labels=y)
         return write_manifest(
             work,
@@ -151,7 +149,7 @@ def _left_out_logits(
     for group in left_out:
         leave = set(group)
         head = fit([e for e in written if e not in leave])
-        logits.append(head.decision_function(encoder.encode([e.text for e in group])))
+        logits.append(class_logits(head, encoder.encode([e.text for e in group])))
         y.append(np.array([labels.index(e.intent) for e in group], dtype=np.int64))
     return np.concatenate(logits), np.concatenate(y)
 

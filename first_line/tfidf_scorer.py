@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from first_line.linear_head import class_weights
+
 SparseRow = tuple[np.ndarray, np.ndarray]
 """(column indices, values) of one row."""
 
@@ -58,15 +60,10 @@ class FastTfidf:
 
 
 def linear_weights(classifier) -> tuple[np.ndarray, np.ndarray]:
-    """(features, classes) weights and (classes,) bias of a fitted logistic regression; a binary
-    one keeps a single column z in sklearn, and softmax([0, z]) is sigmoid(z), so the first class
-    gets zero weights."""
-    weights = np.asarray(classifier.coef_, dtype=np.float64).T
-    bias = np.asarray(classifier.intercept_, dtype=np.float64)
-    if weights.shape[1] == 1:
-        weights = np.concatenate([np.zeros_like(weights), weights], 1)
-        bias = np.concatenate([[0.0], bias])
-    return np.ascontiguousarray(weights), bias
+    """(features, classes) weights and (classes,) bias of a fitted logistic regression (a two-class one
+    too: `class_weights`)."""
+    weights, bias = class_weights(classifier)
+    return np.ascontiguousarray(weights.T), bias
 
 
 def linear_log_probabilities(row: SparseRow, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 
 from first_line.artifacts import ArtifactError, load_manifest
 from first_line.intent_model import IntentModel
-from first_line.pools_model import PoolsModel
+from first_line.pools_model import PoolsModel, train_pools_model
 from first_line.training_pipeline import missing_artifacts
 
 
@@ -145,6 +145,17 @@ def test_pools_model_refuses_a_changed_pools_yaml(artifacts_dir, domain, model):
     changed = dict(mapping, card_arrival="top_up")
     with pytest.raises(ArtifactError, match="twoline train pools"):
         PoolsModel(artifacts_dir / "pools", model.encoder, changed)
+
+
+def test_a_domain_with_two_pools_reads_both(tmp_path, artifacts_dir, splits, model):
+    """A bank may group its unsure intents into two pools only: the two-class head keeps both readable."""
+    mapping = {"card_arrival": "cards", "card_delivery_estimate": "cards"}
+    mapping |= {"top_up_failed": "top_up", "top_up_by_card_charge": "top_up"}
+    intents = load_manifest(artifacts_dir / "intents", "intents")
+    train_pools_model(splits, model.encoder, mapping, tmp_path / "pools", intents)
+    pools = PoolsModel(tmp_path / "pools", model.encoder, mapping)
+    assert pools.predict("My new card still has not arrived").pool == "cards"
+    assert pools.predict("My top-up failed, why?").pool == "top_up"
 
 
 def test_missing_artifacts_tells_what_to_train(tmp_path, artifacts_dir, domain):

@@ -87,6 +87,17 @@ def test_without_dev_messages_nothing_is_answered(tmp_path):
     assert model.predict("Где моя карта?").top == "card_arrival"
 
 
+def test_a_domain_with_two_intents_reads_both(tmp_path):
+    """Two intents make a two-class head: both are read, left-out calibration included."""
+    english = [Example("where is my card", "card_arrival"), Example("hello there", "greeting")]
+    first = [Example("Где моя карта?", "card_arrival"), Example("Привет!", "greeting")]
+    dev = [Example("Когда придёт моя карта?", "card_arrival"), Example("Здравствуйте", "greeting")]
+    train_russian_intent_model(english, first, dev, tmp_path / "ru", writers=[first, dev])
+    model = RussianIntentModel(tmp_path / "ru")
+    assert model.predict("Карта до сих пор не пришла").top == "card_arrival"
+    assert model.predict("Добрый день, привет").top == "greeting"
+
+
 def test_each_writer_file_is_left_out_in_turn_for_the_calibration(tmp_path):
     """Every `russian_messages_train*.csv` is read; the calibration scores each file, dev included, with a
     head fitted without it, so a message reads less sure there than to the head that learnt it."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from first_line.onnx_session import cpu_session
+from first_line.onnx_session import cpu_session, map_on_threads
 
 MAX_CHARS = 1000
 """Longer messages are cut before embedding (the start carries the tone)."""
@@ -47,6 +47,8 @@ class MultilingualEncoder:
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
         self._session = None
+        self._one_thread_session = None
+        """For embedding many texts one at a time on `threads` threads (`map_on_threads`)."""
 
     def warm_up(self) -> None:
         with self._warm_lock:
@@ -62,7 +64,8 @@ class MultilingualEncoder:
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
-            self._session = cpu_session(folder / GRAPH, self.threads)
+            self._graph_file = folder / GRAPH
+            self._session = cpu_session(self._graph_file, self.threads)
 
     @property
     def dimension(self) -> int:
@@ -80,19 +83,28 @@ class MultilingualEncoder:
         with self._lock:
             known = {t: self._cache[t] for t in set(texts) if t in self._cache}
         todo = sorted(set(texts) - known.keys(), key=lambda t: (len(t), t))
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            for text, vector in zip(batch, self._embed(batch), strict=True):
+        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+        for batch, vectors in zip(batches, self._embed_batches(batches), strict=True):
+            for text, vector in zip(batch, vectors, strict=True):
                 known[text] = vector
         with self._lock:
             for text in todo:
                 self._put(text, known[text])
         return np.stack([known[t] for t in texts])
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed_batches(self, batches: list[list[str]]) -> list[np.ndarray]:
+        """One run per batch; single texts on `threads` threads at once (the same numbers, sooner)."""
+        if self.threads <= 1 or len(batches) < 2 or max(len(b) for b in batches) > 1:
+            return [self._embed(batch) for batch in batches]
+        if self._one_thread_session is None:
+            self._one_thread_session = cpu_session(self._graph_file, 1)
+        session = self._one_thread_session
+        return map_on_threads(lambda batch: self._embed(batch, session), batches, self.threads)
+
+    def _embed(self, texts: list[str], session=None) -> np.ndarray:
         windows = [self._tokenizer.windows(text, self._max_positions) for text in texts]
         flat = [window for text_windows in windows for window in text_windows]
-        means = self._run(flat)
+        means = self._run(flat, session)
         vectors, row = [], 0
         for text_windows in windows:
             weights = np.array([max(len(w) - 2, 1) for w in text_windows], dtype=np.float32)
@@ -101,7 +113,7 @@ class MultilingualEncoder:
         stacked = np.stack(vectors).astype(np.float32)
         return stacked / np.maximum(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12)
 
-    def _run(self, windows: list[list[int]]) -> np.ndarray:
+    def _run(self, windows: list[list[int]], session=None) -> np.ndarray:
         longest = max(len(w) for w in windows)
         ids = np.full((len(windows), longest), self._tokenizer.pad, dtype=np.int64)
         mask = np.zeros((len(windows), longest), dtype=np.int64)
@@ -109,7 +121,7 @@ class MultilingualEncoder:
             ids[i, : len(window)] = window
             mask[i, : len(window)] = 1
         inputs = {"inputs_embeds": self._words.lookup(ids), "attention_mask": mask}
-        return self._session.run(None, inputs)[0]
+        return (session or self._session).run(None, inputs)[0]
 
     def _put(self, text: str, vector: np.ndarray) -> None:
         self._cache[text] = vector

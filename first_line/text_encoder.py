@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from first_line.artifacts import file_sha256
-from first_line.onnx_session import cpu_session
+from first_line.onnx_session import cpu_session, map_on_threads
 
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
@@ -73,6 +73,8 @@ class TextEncoder:
         self._cache_lock = threading.Lock()
         """The API calls `encode` from several threads; the LRU's get-then-move is not atomic."""
         self._session = None
+        self._one_thread_session = None
+        """For embedding many texts one at a time on `threads` threads (`map_on_threads`)."""
         self._tokenizer = None
         self._pinned: dict[str, np.ndarray] = {}
         self._file_digest: str | None = None
@@ -106,10 +108,10 @@ class TextEncoder:
         shared = self._shared_table() if batch_size == 1 else None
         result: list[np.ndarray | None] = [self._cache_get(t, shared) for t in texts]
         todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=lambda t: (len(t), t))
+        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
         computed: dict[str, np.ndarray] = {}
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            for text, vector in zip(batch, self._run(batch), strict=True):
+        for batch, vectors in zip(batches, self._run_batches(batches), strict=True):
+            for text, vector in zip(batch, vectors, strict=True):
                 computed[text] = vector
                 self._cache_put(text, vector)
                 if shared is not None:
@@ -118,11 +120,20 @@ class TextEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([r if r is not None else computed[t] for t, r in zip(texts, result, strict=True)])
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _run_batches(self, batches: list[list[str]]) -> list[np.ndarray]:
+        """One run per batch; single texts on `threads` threads at once (the same numbers, sooner)."""
+        if self.threads <= 1 or len(batches) < 2 or max(len(b) for b in batches) > 1:
+            return [self._run(batch) for batch in batches]
+        if self._one_thread_session is None:
+            self._one_thread_session = cpu_session(self.model_file, 1)
+        session = self._one_thread_session
+        return map_on_threads(lambda batch: self._run(batch, session), batches, self.threads)
+
+    def _run(self, texts: list[str], session=None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return (session or self._session).run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
     def pin(self, texts: list[str]) -> None:
         """Embed `texts` one at a time (as a turn does) and keep them for this process and model file."""

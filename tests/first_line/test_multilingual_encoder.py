@@ -57,12 +57,19 @@ def test_cached_texts_are_not_recomputed(encoder):
     runs: list[int] = []
     real_run = encoder._run
     cached.warm_up()
-    cached._run = lambda windows: runs.append(len(windows)) or real_run(windows)
+    cached._run = lambda windows, session=None: runs.append(len(windows)) or real_run(windows, session)
     first = cached.encode(["карта", "card"])
     again = cached.encode(["card", "карта", "card"])
     assert runs == [1, 1]  # one run a text
     assert np.array_equal(again[1], first[0]) and np.array_equal(again[0], again[2])
     assert cached.encode([]).shape == (0, 384)
+
+
+def test_texts_embedded_on_two_threads_read_as_embedded_one_after_the_other():
+    texts = [f"карта номер {i} не пришла" for i in range(6)] + ["card", "where is my money?"]
+    one = MultilingualEncoder(threads=1, cache_size=0).encode(texts)
+    two = MultilingualEncoder(threads=2, cache_size=0).encode(texts)
+    assert np.array_equal(one, two)
 
 
 def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp_path):

@@ -84,3 +84,11 @@ def test_encoders_on_the_same_model_content_share_single_text_embeddings_inside_
     after_runs = _counting_runs(after)
     assert np.array_equal(after.encode(texts, batch_size=1), expected)
     assert len(after_runs) == 2  # the block is over: nothing is shared any more
+
+
+def test_texts_embedded_on_two_threads_read_as_embedded_one_after_the_other(artifacts_dir):
+    """Training embeds its sets one text at a time on two threads (`map_on_threads`): the same numbers."""
+    texts = [f"my card number {i} has not arrived" for i in range(6)] + ["hi", "How do I top up?"]
+    one = TextEncoder(artifacts_dir / "intents", threads=1, cache_size=0, batch_size=1).encode(texts)
+    two = TextEncoder(artifacts_dir / "intents", threads=2, cache_size=0, batch_size=1).encode(texts)
+    assert np.array_equal(one, two)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from first_line.onnx_session import cpu_session, map_on_threads
+from first_line.onnx_session import ThreadedRuns, cpu_session
 
 MAX_CHARS = 1000
 """Longer messages are cut before embedding (the start carries the tone)."""
@@ -47,8 +47,6 @@ class MultilingualEncoder:
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
         self._session = None
-        self._one_thread_session = None
-        """For embedding many texts one at a time on `threads` threads (`map_on_threads`)."""
 
     def warm_up(self) -> None:
         with self._warm_lock:
@@ -64,8 +62,8 @@ class MultilingualEncoder:
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
-            self._graph_file = folder / GRAPH
-            self._session = cpu_session(self._graph_file, self.threads)
+            self._session = cpu_session(folder / GRAPH, self.threads)
+            self._runs = ThreadedRuns(folder / GRAPH, self.threads)
 
     @property
     def dimension(self) -> int:
@@ -84,22 +82,13 @@ class MultilingualEncoder:
             known = {t: self._cache[t] for t in set(texts) if t in self._cache}
         todo = sorted(set(texts) - known.keys(), key=lambda t: (len(t), t))
         batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
-        for batch, vectors in zip(batches, self._embed_batches(batches), strict=True):
+        for batch, vectors in zip(batches, self._runs(self._embed, batches), strict=True):
             for text, vector in zip(batch, vectors, strict=True):
                 known[text] = vector
         with self._lock:
             for text in todo:
                 self._put(text, known[text])
         return np.stack([known[t] for t in texts])
-
-    def _embed_batches(self, batches: list[list[str]]) -> list[np.ndarray]:
-        """One run per batch; single texts on `threads` threads at once (the same numbers, sooner)."""
-        if self.threads <= 1 or len(batches) < 2 or max(len(b) for b in batches) > 1:
-            return [self._embed(batch) for batch in batches]
-        if self._one_thread_session is None:
-            self._one_thread_session = cpu_session(self._graph_file, 1)
-        session = self._one_thread_session
-        return map_on_threads(lambda batch: self._embed(batch, session), batches, self.threads)
 
     def _embed(self, texts: list[str], session=None) -> np.ndarray:
         windows = [self._tokenizer.windows(text, self._max_positions) for text in texts]

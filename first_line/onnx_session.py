@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,3 +33,22 @@ def map_on_threads(run: Callable[[T], R], items: Sequence[T], threads: int) -> l
         return [run(item) for item in items]
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(run, items))
+
+
+class ThreadedRuns:
+    """An encoder's runs, one per batch: `run(batch, session)`. Batches of one text each go on `threads`
+    threads at once over a one-thread session of `graph`, opened on first use (`map_on_threads`); other
+    batches, or one thread, run one after the other on the encoder's own session (`session=None`)."""
+
+    def __init__(self, graph: Path, threads: int) -> None:
+        self.graph = graph
+        self.threads = threads
+        self._one_thread_session = None
+
+    def __call__(self, run: Callable[[list[str], Any], R], batches: list[list[str]]) -> list[R]:
+        if self.threads <= 1 or len(batches) < 2 or max(len(b) for b in batches) > 1:
+            return [run(batch, None) for batch in batches]
+        if self._one_thread_session is None:
+            self._one_thread_session = cpu_session(self.graph, 1)
+        session = self._one_thread_session
+        return map_on_threads(lambda batch: run(batch, session), batches, self.threads)

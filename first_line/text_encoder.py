@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from first_line.artifacts import file_sha256
-from first_line.onnx_session import cpu_session, map_on_threads
+from first_line.onnx_session import ThreadedRuns, cpu_session
 
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
@@ -73,8 +73,7 @@ class TextEncoder:
         self._cache_lock = threading.Lock()
         """The API calls `encode` from several threads; the LRU's get-then-move is not atomic."""
         self._session = None
-        self._one_thread_session = None
-        """For embedding many texts one at a time on `threads` threads (`map_on_threads`)."""
+        self._runs = ThreadedRuns(self.model_file, threads)
         self._tokenizer = None
         self._pinned: dict[str, np.ndarray] = {}
         self._file_digest: str | None = None
@@ -110,7 +109,7 @@ class TextEncoder:
         todo = sorted({t for t, r in zip(texts, result, strict=True) if r is None}, key=lambda t: (len(t), t))
         batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
         computed: dict[str, np.ndarray] = {}
-        for batch, vectors in zip(batches, self._run_batches(batches), strict=True):
+        for batch, vectors in zip(batches, self._runs(self._run, batches), strict=True):
             for text, vector in zip(batch, vectors, strict=True):
                 computed[text] = vector
                 self._cache_put(text, vector)
@@ -119,15 +118,6 @@ class TextEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([r if r is not None else computed[t] for t, r in zip(texts, result, strict=True)])
-
-    def _run_batches(self, batches: list[list[str]]) -> list[np.ndarray]:
-        """One run per batch; single texts on `threads` threads at once (the same numbers, sooner)."""
-        if self.threads <= 1 or len(batches) < 2 or max(len(b) for b in batches) > 1:
-            return [self._run(batch) for batch in batches]
-        if self._one_thread_session is None:
-            self._one_thread_session = cpu_session(self.model_file, 1)
-        session = self._one_thread_session
-        return map_on_threads(lambda batch: self._run(batch, session), batches, self.threads)
 
     def _run(self, texts: list[str], session=None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)

@@ -27,7 +27,7 @@ def test_pinned_texts_survive_the_lru_and_are_shared_by_encoders_on_the_same_fil
     second.pin(answers)
     runs: list[list[str]] = []
     real_run = second._run
-    second._run = lambda texts: runs.append(list(texts)) or real_run(texts)
+    second._run = lambda texts, session=None: runs.append(list(texts)) or real_run(texts, session)
     assert np.allclose(second.encode(answers), first.encode(answers))
     assert runs == []  # pinned by the first encoder: nothing embedded again
 
@@ -55,7 +55,7 @@ def test_batched_embeddings_are_the_same_in_every_process(artifacts_dir, tmp_pat
 def _counting_runs(encoder: TextEncoder) -> list[list[str]]:
     runs: list[list[str]] = []
     real_run = encoder._run
-    encoder._run = lambda texts: runs.append(list(texts)) or real_run(texts)
+    encoder._run = lambda texts, session=None: runs.append(list(texts)) or real_run(texts, session)
     return runs
 
 

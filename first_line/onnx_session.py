@@ -26,9 +26,9 @@ def cpu_session(model: Path | str | bytes, threads: int = 1):
 
 def map_on_threads(run: Callable[[T], R], items: Sequence[T], threads: int) -> list[R]:
     """`run` on each item, `threads` items at a time. onnxruntime lets go of the GIL while a graph runs,
-    so one-text-at-a-time runs on a one-thread session from two threads embed a training set ~1.8x as fast
-    on 2 cores as the same runs one after the other on two operator threads (MiniLM; E5 ~1.3x, its
-    tokenizer is Python), and give the same numbers bit for bit: each run still computes one text."""
+    so one-text-at-a-time runs on a one-thread session from two threads embed a training set 1.4x (MiniLM)
+    and 1.3x (E5, whose tokenizer is Python) as fast on 2 cores as the same runs one after the other on two
+    operator threads, with the same numbers bit for bit: each run still computes one text."""
     if threads <= 1 or len(items) < 2:
         return [run(item) for item in items]
     with ThreadPoolExecutor(threads) as pool:

@@ -107,7 +107,7 @@ def train_russian_intent_model(
     temperature = fit_temperature(logits, y) if len(y) else 1.0
     calibration = softmax(logits / temperature)
     is_dev = np.concatenate(
-        [np.full(len(g), g is russian_dev) for g in left_out] or [np.zeros(0, dtype=bool)]
+        [np.full(len(g), g == russian_dev) for g in left_out] or [np.zeros(0, dtype=bool)]
     )
     metrics = _calibration_metrics(calibration, y, is_dev)
     head = fit(written)  # every written file; the threshold stays tuned on left-out scores

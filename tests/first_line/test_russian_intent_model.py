@@ -110,8 +110,8 @@ def test_each_writer_file_is_left_out_in_turn_for_the_calibration(tmp_path):
     dev = [Example("Когда придёт моя карта?", "card_arrival"), Example("Здравствуйте", "greeting")]
     dev += [Example("Благодарю вас", "thanks")]
     manifest = train_russian_intent_model(
-        english, first + second, dev, tmp_path / "ru", writers=[first, second, dev]
-    )
+        english, first + second, dev, tmp_path / "ru", writers=[first, second, list(dev)]
+    )  # the dev file is found by its messages, not by the list object
     assert manifest.params["left_out_files"] == 3
     calibration = np.load(tmp_path / "ru" / DEV_PROBABILITIES)
     model = RussianIntentModel(tmp_path / "ru")

@@ -30,11 +30,12 @@ import yaml
 from guardrails.text import split_sentences
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-# Rows written for training, then the former held-out sets 1-13 (sessions 18 and 20: writers who saw no
-# other set add more to the censor on blind sets than any rule did); sets 14 onwards stay held out.
-BANK_TRAIN = tuple(PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6")) + tuple(
-    PACKAGE_DATA / f"bank_tone_train_set{n}.csv" for n in range(1, 14)
-)
+# Rows written for training (7-9: identity and fairness, session 37), then the former held-out sets 1-13
+# (sessions 18 and 20: writers who saw no other set add more to the censor on blind sets than any rule
+# did); sets 14 onwards stay held out.
+BANK_TRAIN = tuple(
+    PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")
+) + tuple(PACKAGE_DATA / f"bank_tone_train_set{n}.csv" for n in range(1, 14))
 OK = "ok"
 CATEGORIES = (
     "insult", "sarcasm", "slang", "emoji_spam", "blame", "discrimination", "threat", "promise",
@@ -106,7 +107,7 @@ def load_tone_data(
     train += _sample(
         _polite_requests(data_dir / "politeness_stanford" / "wikipedia.annotated.csv"), 1000, rng
     )
-    train += _response_sentences(domain_dir / "responses" / "en.yaml", "en")
+    train += _response_texts(domain_dir / "responses" / "en.yaml", "en")
     bank = [example for path in BANK_TRAIN for example in read_tone_csv(path)]
     if dev:
         development += [e for e in bank if _held_out(f"dev:{e.text}", DEV_SHARE_BANK)]
@@ -170,21 +171,25 @@ def _lines(path: Path, category: str, language: str, source: str) -> list[ToneEx
 
 
 def _russian_ok(data_dir: Path, domain_dir: Path) -> list[ToneExample]:
-    examples = _response_sentences(domain_dir / "responses" / "ru.yaml", "ru")
+    examples = _response_texts(domain_dir / "responses" / "ru.yaml", "ru")
     with open(data_dir / "russian_intents" / "ru_massive_dev.csv", newline="", encoding="utf-8") as handle:
         examples += [ToneExample(row["text"], OK, "ru", "ru_massive") for row in csv.DictReader(handle)]
     return examples
 
 
-def _response_sentences(path: Path, language: str) -> list[ToneExample]:
+def _response_texts(path: Path, language: str) -> list[ToneExample]:
+    """The domain's scripted answers as polite rows: each sentence, and each answer of several sentences
+    whole (the censor reads an answer's sentences and the whole text; a whole-text reading trained on
+    sentences alone once blocked one of the demo bank's answers)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    texts = {
-        s.text
-        for registers in data.values()
-        for variants in (registers or {}).values()
-        for variant in variants or []
-        for s in split_sentences(str(variant))
-    }
+    texts: set[str] = set()
+    for registers in data.values():
+        for variants in (registers or {}).values():
+            for variant in variants or []:
+                sentences = [s.text for s in split_sentences(str(variant))]
+                texts.update(sentences)
+                if len(sentences) > 1:
+                    texts.add(str(variant))
     return [ToneExample(t, OK, language, "demo_responses") for t in sorted(texts)]
 
 

@@ -51,7 +51,7 @@ _EN_SLANG = re.compile(
 )
 _RU_SLANG = re.compile(
     r"(?i)(?<![а-яё])(?:чё|чо|щас|ща|норм|братан\w*|братишк\w*|бро|лол|ваще|пофиг|бабл\w*|кипиш\w*"
-    r"|зай|зайк\w*|котик|красава|здарова|прив|лан|кароч|короче|жесть|чувак\w*|прикол\w*|погодь)(?![а-яё])"
+    r"|зай|зайк\w*|котик|красава|здарова|прив|лан|кароч|короче(?=\s*[,:])|жесть|чувак\w*|прикол\w*|погодь)(?![а-яё])"
 )
 
 
@@ -85,11 +85,18 @@ _BAD_TRAIT = (
     r"|(?:don't|can't|cannot|won't)\s+(?:pay|repay|handle|manage|understand|cope|be\s+trusted|keep\s+up)"
     r"|bad\s+(?:with|at|risks?)|high[- ]risk|(?:a\s+)?hassle|burden"
 )
+_VICTIM = (
+    r"targeted|victims?|at\s+risk|vulnerable|exposed\s+to|protect|affected\s+by|fall\s+for|preyed"
+    r"|жертв|целью|подвержен|защищ|страда"
+)
+"""Words that make the group the one harmed ("older customers are often targeted by scams",
+"пенсионеры часто становятся жертвами мошенников"): a warning, not a stereotype."""
 _STEREOTYPE = (
-    rf"\b(?:{_GROUP})\b[^.!?;,]{{0,30}}?\b(?:{_GENERALLY})\b[^.!?;,]{{0,40}}?\b(?:{_BAD_TRAIT})\b"
+    rf"\b(?:{_GROUP})\b[^.!?;,]{{0,30}}?\b(?:{_GENERALLY})\b(?:(?!{_VICTIM})[^.!?;,]){{0,40}}?\b(?:{_BAD_TRAIT})\b"
     r"|(?<![а-яё])(?:беженц|мигрант|приезж|иностранц|пенсионер|стари|студент|подрост|женщин|мамочк|инвалид"
     r"|глух|слеп|мусульман|евре|гей|цыган|люди\s+(?:вашего|вашей|из\s+ваш))\w*[^.!?;,]{0,30}?"
-    r"(?<![а-яё])(?:часто|обычно|всегда|вечно|как\s+правило|все|никогда)(?![а-яё])[^.!?;,]{0,40}?"
+    r"(?<![а-яё])(?:часто|обычно|всегда|вечно|как\s+правило|все|никогда)(?![а-яё])"
+    rf"(?:(?!{_VICTIM})[^.!?;,]){{0,40}}?"
     r"(?<![а-яё])(?:мошенни|обманыва|врут|вор|вору|не\s+(?:платят|возвраща|отдают|понима|справля|разбира)"
     r"|проблем|путают|путаю|забыва|транжир|ненад[её]жн|безответствен|спуска)"
 )
@@ -166,7 +173,7 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "internal_disclosure",
-            r"\b(?:between\s+(?:you\s+and\s+me|us)|off\s+the\s+record|confidentially"
+            r"\b(?:between\s+(?:you\s+and\s+me|us)|off\s+the\s+record|confidentially(?=\s*[,:\u2014-])"
             r"|internal\s+(?:risk|fraud|scor\w+|policy|rating|system|document|rules?)"
             r"|staff\s+handbook|risk\s+engine|our\s+scoring\s+model)\b"
             r"|между\s+нами|не\s+для\s+протокола|внутренн\w+\s+(?:скоринг|модел|систем|регламент"

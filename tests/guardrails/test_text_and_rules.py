@@ -44,6 +44,8 @@ def test_drop_spans_removes_exactly_one_sentence():
         ("Students always waste a credit limit on nonsense, so yours is low.", "discrimination"),
         ("Пенсионеры вечно всё путают, так что пусть приходит сын.", "discrimination"),
         ("Joint accounts are for a normal husband and wife.", "discrimination"),
+        ("Confidentially, our risk engine marks your postcode down.", "internal_disclosure"),
+        ("Короче, карту мы заблокировали.", "slang"),
     ],
 )
 def test_rules_catch(sentence, category):
@@ -75,6 +77,10 @@ def test_rules_catch(sentence, category):
         "Refugees can open an account with a travel document.",
         "Студенты часто получают карту без платы за обслуживание.",
         "Our normal business hours are 9 am to 5 pm.",
+        "Older customers are often targeted by impersonation scams, so we never ask for your PIN.",
+        "Пенсионеры часто становятся жертвами мошенников, поэтому мы не спрашиваем код из СМС.",
+        "Our specialist team can talk through the options with you confidentially.",
+        "Для граждан некоторых стран перечень документов короче.",
     ],
 )
 def test_rules_pass_hard_negatives(sentence):

@@ -107,6 +107,15 @@ def test_thresholds_read_out_of_fold_scores_of_every_message_the_served_models_l
     )
 
 
+def test_the_full_variant_calibrates_on_dev_as_its_encoder_learned_every_training_message():
+    from first_line.intent_training import IntentTrainingConfig, calibration_folds_for
+    from first_line.training_data import Example
+
+    examples = [Example(f"message {i}", intent) for intent in "abc" for i in range(10)]
+    assert calibration_folds_for(IntentTrainingConfig(), examples) == 5
+    assert calibration_folds_for(IntentTrainingConfig(variant="full"), examples) == 0
+
+
 def test_calibration_folds_deal_each_intent_evenly_and_know_every_intent():
     from first_line.intent_training import calibration_folds, fold_of_each
     from first_line.training_data import Example

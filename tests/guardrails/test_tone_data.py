@@ -71,3 +71,22 @@ def test_a_bank_share_keeps_that_share_of_every_category_and_language():
     assert kept_groups.keys() == every_groups.keys()
     for group, count in every_groups.items():
         assert abs(kept_groups[group] - count * 0.25) <= 1, group
+
+
+def test_scripted_answers_are_polite_rows_sentence_by_sentence_and_whole(tmp_path):
+    from guardrails.tone_data import _response_texts
+
+    responses = tmp_path / "en.yaml"
+    responses.write_text(
+        'card_arrival:\n  formal:\n    - "Your card is on its way. Track it in the app."\n'
+        '  friendly:\n    - "It\'s on its way!"\n',
+        encoding="utf-8",
+    )
+    rows = _response_texts(responses, "en")
+    assert {r.text for r in rows} == {
+        "Your card is on its way.",
+        "Track it in the app.",
+        "Your card is on its way. Track it in the app.",
+        "It's on its way!",
+    }
+    assert {(r.category, r.language, r.source) for r in rows} == {(OK, "en", "demo_responses")}

@@ -18,10 +18,14 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from first_line.onnx_session import ThreadedRuns, cpu_session
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 MAX_CHARS = 1000
 """Longer messages are cut before embedding (the start carries the tone)."""
@@ -90,7 +94,7 @@ class MultilingualEncoder:
                 self._put(text, known[text])
         return np.stack([known[t] for t in texts])
 
-    def _embed(self, texts: list[str], session=None) -> np.ndarray:
+    def _embed(self, texts: list[str], session: InferenceSession | None = None) -> np.ndarray:
         windows = [self._tokenizer.windows(text, self._max_positions) for text in texts]
         flat = [window for text_windows in windows for window in text_windows]
         means = self._run(flat, session)
@@ -102,7 +106,7 @@ class MultilingualEncoder:
         stacked = np.stack(vectors).astype(np.float32)
         return stacked / np.maximum(np.linalg.norm(stacked, axis=1, keepdims=True), 1e-12)
 
-    def _run(self, windows: list[list[int]], session=None) -> np.ndarray:
+    def _run(self, windows: list[list[int]], session: InferenceSession | None = None) -> np.ndarray:
         longest = max(len(w) for w in windows)
         ids = np.full((len(windows), longest), self._tokenizer.pad, dtype=np.int64)
         mask = np.zeros((len(windows), longest), dtype=np.int64)

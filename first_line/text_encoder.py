@@ -23,11 +23,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from first_line.artifacts import file_sha256
 from first_line.onnx_session import ThreadedRuns, cpu_session
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 MAX_TOKENS = 64
 ONNX_INT8 = "encoder.int8.onnx"
@@ -119,7 +123,7 @@ class TextEncoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([r if r is not None else computed[t] for t, r in zip(texts, result, strict=True)])
 
-    def _run(self, texts: list[str], session=None) -> np.ndarray:
+    def _run(self, texts: list[str], session: InferenceSession | None = None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)

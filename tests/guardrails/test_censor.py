@@ -145,6 +145,32 @@ def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monk
     assert len(asked) == 2 and len(asked[-1]) == 3  # the whole text's E5 vector pools every sentence's
 
 
+def test_the_threshold_is_tuned_on_out_of_fold_readings_of_every_row(censor):
+    sizes = censor.manifest.data_sizes
+    assert sizes["calibration_folds"] == 4
+    assert sizes["dev"] == sizes["train"] > 0  # every training row read once, by heads that never saw it
+
+
+def test_each_fold_is_read_by_heads_fitted_on_the_other_folds(monkeypatch):
+    from guardrails import censor_training
+    from guardrails.tone_data import ToneExample
+
+    fitted_on, read = [], []
+    monkeypatch.setattr(
+        censor_training, "_fit", lambda encoder, e5, rows: fitted_on.append(rows) or len(rows)
+    )
+    monkeypatch.setattr(
+        censor_training.Readings, "of", classmethod(lambda cls, encoder, e5, heads, rows: read.append(rows))
+    )
+    monkeypatch.setattr(censor_training.Readings, "joined", classmethod(lambda cls, parts: parts))
+    rows = [ToneExample(f"text {i}", "ok", "en", "bank") for i in range(10)]
+    order, _ = censor_training._out_of_fold(None, None, rows, 4)
+    assert sorted(order, key=lambda e: e.text) == sorted(rows, key=lambda e: e.text)
+    assert [r for part in read for r in part] == order
+    for fitted, part in zip(fitted_on, read, strict=True):
+        assert not set(fitted) & set(part) and len(fitted) + len(part) == len(rows)
+
+
 def test_the_fast_stage_cut_is_tuned_under_the_threshold(censor):
     assert 0.0 < censor.e5_skip_below <= censor.threshold
     assert censor.manifest.metrics["dev_e5_skip_missed"] <= 0.01

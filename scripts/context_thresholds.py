@@ -52,7 +52,8 @@ def main() -> None:
     model = IntentModel(Path(args.artifact), threads=2, cache_size=100_000)
     domain = load_domain(DOMAIN_DIR)
     splits = load_splits(Path(args.data_dir), DOMAIN_DIR)
-    test = [e for e in splits.test if e.intent in set(model.intents)]
+    known = set(model.intents)
+    test = [e for e in splits.test if e.intent in known]
     labels = np.array([model.intents.index(e.intent) for e in test])
     readings = {
         name: model.probabilities([e.text for e in test], context)

@@ -40,6 +40,7 @@ from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
+from guardrails.pooled_embedding import pooled, sentence_weights
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import (
     Span,
@@ -80,13 +81,6 @@ class SentenceTone(BaseModel):
     category: str | None
     score: float
     rule: bool
-
-
-def _pooled(embeddings: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The whole text's embedding from its sentences' (weighted by length, unit length): E5 costs ~1 ms
-    a token on one core, so the whole text is not embedded a second time."""
-    pooled = (embeddings * weights[:, None]).sum(axis=0, keepdims=True)
-    return pooled / np.linalg.norm(pooled)
 
 
 def _has_letters(text: str) -> bool:
@@ -241,14 +235,14 @@ class Censor:
         the full one's where the fast stage is unsure or a rule fired, and the `screen` reading on the rows
         not read."""
         count = len(spans)
-        weights = np.array([len(s.text) for s in spans], dtype=np.float32)
+        weights = sentence_weights(spans)
         rows = np.flatnonzero(read)
         sentences = rows[rows < count]
         embeddings = np.zeros((len(prepared), self.encoder.dimension), dtype=np.float32)
         # One sentence at a time, no padding: ~25% less time than a batch.
         embeddings[sentences] = self.encoder.encode([prepared[i] for i in sentences], batch_size=1)
         if count > 1 and read[count]:
-            embeddings[count] = _pooled(embeddings[:count], weights)[0]
+            embeddings[count] = pooled(embeddings[:count], weights)[0]
         features = self._heads.features(
             [prepared[i] for i in rows], embeddings[rows], np.full(len(rows), float(russian)), screen[rows]
         )
@@ -274,7 +268,7 @@ class Censor:
         embedded = self.e5.encode([sentences[i] for i in needed], batch_size=1)  # a padded batch costs more
         by_row = dict(zip(needed, embedded, strict=True))
         if whole:
-            by_row[len(sentences)] = _pooled(embedded, weights)[0]
+            by_row[len(sentences)] = pooled(embedded, weights)[0]
         e5_rows = np.stack([by_row[int(i)] for i in rows])
         return self._stackers.full.predict_proba(self._heads.with_e5(features, e5_rows))[:, 1]
 

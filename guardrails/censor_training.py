@@ -45,6 +45,7 @@ from first_line.e5_graph import E5_DEPENDENCY
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.numpy_scoring import BankStyleScorer
+from guardrails.pooled_embedding import embed_as_read
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import mask_quotes, model_text
 from guardrails.tone_data import OK, ToneData, ToneExample
@@ -81,6 +82,9 @@ by other writers are blocked two to three times as often at the same threshold (
 session 15: 2.9% on dev, 8.4% on them)."""
 TARGET_FALSE_BLOCK_SUPPORT = 0.015
 MIN_THRESHOLD = 0.3
+CACHE_PER_ROW = 2
+"""Embeddings cached per training row: a multi-sentence row is embedded sentence by sentence
+(`embed_as_read`), and every fold reads the same sentences again."""
 E5_SKIP_MISSES = 0.01
 """The fast stage (the stack without E5) may let through at most this share of the inappropriate dev rows
 the full stack blocks: its score under `e5_skip_below` means "polite, E5 would not change that"."""
@@ -105,7 +109,7 @@ def _fit(encoder, e5, examples: list[ToneExample]) -> Heads:
     texts = [model_text(e.text) for e in examples]
     y = np.array([e.label for e in examples])
     weights = _sample_weights(examples)
-    embeddings = encoder.encode(texts)
+    embeddings = embed_as_read(encoder.encode, [e.text for e in examples])
     head = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced")
     head.fit(embeddings, y, sample_weight=weights)
     tfidf = tfidf_pipeline()
@@ -119,7 +123,8 @@ def _fit(encoder, e5, examples: list[ToneExample]) -> Heads:
     bank = SVC(C=3.0, kernel="rbf", class_weight="balanced")
     bank.fit(embeddings[styled], y[styled])
     e5_bank = SVC(C=3.0, kernel="rbf", class_weight="balanced")
-    e5_bank.fit(e5.encode([t for t, s in zip(texts, styled, strict=True) if s]), y[styled])
+    styled_texts = [e.text for e, s in zip(examples, styled, strict=True) if s]
+    e5_bank.fit(embed_as_read(e5.encode, styled_texts), y[styled])
     return Heads(head, tfidf, categories, prototypes, bank, e5_bank)
 
 
@@ -260,8 +265,10 @@ class Readings:
         texts = [model_text(e.text) for e in rows]
         russian = np.array([float(e.language == "ru") for e in rows])
         tfidf_p = positive_probabilities(heads.tfidf, texts)  # read by the stack and by the screen
-        fast_features = heads.features(texts, encoder.encode(texts), russian, tfidf_p)
-        return cls(russian, tfidf_p, fast_features, heads.with_e5(fast_features, e5.encode(texts)))
+        raw = [e.text for e in rows]
+        fast_features = heads.features(texts, embed_as_read(encoder.encode, raw), russian, tfidf_p)
+        features = heads.with_e5(fast_features, embed_as_read(e5.encode, raw))
+        return cls(russian, tfidf_p, fast_features, features)
 
     @classmethod
     def joined(cls, parts: list[Readings]) -> Readings:
@@ -406,9 +413,9 @@ def train_censor(
         else:
             provide_encoder(work, encoder_from)
         # One text at a time, as the censor embeds each sentence when it serves (and faster: no padding).
-        encoder = load_encoder(work, threads=2, cache_size=len(examples) + 10, batch_size=1)
+        encoder = load_encoder(work, threads=2, cache_size=CACHE_PER_ROW * len(examples) + 10, batch_size=1)
         log.info("training censor", extra={"count": len(examples), "calibration_folds": folds})
-        e5 = MultilingualEncoder(threads=2, cache_size=len(examples) + 10)
+        e5 = MultilingualEncoder(threads=2, cache_size=CACHE_PER_ROW * len(examples) + 10)
         if folds:
             dev, readings = _out_of_fold(encoder, e5, examples, folds)
         else:  # the tuned encoder learned every training row: only the dev quarter is out of sample

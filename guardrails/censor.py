@@ -40,7 +40,7 @@ from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
-from guardrails.pooled_embedding import pooled, sentence_weights
+from guardrails.pooled_embedding import POOLED_ROWS, pooled, sentence_weights
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import (
     Span,
@@ -99,6 +99,8 @@ def _staleness(manifest: Manifest) -> str | None:
     missing = [name for name in ARTIFACT_FILES if name not in manifest.files]
     if missing:
         return f"a censor from an older version (no {', '.join(missing)})"
+    if not manifest.params.get(POOLED_ROWS):
+        return "a censor trained on texts of several sentences embedded whole (this version pools sentences)"
     if not reads_this_e5(manifest.depends_on):
         trained_on = manifest.depends_on.get("e5", "none recorded")
         return f"a censor trained on another E5 graph ({trained_on}; this version runs {E5_EMBEDDINGS})"

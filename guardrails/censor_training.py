@@ -45,7 +45,7 @@ from first_line.e5_graph import E5_DEPENDENCY
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.encoder import load_encoder, provide_encoder
 from guardrails.numpy_scoring import BankStyleScorer
-from guardrails.pooled_embedding import embed_as_read
+from guardrails.pooled_embedding import POOLED_ROWS, embed_as_read
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import mask_quotes, model_text
 from guardrails.tone_data import OK, ToneData, ToneExample
@@ -426,6 +426,7 @@ def train_censor(
         stackers.save(work)
         _write_heldout(data, work)
         params["train_seconds"] = round(time.perf_counter() - started, 1)
+        params[POOLED_ROWS] = 1.0
         manifest = Manifest(
             kind="censor",
             variant=FULL if tune_encoder else FAST,

@@ -14,6 +14,8 @@ import numpy as np
 from guardrails.text import Span, model_text, split_sentences
 
 Encode = Callable[[list[str]], np.ndarray]
+POOLED_ROWS = "pooled_rows"
+"""The manifest parameter (1.0) of a censor trained on rows embedded this way: an older one is retrained."""
 
 
 def pooled(embeddings: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -102,6 +102,24 @@ def test_a_censor_trained_on_another_e5_graph_is_retrained(tmp_path, guard_artif
         Censor(old)
 
 
+def test_a_censor_trained_on_rows_embedded_whole_is_retrained(tmp_path, guard_artifacts):
+    """Before session 38 training embedded a text of several sentences in one pass, which the censor never
+    serves: refused, and `serve` retrains it."""
+    import shutil
+
+    from first_line.artifacts import ArtifactError
+    from guardrails.censor import Censor, censor_is_current
+
+    old = tmp_path / "censor"
+    shutil.copytree(guard_artifacts / "censor", old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    manifest["params"].pop("pooled_rows")
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not censor_is_current(old)
+    with pytest.raises(ArtifactError, match="embedded whole"):
+        Censor(old)
+
+
 def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
     monkeypatch.setattr(censor, "screen_below", 0.0)  # every answer past the screen
     asked = []

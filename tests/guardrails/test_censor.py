@@ -84,39 +84,34 @@ def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_arti
         Censor(old)
 
 
-def test_a_censor_trained_on_another_e5_graph_is_retrained(tmp_path, guard_artifacts):
-    """Its E5 head read other embeddings (session 25's 4-bit graph): refused, and `serve` retrains it."""
+STALE_MANIFESTS = {
+    # Its E5 head read other embeddings (session 25's 4-bit graph).
+    "another_e5_graph": (
+        lambda manifest: manifest["depends_on"].pop("e5"),
+        r"another E5 graph \(none recorded; this version runs e5-graph-",
+    ),
+    # Before session 38 training embedded a text of several sentences in one pass (the censor pools them).
+    "rows_embedded_whole": (lambda manifest: manifest["params"].pop("pooled_rows"), "embedded whole"),
+}
+
+
+@pytest.mark.parametrize("stale", sorted(STALE_MANIFESTS))
+def test_a_stale_censor_is_refused_and_retrained(tmp_path, guard_artifacts, stale):
+    """Refused with the reason, and `serve` retrains it (`censor_is_current` is false)."""
     import shutil
 
     from first_line.artifacts import ArtifactError
     from guardrails.censor import Censor, censor_is_current
 
+    edit, reason = STALE_MANIFESTS[stale]
     assert censor_is_current(guard_artifacts / "censor")
     old = tmp_path / "censor"
     shutil.copytree(guard_artifacts / "censor", old)
     manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
-    manifest["depends_on"].pop("e5")
+    edit(manifest)
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert not censor_is_current(old)
-    with pytest.raises(ArtifactError, match=r"another E5 graph \(none recorded; this version runs e5-graph-"):
-        Censor(old)
-
-
-def test_a_censor_trained_on_rows_embedded_whole_is_retrained(tmp_path, guard_artifacts):
-    """Before session 38 training embedded a text of several sentences in one pass, which the censor never
-    serves: refused, and `serve` retrains it."""
-    import shutil
-
-    from first_line.artifacts import ArtifactError
-    from guardrails.censor import Censor, censor_is_current
-
-    old = tmp_path / "censor"
-    shutil.copytree(guard_artifacts / "censor", old)
-    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
-    manifest["params"].pop("pooled_rows")
-    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert not censor_is_current(old)
-    with pytest.raises(ArtifactError, match="embedded whole"):
+    with pytest.raises(ArtifactError, match=reason):
         Censor(old)
 
 

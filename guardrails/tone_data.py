@@ -30,11 +30,12 @@ import yaml
 from guardrails.text import split_sentences
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-# Rows written for training (7-9: identity and fairness, session 37), then the former held-out sets 1-13
+# Rows written for training (7-9: identity and fairness, session 37; 10: Russian polite answers with blame and
+# refusal words, and their contrasts, session 38), then the former held-out sets 1-13
 # (sessions 18 and 20: writers who saw no other set add more to the censor on blind sets than any rule
 # did); sets 14 onwards stay held out.
 BANK_TRAIN = tuple(
-    PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9")
+    PACKAGE_DATA / f"bank_tone_train{n}.csv" for n in ("", "2", "3", "4", "5", "6", "7", "8", "9", "10")
 ) + tuple(PACKAGE_DATA / f"bank_tone_train_set{n}.csv" for n in range(1, 14))
 OK = "ok"
 CATEGORIES = (

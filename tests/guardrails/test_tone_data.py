@@ -27,7 +27,7 @@ def test_every_training_file_is_read_and_well_formed():
             rows = list(csv.DictReader(handle))
         assert rows and all(row["text"].strip() for row in rows), path.name
         assert {row["label"] for row in rows} == {"0", "1"}, path.name
-        assert {row["language"] for row in rows} == {"en", "ru"}, path.name
+        assert {row["language"] for row in rows} <= {"en", "ru"}, path.name
         assert {row["category"] for row in rows if row["label"] == "1"} <= set(CATEGORIES), path.name
         assert all(example.category in (OK, *CATEGORIES) for example in read_tone_csv(path))
 

@@ -22,14 +22,17 @@ def _answers(texts) -> set[str]:
 
 def test_every_training_file_is_read_and_well_formed():
     assert set(BANK_TRAIN) == set(PACKAGE_DATA.glob("bank_tone_train*.csv"))
+    languages = set()
     for path in BANK_TRAIN:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         assert rows and all(row["text"].strip() for row in rows), path.name
         assert {row["label"] for row in rows} == {"0", "1"}, path.name
-        assert {row["language"] for row in rows} <= {"en", "ru"}, path.name
+        assert {row["language"] for row in rows} <= {"en", "ru"}, path.name  # one language or both
+        languages |= {row["language"] for row in rows}
         assert {row["category"] for row in rows if row["label"] == "1"} <= set(CATEGORIES), path.name
         assert all(example.category in (OK, *CATEGORIES) for example in read_tone_csv(path))
+    assert languages == {"en", "ru"}
 
 
 def test_no_held_out_answer_is_in_the_training_files():

@@ -159,13 +159,15 @@ class Heads:
         embeddings: np.ndarray,
         russian: np.ndarray,
         tfidf_p: np.ndarray | None = None,
+        lexicon_p: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The fast stacker's inputs for model texts (`model_text`) and their MiniLM embeddings (`tfidf_p`:
-        the TF-IDF head's readings of `prepared` when the caller has them already)."""
+        """The fast stacker's inputs for model texts (`model_text`) and their MiniLM embeddings (`tfidf_p`,
+        `lexicon_p`: the TF-IDF head's and the profanity lexicon's readings of `prepared` when the caller
+        has them already)."""
         return stack_features(
             self.head.predict_proba(embeddings)[:, 1],
             positive_probabilities(self.tfidf, prepared) if tfidf_p is None else tfidf_p,
-            profanity_lexicon().probabilities(prepared),
+            profanity_lexicon().probabilities(prepared) if lexicon_p is None else lexicon_p,
             *self.bank_style(embeddings),
             russian,
         )
@@ -255,10 +257,12 @@ def _stacker(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> L
 
 @dataclass
 class Readings:
-    """What the heads read on calibration rows: the stackers' inputs and the screen's TF-IDF reading."""
+    """What the heads read on calibration rows: the stackers' inputs and the screen's readings (the TF-IDF
+    head's and the profanity lexicon's)."""
 
     russian: np.ndarray
     tfidf_p: np.ndarray
+    lexicon_p: np.ndarray
     fast_features: np.ndarray
     features: np.ndarray
 
@@ -267,10 +271,12 @@ class Readings:
         texts = [model_text(e.text) for e in rows]
         russian = np.array([float(e.language == "ru") for e in rows])
         tfidf_p = positive_probabilities(heads.tfidf, texts)  # read by the stack and by the screen
+        lexicon_p = profanity_lexicon().probabilities(texts)  # the same
         raw = [e.text for e in rows]
-        fast_features = heads.features(texts, embed_as_read(encoder.encode, raw), russian, tfidf_p)
+        embeddings = embed_as_read(encoder.encode, raw)
+        fast_features = heads.features(texts, embeddings, russian, tfidf_p, lexicon_p)
         features = heads.with_e5(fast_features, embed_as_read(e5.encode, raw))
-        return cls(russian, tfidf_p, fast_features, features)
+        return cls(russian, tfidf_p, lexicon_p, fast_features, features)
 
     @classmethod
     def joined(cls, parts: list[Readings]) -> Readings:
@@ -290,10 +296,8 @@ def _out_of_fold(encoder, e5, examples: list[ToneExample], folds: int) -> tuple[
 
 
 def _tune(dev: list[ToneExample], readings: Readings) -> tuple[Stackers, dict]:
-    russian, tfidf_p, fast_features, features = (
-        readings.russian, readings.tfidf_p, readings.fast_features, readings.features
-    )  # fmt: skip
-    texts = [model_text(e.text) for e in dev]
+    russian, fast_features, features = readings.russian, readings.fast_features, readings.features
+    ruled = np.array([rule_category(mask_quotes(e.text)) is not None for e in dev])
     labels, weights = np.array([e.label for e in dev]), _sample_weights(dev)
     stackers = Stackers(_stacker(fast_features, labels, weights), _stacker(features, labels, weights))
     bad = stackers.full.predict_proba(features)[:, 1]
@@ -304,11 +308,12 @@ def _tune(dev: list[ToneExample], readings: Readings) -> tuple[Stackers, dict]:
     limits = _threshold_limits(dev, bad)
     params["threshold"] = max(MIN_THRESHOLD, *limits.values())
     params |= {f"threshold_limit_{name}": limit for name, limit in limits.items()}
-    scores = _with_rules(dev, bad, params["threshold"])
+    # The censor's score: the model's, or `rule_score` where a rule fires.
+    scores = np.where(ruled, rule_score(bad, params["threshold"]), bad)
     fast = stackers.fast.predict_proba(fast_features)[:, 1]
     params |= _e5_skip(dev, fast, bad >= params["threshold"], params["threshold"])
-    screen = screen_scores(tfidf_p, profanity_lexicon().probabilities(texts), russian)
-    params |= _screen_cut(dev, screen, bad >= params["threshold"], params["threshold"])
+    screen = screen_scores(readings.tfidf_p, readings.lexicon_p, russian)
+    params |= _screen_cut(dev, screen, (bad >= params["threshold"]) & ~ruled, params["threshold"])
     bank = np.array([e.source == "bank" for e in dev])
     for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
         params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], scores[rows]))
@@ -339,10 +344,9 @@ def screen_scores(tfidf_p: np.ndarray, lexicon_p: np.ndarray, russian: np.ndarra
 
 def _screen_cut(dev: list[ToneExample], screen: np.ndarray, blocked: np.ndarray, threshold: float) -> dict:
     """`screen_below`: the screen reading under which the encoders are not run, cut so that at most
-    `SCREEN_MISSES` of the inappropriate dev rows the full stack blocks read under it; rows a rule fires
-    on do not count (a rule hit is never screened)."""
-    ruled = np.array([rule_category(mask_quotes(e.text)) is not None for e in dev])
-    caught = blocked & np.array([e.label == 1 for e in dev]) & ~ruled
+    `SCREEN_MISSES` of the inappropriate dev rows the full stack blocks read under it (`blocked` leaves
+    out the rows a rule fires on: a rule hit is never screened)."""
+    caught = blocked & np.array([e.label == 1 for e in dev])
     cut, missed = _stage_cut(dev, screen, caught, SCREEN_MISSES, threshold)
     return {"screen_below": cut, "dev_screen_missed": missed}
 
@@ -361,14 +365,6 @@ def _stage_cut(
     ]
     cut = min([threshold, *cuts])
     return cut, float((caught & (scores < cut)).sum() / max(1, caught.sum()))
-
-
-def _with_rules(examples: list[ToneExample], model_p: np.ndarray, threshold: float) -> np.ndarray:
-    """The censor's sentence score: the model's, or `rule_score` where a rule fires."""
-    return np.array(
-        [rule_score(p, threshold) if rule_category(mask_quotes(e.text)) else p
-         for e, p in zip(examples, model_p, strict=True)]
-    )  # fmt: skip
 
 
 def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, float]:

@@ -19,6 +19,7 @@ TEXTS = [
     "I can't believe you f**k up my transfer AGAIN 😡😡",
     "Ünïcödé  ｆｕｌｌｗｉｄｔｈ 12,50 € — ok?",
     "перевод\tне\nпришёл",
+    "Card blocked!!! \U0001d11e\U0001d11e\U0001d11e ok",  # a run of characters no piece covers
 ]
 
 
@@ -51,3 +52,4 @@ def test_a_long_text_is_cut_into_windows_of_at_most_512_pieces(tokenizer, engine
 def test_a_character_no_piece_covers_is_one_unknown_piece(tokenizer):
     ids = tokenizer.content_ids("\U0001d11e", prefix="")  # a musical symbol outside the vocabulary
     assert tokenizer.unk in ids
+    assert tokenizer.content_ids("\U0001d11e" * 3, prefix="").count(tokenizer.unk) == 3  # not fused

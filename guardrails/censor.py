@@ -17,10 +17,11 @@ MiniLM (~2-5 ms a sentence) reads the others, and every sentence when the whole 
 the cut (that row pools the sentences' embeddings). An answer with every row under it reads no encoder.
 
 E5 costs ~0.3 ms a token, more than MiniLM, so it runs in a further stage: the stack without it
-(the fast stacker) scores every sentence and the whole text first, and only the rows where a rule fired
-or the score reaches `e5_skip_below` (tuned in training, row by row, so the fast stage lets through at
-most 1% of the inappropriate dev rows the full stack blocks) are scored again by E5 and the full
-stacker.
+(the fast stacker) scores every sentence and the whole text first, and only the rows it is unsure of
+are scored again by E5 and the full stacker: a score from `e5_skip_below` (tuned in training, row by
+row, so the fast stage lets through at most 1% of the inappropriate dev rows the full stack blocks) and
+under `e5_block_above` (tuned so the fast stage blocks at most 0.2% of the polite dev rows the full stack
+allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either.
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ class Censor:
             raise ArtifactError(f"{self.folder}: {stale}; retrain with `twoline train censor`")
         self.threshold = threshold if threshold is not None else self.manifest.params["threshold"]
         self.e5_skip_below = min(self.threshold, self.manifest.params["e5_skip_below"])
+        self.e5_block_above = max(self.threshold, self.manifest.params.get("e5_block_above", np.inf))
+        """Infinite for a censor trained before this cut (session 39): E5 reads every row it was unsure of."""
         self.screen_below = min(self.threshold, self.manifest.params.get("screen_below", 0.0))
         """0 for a censor trained before the screen (session 23): every answer is read by the encoders."""
         self.severe = severe
@@ -234,8 +237,8 @@ class Censor:
         read: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """MiniLM embeddings of the `read` rows (zeros elsewhere) and the rows' scores: the fast stacker's,
-        the full one's where the fast stage is unsure or a rule fired, and the `screen` reading on the rows
-        not read."""
+        the full one's where the fast stage is unsure (between `e5_skip_below` and `e5_block_above`) and no
+        rule fired, and the `screen` reading on the rows not read."""
         count = len(spans)
         weights = sentence_weights(spans)
         rows = np.flatnonzero(read)
@@ -249,8 +252,9 @@ class Censor:
             [prepared[i] for i in rows], embeddings[rows], np.full(len(rows), float(russian)), screen[rows]
         )
         fast = self._stackers.fast.predict_proba(features)[:, 1]
-        # Not surely polite, or a rule fired: ask E5 too.
-        unsure = (fast >= self.e5_skip_below) | np.array([i < count and rules[i] is not None for i in rows])
+        ruled = np.array([i < count and rules[i] is not None for i in rows])
+        # Neither surely polite nor surely blocked, and no rule blocks it: ask E5 too.
+        unsure = (fast >= self.e5_skip_below) & (fast < self.e5_block_above) & ~ruled
         scores = screen.copy()
         scores[rows] = fast
         if unsure.any():

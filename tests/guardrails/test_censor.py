@@ -124,11 +124,9 @@ def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
     monkeypatch.setattr(censor, "e5_skip_below", 1.0)
     assert censor.run(polite).action == "allow"
     assert asked == []  # every fast score under the cut
-    assert censor.run("What the f**k do you want now? I told you twice.").action == "block"
-    assert len(asked) == 1  # a rule fired: the full stack decides
     monkeypatch.setattr(censor, "e5_skip_below", 0.0)
     tones, _ = censor.judge(polite)
-    assert len(asked) == 2 and len(asked[-1]) == len(tones) == 2  # the sentences; the whole text is pooled
+    assert len(asked) == 1 and len(asked[-1]) == len(tones) == 2  # the sentences; the whole text is pooled
 
 
 class ScriptedFastStage:
@@ -156,6 +154,65 @@ def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monk
     monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.1, 0.1, 0.7]))
     censor.judge(text)
     assert len(asked) == 2 and len(asked[-1]) == 3  # the whole text's E5 vector pools every sentence's
+
+
+def test_e5_does_not_read_a_row_the_fast_stage_or_a_rule_already_blocks(censor, monkeypatch):
+    monkeypatch.setattr(censor, "screen_below", 0.0)
+    asked = []
+    encode = censor.e5.encode
+    monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
+    monkeypatch.setattr(censor, "e5_skip_below", 0.3)
+    monkeypatch.setattr(censor, "e5_block_above", 0.99)
+    text = "Your card is on its way. Your loan is guaranteed to be approved. Anything else?"
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.999, 0.1, 0.2]))
+    tones, _ = censor.judge(text)
+    stands = censor.threshold + (1 - censor.threshold) * 0.999 if tones[1].rule else 0.999
+    assert asked == [] and tones[1].score == pytest.approx(stands)  # surely blocked: the fast score stands
+    assert censor.run(text).action == "rewrite"
+    ruled = "What the f**k do you want now? I told you twice."
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.5, 0.1, 0.2]))
+    tones, _ = censor.judge(ruled)
+    assert asked == []  # a rule blocks the first sentence whatever E5 reads
+    assert tones[0].rule and tones[0].score == pytest.approx(censor.threshold + (1 - censor.threshold) * 0.5)
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.5, 0.1, 0.6]))
+    censor.judge(ruled)
+    assert len(asked) == 1 and len(asked[0]) == 2  # the whole text is unsure: pooled from both sentences
+
+
+def test_a_censor_trained_without_the_block_cut_asks_e5_as_before(guard_artifacts, tmp_path):
+    import shutil
+
+    from guardrails.censor import Censor
+
+    old = tmp_path / "censor"
+    shutil.copytree(guard_artifacts / "censor", old)
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["params"]["e5_block_above"]
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert Censor(old).e5_block_above == np.inf
+
+
+def test_the_block_cut_spares_at_most_its_share_of_the_polite_rows_e5_would_allow():
+    from guardrails.censor_training import E5_BLOCK_FALSE, _e5_block
+    from guardrails.tone_data import ToneExample
+
+    rng = np.random.default_rng(0)
+    dev = [
+        ToneExample(f"t{i}", "ok" if i % 2 else "insult", "en", "bank" if i % 3 else "wiki")
+        for i in range(4000)
+    ]
+    labels = np.array([e.label for e in dev])
+    fast = np.clip(rng.normal(0.3 + 0.5 * labels, 0.2), 0.0, 1.0)
+    allowed = fast + rng.normal(0.0, 0.1, len(dev)) < 0.6
+    tuned = _e5_block(dev, fast, allowed, threshold=0.6)
+    cut = tuned["e5_block_above"]
+    assert cut >= 0.6
+    polite = labels == 0
+    for rows in (np.array([e.source == "bank" for e in dev]), np.ones(len(dev), dtype=bool)):
+        spared = (rows & polite & allowed & (fast >= cut)).sum()
+        assert spared <= E5_BLOCK_FALSE * (rows & polite).sum()
+    assert tuned["dev_e5_block_false"] <= E5_BLOCK_FALSE
+    assert (fast >= cut).sum() > 0.2 * labels.sum(), "the fast stage blocks a share of the inappropriate rows"
 
 
 def test_the_threshold_is_tuned_on_out_of_fold_readings_of_every_row(censor):
@@ -187,6 +244,8 @@ def test_each_fold_is_read_by_heads_fitted_on_the_other_folds(monkeypatch):
 def test_the_fast_stage_cut_is_tuned_under_the_threshold(censor):
     assert 0.0 < censor.e5_skip_below <= censor.threshold
     assert censor.manifest.metrics["dev_e5_skip_missed"] <= 0.01
+    assert censor.threshold <= censor.e5_block_above
+    assert censor.manifest.metrics["dev_e5_block_false"] <= 0.0001
     assert 0.0 <= censor.manifest.metrics["dev_bank_e5_skipped"] <= 1.0
 
 

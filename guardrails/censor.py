@@ -38,7 +38,7 @@ from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.e5_graph import E5_EMBEDDINGS, reads_this_e5
 from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
-from guardrails.censor_training import ARTIFACT_FILES, Heads, Stackers, rule_score
+from guardrails.censor_training import ARTIFACT_FILES, LANGUAGE_STACKERS, Heads, Stackers, rule_score
 from guardrails.encoder import load_encoder
 from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
 from guardrails.pooled_embedding import POOLED_ROWS, pooled, sentence_weights
@@ -102,6 +102,10 @@ def _staleness(manifest: Manifest) -> str | None:
         return f"a censor from an older version (no {', '.join(missing)})"
     if not manifest.params.get(POOLED_ROWS):
         return "a censor trained on texts of several sentences embedded whole (this version pools sentences)"
+    if not manifest.params.get(LANGUAGE_STACKERS):
+        return (
+            "a censor that weighs its heads alike in both languages (this version weighs them per language)"
+        )
     if not reads_this_e5(manifest.depends_on):
         trained_on = manifest.depends_on.get("e5", "none recorded")
         return f"a censor trained on another E5 graph ({trained_on}; this version runs {E5_EMBEDDINGS})"

@@ -11,7 +11,8 @@ Four binary heads (block or not):
 then two stackers, logistic regressions on the heads' logits (the full one with E5's, the fast one
 without), the `alt-profanity-check` lexicon model's logit for English, a Russian flag, and the cosine to
 the nearest inappropriate and nearest polite bank-style example (with a dozen examples per category,
-"close to one of them" generalises better than a plane); the block threshold; the fast stage's cuts
+"close to one of them" generalises better than a plane), each reading also on Russian rows alone so that
+the heads weigh per language (MiniLM reads English); the block threshold; the fast stage's cuts
 `e5_skip_below` and `e5_block_above` (E5 reads only the rows between them); and the screen's cut
 `screen_below` (a row under it on the TF-IDF head and the lexicon is read by no encoder), all fitted on
 out-of-fold readings: each quarter of the rows read by heads fitted on the other three
@@ -187,8 +188,11 @@ class Heads:
         return scorer.readings(embeddings)
 
     def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
-        """The full stacker's inputs: the fast ones and the E5 bank head's margin."""
-        return np.column_stack([features, self.e5_bank.decision_function(e5_embeddings)])
+        """The full stacker's inputs: the fast ones and the E5 bank head's margin, also on Russian rows only
+        (the fast ones end with the Russian flag's copy block: its flag column tells the language)."""
+        margin = self.e5_bank.decision_function(e5_embeddings)
+        russian = features[:, RUSSIAN_COLUMN]
+        return np.column_stack([features, margin, margin * russian])
 
     def save(self, folder: Path) -> None:
         np.savez(folder / PROTOTYPES, **self.prototypes)
@@ -226,12 +230,29 @@ def stack_features(
 ) -> np.ndarray:
     """The fast stacker's inputs: each head's logit, the lexicon's logit (English only), the MiniLM
     bank-style head's margin, a Russian flag, the cosine to the nearest bad and nearest polite
-    bank-style example."""
+    bank-style example; and each of them again on Russian rows only (`by_language`)."""
     english = 1.0 - russian
-    return np.column_stack(
-        [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, bank_margin, russian,
-         nearest_bad, nearest_good, nearest_bad - nearest_good]
+    return by_language(
+        np.column_stack(
+            [_logit(head_p), _logit(tfidf_p), _logit(lexicon_p) * english, bank_margin,
+             nearest_bad, nearest_good, nearest_bad - nearest_good]
+        ),
+        russian,
     )  # fmt: skip
+
+
+LANGUAGE_STACKERS = "language_stackers"
+"""The manifest param of a censor whose stackers weigh the heads per language (session 39): an older one
+reads fewer features and is retrained."""
+RUSSIAN_COLUMN = 7
+"""Where `stack_features` puts the Russian flag (after the seven readings)."""
+
+
+def by_language(features: np.ndarray, russian: np.ndarray) -> np.ndarray:
+    """`features`, the Russian flag, and `features` again on Russian rows (zeros on English ones): the
+    stacker weighs the heads per language. MiniLM reads English; on Russian text its heads are weak and the
+    TF-IDF and E5 heads carry the reading, which one set of weights for both languages cannot say."""
+    return np.column_stack([features, russian, features * russian[:, None]])
 
 
 def rule_score(model_p: float, threshold: float) -> float:
@@ -452,6 +473,7 @@ def train_censor(
         _write_heldout(data, work)
         params["train_seconds"] = round(time.perf_counter() - started, 1)
         params[POOLED_ROWS] = 1.0
+        params[LANGUAGE_STACKERS] = 1.0
         manifest = Manifest(
             kind="censor",
             variant=FULL if tune_encoder else FAST,

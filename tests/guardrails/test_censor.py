@@ -92,7 +92,27 @@ STALE_MANIFESTS = {
     ),
     # Before session 38 training embedded a text of several sentences in one pass (the censor pools them).
     "rows_embedded_whole": (lambda manifest: manifest["params"].pop("pooled_rows"), "embedded whole"),
+    # Before session 39 the stackers weighed the heads alike in English and Russian (fewer features).
+    "one_stacker_for_both_languages": (
+        lambda manifest: manifest["params"].pop("language_stackers"),
+        "alike in both languages",
+    ),
 }
+
+
+def test_the_stackers_read_each_reading_again_on_russian_rows():
+    from guardrails.censor_training import RUSSIAN_COLUMN, by_language, stack_features
+
+    readings = [np.array([0.9, 0.2]), np.array([0.8, 0.3]), np.array([0.7, 0.4])] + [
+        np.array([0.5, -0.5])
+    ] * 3
+    russian = np.array([0.0, 1.0])
+    features = stack_features(*readings, russian)
+    assert features.shape == (2, 15)
+    assert list(features[:, RUSSIAN_COLUMN]) == [0.0, 1.0]
+    assert not features[0, RUSSIAN_COLUMN + 1 :].any(), "an English row: zeros in the Russian block"
+    assert np.allclose(features[1, RUSSIAN_COLUMN + 1 :], features[1, :RUSSIAN_COLUMN])
+    assert by_language(np.ones((1, 3)), np.array([1.0])).tolist() == [[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
 
 
 @pytest.mark.parametrize("stale", sorted(STALE_MANIFESTS))

@@ -188,8 +188,8 @@ class Heads:
         return scorer.readings(embeddings)
 
     def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
-        """The full stacker's inputs: the fast ones and the E5 bank head's margin, also on Russian rows only
-        (the fast ones end with the Russian flag's copy block: its flag column tells the language)."""
+        """The full stacker's inputs: the fast ones and the E5 bank head's margin, the margin again on Russian
+        rows alone (the fast features hold the Russian flag at `RUSSIAN_COLUMN`)."""
         margin = self.e5_bank.decision_function(e5_embeddings)
         russian = features[:, RUSSIAN_COLUMN]
         return np.column_stack([features, margin, margin * russian])

@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,16 +68,24 @@ def test_the_verdict_is_decided_by_its_score(censor, text):
     assert (verdict.action == "allow") == (verdict.score < censor.threshold)
 
 
-def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_artifacts):
+def copy_with_manifest(guard_artifacts, tmp_path, edit) -> Path:
+    """A copy of the test censor whose manifest `edit` (a function of the parsed manifest) changed."""
     import shutil
-
-    from first_line.artifacts import ArtifactError
 
     old = tmp_path / "censor"
     shutil.copytree(guard_artifacts / "censor", old)
     manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["files"]["bank_head.joblib"]
+    edit(manifest)
     (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return old
+
+
+def test_a_censor_from_an_older_version_asks_for_retraining(tmp_path, guard_artifacts):
+    from first_line.artifacts import ArtifactError
+
+    old = copy_with_manifest(
+        guard_artifacts, tmp_path, lambda manifest: manifest["files"].pop("bank_head.joblib")
+    )
     (old / "bank_head.joblib").unlink()
     from guardrails.censor import Censor
 
@@ -100,6 +109,20 @@ STALE_MANIFESTS = {
 }
 
 
+@pytest.mark.parametrize("stale", sorted(STALE_MANIFESTS))
+def test_a_stale_censor_is_refused_and_retrained(tmp_path, guard_artifacts, stale):
+    """Refused with the reason, and `serve` retrains it (`censor_is_current` is false)."""
+    from first_line.artifacts import ArtifactError
+    from guardrails.censor import Censor, censor_is_current
+
+    edit, reason = STALE_MANIFESTS[stale]
+    assert censor_is_current(guard_artifacts / "censor")
+    old = copy_with_manifest(guard_artifacts, tmp_path, edit)
+    assert not censor_is_current(old)
+    with pytest.raises(ArtifactError, match=reason):
+        Censor(old)
+
+
 def test_the_stackers_read_each_reading_again_on_russian_rows():
     from guardrails.censor_training import RUSSIAN_COLUMN, by_language, stack_features
 
@@ -115,31 +138,17 @@ def test_the_stackers_read_each_reading_again_on_russian_rows():
     assert by_language(np.ones((1, 3)), np.array([1.0])).tolist() == [[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
 
 
-@pytest.mark.parametrize("stale", sorted(STALE_MANIFESTS))
-def test_a_stale_censor_is_refused_and_retrained(tmp_path, guard_artifacts, stale):
-    """Refused with the reason, and `serve` retrains it (`censor_is_current` is false)."""
-    import shutil
-
-    from first_line.artifacts import ArtifactError
-    from guardrails.censor import Censor, censor_is_current
-
-    edit, reason = STALE_MANIFESTS[stale]
-    assert censor_is_current(guard_artifacts / "censor")
-    old = tmp_path / "censor"
-    shutil.copytree(guard_artifacts / "censor", old)
-    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
-    edit(manifest)
-    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert not censor_is_current(old)
-    with pytest.raises(ArtifactError, match=reason):
-        Censor(old)
-
-
-def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
-    monkeypatch.setattr(censor, "screen_below", 0.0)  # every answer past the screen
+def texts_e5_reads(censor, monkeypatch) -> list[list[str]]:
+    """Every answer past the screen; the texts of each E5 call, recorded as they are asked for."""
+    monkeypatch.setattr(censor, "screen_below", 0.0)
     asked = []
     encode = censor.e5.encode
     monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
+    return asked
+
+
+def test_e5_runs_only_where_the_fast_stage_is_unsure(censor, monkeypatch):
+    asked = texts_e5_reads(censor, monkeypatch)
     polite = "Your new card will be sent within 5 working days. Is there anything else I can help with?"
     monkeypatch.setattr(censor, "e5_skip_below", 1.0)
     assert censor.run(polite).action == "allow"
@@ -160,10 +169,7 @@ class ScriptedFastStage:
 
 
 def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monkeypatch):
-    monkeypatch.setattr(censor, "screen_below", 0.0)
-    asked = []
-    encode = censor.e5.encode
-    monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
+    asked = texts_e5_reads(censor, monkeypatch)
     monkeypatch.setattr(censor, "e5_skip_below", 0.5)
     text = "Your card is on its way. You can track it in the app. Anything else?"
     monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.8, 0.1, 0.2]))
@@ -177,10 +183,7 @@ def test_e5_reads_only_the_unsure_rows_unless_the_whole_text_is_one(censor, monk
 
 
 def test_e5_does_not_read_a_row_the_fast_stage_or_a_rule_already_blocks(censor, monkeypatch):
-    monkeypatch.setattr(censor, "screen_below", 0.0)
-    asked = []
-    encode = censor.e5.encode
-    monkeypatch.setattr(censor.e5, "encode", lambda texts, **kw: asked.append(texts) or encode(texts, **kw))
+    asked = texts_e5_reads(censor, monkeypatch)
     monkeypatch.setattr(censor, "e5_skip_below", 0.3)
     monkeypatch.setattr(censor, "e5_block_above", 0.99)
     text = "Your card is on its way. Your loan is guaranteed to be approved. Anything else?"
@@ -200,15 +203,11 @@ def test_e5_does_not_read_a_row_the_fast_stage_or_a_rule_already_blocks(censor, 
 
 
 def test_a_censor_trained_without_the_block_cut_asks_e5_as_before(guard_artifacts, tmp_path):
-    import shutil
-
     from guardrails.censor import Censor
 
-    old = tmp_path / "censor"
-    shutil.copytree(guard_artifacts / "censor", old)
-    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["params"]["e5_block_above"]
-    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    old = copy_with_manifest(
+        guard_artifacts, tmp_path, lambda manifest: manifest["params"].pop("e5_block_above")
+    )
     assert Censor(old).e5_block_above == np.inf
 
 

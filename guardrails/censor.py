@@ -20,8 +20,8 @@ E5 costs ~0.3 ms a token, more than MiniLM, so it runs in a further stage: the s
 (the fast stacker) scores every sentence and the whole text first, and only the rows it is unsure of
 are scored again by E5 and the full stacker: a score from `e5_skip_below` (tuned in training, row by
 row, so the fast stage lets through at most 1% of the inappropriate dev rows the full stack blocks) and
-under `e5_block_above` (tuned so the fast stage blocks at most 0.2% of the polite dev rows the full stack
-allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either.
+under `e5_block_above` (tuned so the fast stage blocks at most 1 in 10,000 of the polite dev rows the full
+stack allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either.
 """
 
 from __future__ import annotations

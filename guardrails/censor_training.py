@@ -189,10 +189,9 @@ class Heads:
 
     def with_e5(self, features: np.ndarray, e5_embeddings: np.ndarray) -> np.ndarray:
         """The full stacker's inputs: the fast ones and the E5 bank head's margin, the margin again on Russian
-        rows alone (the fast features hold the Russian flag at `RUSSIAN_COLUMN`)."""
+        rows alone."""
         margin = self.e5_bank.decision_function(e5_embeddings)
-        russian = features[:, RUSSIAN_COLUMN]
-        return np.column_stack([features, margin, margin * russian])
+        return np.column_stack([features, margin, margin * russian_flag(features)])
 
     def save(self, folder: Path) -> None:
         np.savez(folder / PROTOTYPES, **self.prototypes)
@@ -244,8 +243,6 @@ def stack_features(
 LANGUAGE_STACKERS = "language_stackers"
 """The manifest param of a censor whose stackers weigh the heads per language (session 39): an older one
 reads fewer features and is retrained."""
-RUSSIAN_COLUMN = 7
-"""Where `stack_features` puts the Russian flag (after the seven readings)."""
 
 
 def by_language(features: np.ndarray, russian: np.ndarray) -> np.ndarray:
@@ -253,6 +250,11 @@ def by_language(features: np.ndarray, russian: np.ndarray) -> np.ndarray:
     stacker weighs the heads per language. MiniLM reads English; on Russian text its heads are weak and the
     TF-IDF and E5 heads carry the reading, which one set of weights for both languages cannot say."""
     return np.column_stack([features, russian, features * russian[:, None]])
+
+
+def russian_flag(features: np.ndarray) -> np.ndarray:
+    """The Russian flag of rows laid out by `by_language`: its middle column."""
+    return features[:, features.shape[1] // 2]
 
 
 def rule_score(model_p: float, threshold: float) -> float:

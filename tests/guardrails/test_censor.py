@@ -124,7 +124,7 @@ def test_a_stale_censor_is_refused_and_retrained(tmp_path, guard_artifacts, stal
 
 
 def test_the_stackers_read_each_reading_again_on_russian_rows():
-    from guardrails.censor_training import RUSSIAN_COLUMN, by_language, stack_features
+    from guardrails.censor_training import by_language, russian_flag, stack_features
 
     readings = [np.array([0.9, 0.2]), np.array([0.8, 0.3]), np.array([0.7, 0.4])] + [
         np.array([0.5, -0.5])
@@ -132,9 +132,10 @@ def test_the_stackers_read_each_reading_again_on_russian_rows():
     russian = np.array([0.0, 1.0])
     features = stack_features(*readings, russian)
     assert features.shape == (2, 15)
-    assert list(features[:, RUSSIAN_COLUMN]) == [0.0, 1.0]
-    assert not features[0, RUSSIAN_COLUMN + 1 :].any(), "an English row: zeros in the Russian block"
-    assert np.allclose(features[1, RUSSIAN_COLUMN + 1 :], features[1, :RUSSIAN_COLUMN])
+    flag = 7  # after the seven readings
+    assert list(features[:, flag]) == [0.0, 1.0] == list(russian_flag(features))
+    assert not features[0, flag + 1 :].any(), "an English row: zeros in the Russian block"
+    assert np.allclose(features[1, flag + 1 :], features[1, :flag])
     assert by_language(np.ones((1, 3)), np.array([1.0])).tolist() == [[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
 
 

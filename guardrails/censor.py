@@ -21,7 +21,9 @@ E5 costs ~0.3 ms a token, more than MiniLM, so it runs in a further stage: the s
 are scored again by E5 and the full stacker: a score from `e5_skip_below` (tuned in training, row by
 row, so the fast stage lets through at most 1% of the inappropriate dev rows the full stack blocks) and
 under `e5_block_above` (tuned so the fast stage blocks at most 1 in 10,000 of the polite dev rows the full
-stack allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either.
+stack allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either. Nor
+does E5 read anything once the rows the fast stage is sure of block the answer (`_blocks`: a severe category,
+or too little left once they are dropped): more flagged sentences never turn a block into a rewrite.
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ class Censor:
         read = self._rows_to_read(tfidf_p, lexicon_p, rules)
         embeddings, scores = None, tfidf_p  # a screened row: plainly polite, its reading stands
         if read.any():
-            embeddings, scores = self._model_scores(spans, prepared, rules, russian, tfidf_p, read)
+            embeddings, scores = self._model_scores(spans, prepared, rules, russian, tfidf_p, lexicon_p, read)
         sentence_scores = [
             rule_score(float(p), self.threshold) if rule else float(p) if _has_letters(span.text) else 0.0
             for span, p, rule in zip(spans, scores, rules, strict=False)
@@ -238,11 +240,13 @@ class Censor:
         rules: list[str | None],
         russian: bool,
         screen: np.ndarray,
+        lexicon_p: float,
         read: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """MiniLM embeddings of the `read` rows (zeros elsewhere) and the rows' scores: the fast stacker's,
-        the full one's where the fast stage is unsure (between `e5_skip_below` and `e5_block_above`) and no
-        rule fired, and the `screen` reading on the rows not read."""
+        the full one's where the fast stage is unsure (between `e5_skip_below` and `e5_block_above`), no
+        rule fired and the rows it is sure of do not block the answer already, and the `screen` reading on
+        the rows not read."""
         count = len(spans)
         weights = sentence_weights(spans)
         rows = np.flatnonzero(read)
@@ -257,15 +261,54 @@ class Censor:
         )
         fast = self._stackers.fast.predict_proba(features)[:, 1]
         ruled = np.array([i < count and rules[i] is not None for i in rows])
+        sure = ruled | (fast >= self.e5_block_above)
         # Neither surely polite nor surely blocked, and no rule blocks it: ask E5 too.
-        unsure = (fast >= self.e5_skip_below) & (fast < self.e5_block_above) & ~ruled
+        unsure = (fast >= self.e5_skip_below) & ~sure
         scores = screen.copy()
         scores[rows] = fast
-        if unsure.any():
+        blocked_already = unsure.any() and self._block_is_settled(
+            spans, rules, embeddings, scores, rows[sure], lexicon_p
+        )
+        if unsure.any() and not blocked_already:
             scores[rows[unsure]] = self._full_scores(
                 features[unsure], prepared[:count], weights, rows[unsure]
             )
         return embeddings, scores
+
+    def _block_is_settled(
+        self,
+        spans: list[Span],
+        rules: list[str | None],
+        embeddings: np.ndarray,
+        scores: np.ndarray,
+        sure_rows: np.ndarray,
+        lexicon_p: float,
+    ) -> bool:
+        """Whether the rows the fast stage is sure to flag (`sure_rows`: a rule fired, or a score of at least
+        `e5_block_above`) block the answer already, whatever E5 would read on the others."""
+        count = len(spans)
+        flagged = [int(i) for i in sure_rows if i < count and (rules[i] or _has_letters(spans[i].text))]
+        named = self._category(embeddings[flagged]) if flagged else []
+        categories = [rules[i] or category for i, category in zip(flagged, named, strict=True)]
+        whole = None
+        if count > 1 and count in sure_rows:
+            whole = "insult" if lexicon_p > scores[count] else self._category(embeddings[[count]])[0]
+        return self._blocks(categories, count, whole)
+
+    def _too_little_left(self, flagged: int, sentences: int) -> bool:
+        kept = sentences - flagged
+        return kept < self.min_kept_sentences or kept < flagged
+
+    def _blocks(self, flagged: list[str], sentences: int, whole: str | None) -> bool:
+        """The rule that turns a flagged answer into a block rather than a rewrite: a flagged sentence of a
+        severe category (`flagged`: their categories), a whole text read as severe (`whole`: its category,
+        None when it is not flagged), or too little left once the flagged sentences are dropped (fewer than
+        `min_kept_sentences`, or fewer than were dropped). More flagged sentences never undo a block."""
+        return (
+            any(category in self.severe for category in flagged)
+            or whole in self.severe
+            or self._too_little_left(len(flagged), sentences)
+        )
 
     def _full_scores(
         self, features: np.ndarray, sentences: list[str], weights: np.ndarray, rows: np.ndarray
@@ -300,12 +343,15 @@ class Censor:
         if not bad:  # no one sentence, but the whole text
             return verdict(action="block", text=text, category=whole.category, score=score)
         worst = max(bad, key=lambda t: t.score)
-        kept = len(tones) - len(bad)
-        if any(t.category in self.severe for t in bad) or kept < self.min_kept_sentences or kept < len(bad):
-            severe = [t for t in bad if t.category in self.severe]
-            category = (max(severe, key=lambda t: t.score) if severe else worst).category
-            return verdict(action="block", text=text, category=category, score=score)
-        if whole.category in self.severe:
-            return verdict(action="block", text=text, category=whole.category, score=score)
-        dropped = [Span(t.span_start, t.span_end, t.text) for t in bad]
-        return verdict(action="rewrite", text=drop_spans(text, dropped), category=worst.category, score=score)
+        if not self._blocks([t.category for t in bad], len(tones), whole.category):
+            dropped = [Span(t.span_start, t.span_end, t.text) for t in bad]
+            kept = drop_spans(text, dropped)
+            return verdict(action="rewrite", text=kept, category=worst.category, score=score)
+        severe = [t for t in bad if t.category in self.severe]
+        if severe:
+            category = max(severe, key=lambda t: t.score).category
+        elif self._too_little_left(len(bad), len(tones)):
+            category = worst.category
+        else:
+            category = whole.category
+        return verdict(action="block", text=text, category=category, score=score)

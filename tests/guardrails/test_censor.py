@@ -193,14 +193,37 @@ def test_e5_does_not_read_a_row_the_fast_stage_or_a_rule_already_blocks(censor, 
     stands = censor.threshold + (1 - censor.threshold) * 0.999 if tones[1].rule else 0.999
     assert asked == [] and tones[1].score == pytest.approx(stands)  # surely blocked: the fast score stands
     assert censor.run(text).action == "rewrite"
-    ruled = "What the f**k do you want now? I told you twice."
-    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.5, 0.1, 0.2]))
+    ruled = "Thanks for waiting. Lol, your payment bounced, bro."
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.5, 0.2]))
     tones, _ = censor.judge(ruled)
-    assert asked == []  # a rule blocks the first sentence whatever E5 reads
-    assert tones[0].rule and tones[0].score == pytest.approx(censor.threshold + (1 - censor.threshold) * 0.5)
-    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.5, 0.1, 0.6]))
+    assert asked == []  # a rule blocks the second sentence whatever E5 reads
+    assert tones[1].rule and tones[1].score == pytest.approx(censor.threshold + (1 - censor.threshold) * 0.5)
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage([0.1, 0.5, 0.6]))
     censor.judge(ruled)
     assert len(asked) == 1 and len(asked[0]) == 2  # the whole text is unsure: pooled from both sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        ("What the f**k do you want now? I told you twice.", [0.5, 0.5, 0.6]),  # a severe rule hit
+        (  # two sure sentences of three: one would be left for the two dropped
+            "Your loan is guaranteed to be approved. Your mortgage will surely go through. Anything else?",
+            [0.999, 0.999, 0.5, 0.6],
+        ),
+    ],
+)
+def test_e5_reads_nothing_once_the_sure_rows_block_the_answer(censor, monkeypatch, text, fast):
+    asked = texts_e5_reads(censor, monkeypatch)
+    monkeypatch.setattr(censor, "e5_skip_below", 0.3)
+    monkeypatch.setattr(censor, "e5_block_above", 0.99)
+    monkeypatch.setattr(censor._stackers, "fast", ScriptedFastStage(fast))
+    verdict = censor.run(text)
+    assert asked == [] and verdict.action == "block"
+    tones, whole = censor.judge(text)
+    unruled = [i for i, tone in enumerate(tones) if not tone.rule]
+    assert unruled and [tones[i].score for i in unruled] == pytest.approx([fast[i] for i in unruled])
+    assert whole.score >= fast[-1]
 
 
 def test_a_censor_trained_without_the_block_cut_asks_e5_as_before(guard_artifacts, tmp_path):

@@ -40,7 +40,14 @@ from first_line.artifacts import ArtifactError, Manifest, load_manifest
 from first_line.e5_graph import E5_EMBEDDINGS, reads_this_e5
 from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
-from guardrails.censor_training import ARTIFACT_FILES, LANGUAGE_STACKERS, Heads, Stackers, rule_score
+from guardrails.censor_training import (
+    ARTIFACT_FILES,
+    INT8_PRODUCTS,
+    LANGUAGE_STACKERS,
+    Heads,
+    Stackers,
+    rule_score,
+)
 from guardrails.encoder import load_encoder
 from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
 from guardrails.pooled_embedding import POOLED_ROWS, pooled, sentence_weights
@@ -108,6 +115,8 @@ def _staleness(manifest: Manifest) -> str | None:
         return (
             "a censor that weighs its heads alike in both languages (this version weighs them per language)"
         )
+    if not manifest.params.get(INT8_PRODUCTS):
+        return "a censor tuned on float products of its RBF heads (this version reads them in int8)"
     if not reads_this_e5(manifest.depends_on):
         trained_on = manifest.depends_on.get("e5", "none recorded")
         return f"a censor trained on another E5 graph ({trained_on}; this version runs {E5_EMBEDDINGS})"

@@ -244,6 +244,10 @@ LANGUAGE_STACKERS = "language_stackers"
 """The manifest param of a censor whose stackers weigh the heads per language (session 39): an older one
 reads fewer features and is retrained."""
 
+INT8_PRODUCTS = "int8_products"
+"""The manifest param of a censor whose RBF heads were read through int8 products in training (session 40,
+`numpy_scoring`): an older one was tuned on float readings and is retrained."""
+
 
 def by_language(features: np.ndarray, russian: np.ndarray) -> np.ndarray:
     """`features`, the Russian flag, and `features` again on Russian rows (zeros on English ones): the
@@ -476,6 +480,7 @@ def train_censor(
         params["train_seconds"] = round(time.perf_counter() - started, 1)
         params[POOLED_ROWS] = 1.0
         params[LANGUAGE_STACKERS] = 1.0
+        params[INT8_PRODUCTS] = 1.0
         manifest = Manifest(
             kind="censor",
             variant=FULL if tune_encoder else FAST,

@@ -1,6 +1,12 @@
 """Scoring of the guardrails' small binary sklearn models in plain numpy: the same maths without
 sklearn's per-call input validation, which costs more than the models themselves on one answer's 2-5
-sentences (~0.7 ms per call; an answer makes five). Checked against sklearn in the tests."""
+sentences (~0.7 ms per call; an answer makes five). Checked against sklearn in the tests.
+
+The RBF heads' products with their stored rows (the bank-style rows and the E5 head's support vectors,
+3,500-9,300 x 384) run in int8 (`Int8Matrix`, as the intent model's neighbour matrix does): in float32
+(5-14 MB) they were read from memory for every answer. A product moves by at most ~0.004, and a row
+reads the same alone or in a batch, so training, which scores its rows through these classes, and serving
+agree."""
 
 from __future__ import annotations
 
@@ -8,18 +14,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
+from first_line.int8_matrix import Int8Matrix
 from first_line.tfidf_scorer import TfidfScorer
-
-SMALL_BATCH = 8
-
-
-def products_with(x: np.ndarray, matrix_t: np.ndarray) -> np.ndarray:
-    """`x @ matrix_t` for a tall matrix (thousands of stored rows). For one answer's few rows, one
-    matrix-vector product a row: OpenBLAS packs the whole matrix for every matrix product, which over
-    the 7,650 bank-style rows (11 MB) takes 1.0-1.2 ms for 2-5 rows against 0.17 ms a row."""
-    if 0 < len(x) <= SMALL_BATCH:
-        return np.stack([matrix_t.T @ row for row in x])
-    return x @ matrix_t
 
 
 class RbfMargin:
@@ -29,7 +25,7 @@ class RbfMargin:
         if model.kernel != "rbf" or len(model.classes_) != 2:
             raise ValueError("RbfMargin scores a binary RBF SVC")
         vectors = np.asarray(model.support_vectors_, dtype=np.float64)
-        self._vectors_t = np.ascontiguousarray(vectors.T, dtype=np.float32)
+        self._vectors = Int8Matrix(vectors.T)
         self._squared = (vectors**2).sum(axis=1)
         self._coef = np.asarray(model.dual_coef_[0], dtype=np.float64)
         self._intercept = float(model.intercept_[0])
@@ -37,7 +33,7 @@ class RbfMargin:
 
     def decision_function(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
-        return self.from_products(x, products_with(x, self._vectors_t))
+        return self.from_products(x, self._vectors.product(x))
 
     def from_products(self, x: np.ndarray, products: np.ndarray) -> np.ndarray:
         """The margin from `x`'s dot products with the support vectors (one column each, in order)."""
@@ -52,12 +48,12 @@ class RbfMargin:
 class BankStyleScorer:
     """The censor's three readings of the bank-style training rows from one product with them: the RBF
     head's margin (its support vectors are among those rows) and the cosine to the nearest inappropriate
-    and the nearest polite row. The rows are ~3,000 x 384 floats; reading them once instead of twice (a
-    product for the prototypes, another for the support vectors) is most of what this saves."""
+    and the nearest polite row. The rows are ~9,300 x 384; reading them once instead of twice (a product
+    for the prototypes, another for the support vectors) is most of what this saves."""
 
     def __init__(self, model: SVC, prototypes: dict[str, np.ndarray]) -> None:
         rows = np.vstack([prototypes["bad"], prototypes["good"]]).astype(np.float32)
-        self._rows_t = np.ascontiguousarray(rows.T)
+        self._rows = Int8Matrix(rows.T)
         self._bad = len(prototypes["bad"])
         position = {row.tobytes(): i for i, row in enumerate(rows)}
         support = np.asarray(model.support_vectors_, dtype=np.float32)
@@ -70,7 +66,7 @@ class BankStyleScorer:
     def readings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(margin, cosine to the nearest bad row, cosine to the nearest polite row) per row of `x`."""
         x = np.asarray(x, dtype=np.float32)
-        products = products_with(x, self._rows_t)
+        products = self._rows.product(x)
         margin = self._margin.from_products(x, products[:, self._support])
         return margin, products[:, : self._bad].max(axis=1), products[:, self._bad :].max(axis=1)
 

@@ -1,4 +1,5 @@
-"""The censor's numpy scoring gives what sklearn gives, on small real fits."""
+"""The censor's numpy scoring gives what sklearn gives, on small real fits: exactly for the logistic
+models, within the rounding of the int8 products for the RBF heads."""
 
 from __future__ import annotations
 
@@ -18,11 +19,18 @@ def _data(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def assert_margin_within_int8_rounding(margin: np.ndarray, expected: np.ndarray) -> None:
+    """The int8 products move each kernel term a little; over ~140 support vectors the margin stays within
+    2% of its range (1.3% measured), 0.5% on average (0.3%)."""
+    error = np.abs(margin - expected)
+    assert error.max() <= 0.02 * np.ptp(expected) and error.mean() <= 0.005 * np.ptp(expected)
+
+
 def test_rbf_margin_matches_sklearn():
     x, y = _data()
     model = SVC(C=3.0, kernel="rbf", class_weight="balanced").fit(x[:150], y[:150])
-    np.testing.assert_allclose(
-        RbfMargin(model).decision_function(x[150:]), model.decision_function(x[150:]), atol=1e-5
+    assert_margin_within_int8_rounding(
+        RbfMargin(model).decision_function(x[150:]), model.decision_function(x[150:])
     )
 
 
@@ -31,9 +39,10 @@ def test_bank_style_readings_match_the_head_and_the_nearest_rows():
     bad, good = x[:150][y[:150] == 1], x[:150][y[:150] == 0]
     model = SVC(C=3.0, kernel="rbf", class_weight="balanced").fit(x[:150], y[:150])
     margin, nearest_bad, nearest_good = BankStyleScorer(model, {"bad": bad, "good": good}).readings(x[150:])
-    np.testing.assert_allclose(margin, model.decision_function(x[150:]), atol=1e-5)
-    np.testing.assert_allclose(nearest_bad, (x[150:] @ bad.T).max(axis=1), atol=1e-6)
-    np.testing.assert_allclose(nearest_good, (x[150:] @ good.T).max(axis=1), atol=1e-6)
+    assert_margin_within_int8_rounding(margin, model.decision_function(x[150:]))
+    # a cosine moves by ~0.003 in 384 dimensions, by more in these 16 (larger entries, coarser steps)
+    np.testing.assert_allclose(nearest_bad, (x[150:] @ bad.T).max(axis=1), atol=0.01)
+    np.testing.assert_allclose(nearest_good, (x[150:] @ good.T).max(axis=1), atol=0.01)
 
 
 def test_bank_style_scorer_refuses_a_head_fitted_on_other_rows():
@@ -64,6 +73,6 @@ def test_an_answers_few_rows_read_as_in_a_large_batch():
     bad, good = x[:150][y[:150] == 1], x[:150][y[:150] == 0]
     scorer = BankStyleScorer(SVC(C=3.0, kernel="rbf").fit(x[:150], y[:150]), {"bad": bad, "good": good})
     batched = scorer.readings(x[150:])
-    for rows in (1, 3, 8):  # one matrix-vector product a row
+    for rows in (1, 3, 8):  # int8 products: each row is scaled on its own and summed exactly
         for alone, together in zip(scorer.readings(x[150 : 150 + rows]), batched, strict=True):
-            np.testing.assert_allclose(alone, together[:rows], atol=1e-5)
+            np.testing.assert_allclose(alone, together[:rows], atol=1e-6)

@@ -49,7 +49,13 @@ from guardrails.censor_training import (
     rule_score,
 )
 from guardrails.encoder import load_encoder
-from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, BinaryTfidfScorer, RbfMargin
+from guardrails.numpy_scoring import (
+    BankStyleScorer,
+    BinaryLogistic,
+    BinaryTfidfScorer,
+    LinearClassifier,
+    RbfMargin,
+)
 from guardrails.pooled_embedding import POOLED_ROWS, pooled, sentence_weights
 from guardrails.profanity_lexicon import profanity_lexicon
 from guardrails.text import (
@@ -159,10 +165,11 @@ class Censor:
         self.e5.warm_up()
         heads = Heads.load(self.folder)
         heads.tfidf = BinaryTfidfScorer(heads.tfidf)
-        heads.head, heads.bank, heads.e5_bank = (
+        heads.head, heads.bank, heads.e5_bank, heads.categories = (
             BinaryLogistic(heads.head),
             BankStyleScorer(heads.bank, heads.prototypes),
             RbfMargin(heads.e5_bank),
+            LinearClassifier(heads.categories),
         )
         stackers = Stackers.load(self.folder)
         self._stackers = Stackers(BinaryLogistic(stackers.fast), BinaryLogistic(stackers.full))
@@ -171,9 +178,7 @@ class Censor:
         self._heads = heads
 
     def _category(self, embeddings: np.ndarray) -> list[str]:
-        categories = self._heads.categories
-        best = np.argmax(categories.predict_proba(embeddings), axis=1)
-        return [str(c) for c in categories.classes_[best]]
+        return [str(c) for c in self._heads.categories.predict(embeddings)]
 
     @staticmethod
     def _is_russian(text: str, language: str) -> bool:

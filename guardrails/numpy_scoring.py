@@ -86,6 +86,22 @@ class BinaryLogistic:
         return np.column_stack([1.0 - positive, positive])
 
 
+class LinearClassifier:
+    """`LogisticRegression.predict` (the class of the largest decision value, which is the class of the
+    largest probability) of a model with several classes."""
+
+    def __init__(self, model: LogisticRegression) -> None:
+        if len(model.classes_) < 3:
+            raise ValueError("LinearClassifier names one of several classes")
+        self.classes_ = model.classes_
+        self._coef_t = np.ascontiguousarray(np.asarray(model.coef_, dtype=np.float64).T)
+        self._intercept = np.asarray(model.intercept_, dtype=np.float64)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        decision = np.asarray(x, dtype=np.float64) @ self._coef_t + self._intercept
+        return self.classes_[np.argmax(decision, axis=1)]
+
+
 class BinaryTfidfScorer(TfidfScorer):
     """`TfidfScorer` for a binary classifier (`linear_weights` gives the negative class zero weights)."""
 

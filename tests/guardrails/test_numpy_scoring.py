@@ -8,7 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
-from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, RbfMargin
+from guardrails.numpy_scoring import BankStyleScorer, BinaryLogistic, LinearClassifier, RbfMargin
 
 
 def _data(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -60,12 +60,23 @@ def test_binary_logistic_matches_sklearn():
     )
 
 
+def test_linear_classifier_names_the_class_sklearn_names():
+    x, _ = _data()
+    categories = np.array(["insult", "promise", "sarcasm", "threat"])[(x[:, 0] > 0) + 2 * (x[:, 1] > 0)]
+    model = LogisticRegression(C=4.0, class_weight="balanced").fit(x[:150], categories[:150])
+    named = LinearClassifier(model).predict(x[150:])
+    assert list(named) == list(model.predict(x[150:]))
+    assert set(named) > {"insult"}  # several classes named, not one
+
+
 def test_other_models_are_refused():
     x, y = _data()
     with pytest.raises(ValueError, match="binary RBF"):
         RbfMargin(SVC(kernel="linear").fit(x, y))
     with pytest.raises(ValueError, match="binary logistic"):
         BinaryLogistic(LogisticRegression().fit(x, y % 3 + (x[:, 2] > 0.5)))
+    with pytest.raises(ValueError, match="several classes"):
+        LinearClassifier(LogisticRegression().fit(x, y))
 
 
 def test_an_answers_few_rows_read_as_in_a_large_batch():

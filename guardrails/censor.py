@@ -280,10 +280,9 @@ class Censor:
         unsure = (fast >= self.e5_skip_below) & ~sure
         scores = screen.copy()
         scores[rows] = fast
-        blocked_already = unsure.any() and self._block_is_settled(
+        if unsure.any() and not self._block_is_settled(
             spans, rules, embeddings, scores, rows[sure], lexicon_p
-        )
-        if unsure.any() and not blocked_already:
+        ):
             scores[rows[unsure]] = self._full_scores(
                 features[unsure], prepared[:count], weights, rows[unsure]
             )
@@ -304,6 +303,7 @@ class Censor:
         flagged = [int(i) for i in sure_rows if i < count and (rules[i] or _has_letters(spans[i].text))]
         named = self._category(embeddings[flagged]) if flagged else []
         categories = [rules[i] or category for i, category in zip(flagged, named, strict=True)]
+        # The whole text named as `_judge` names it: "insult" where the lexicon reads higher than the model.
         whole = None
         if count > 1 and count in sure_rows:
             whole = "insult" if lexicon_p > scores[count] else self._category(embeddings[[count]])[0]

@@ -348,8 +348,7 @@ def _tune(dev: list[ToneExample], readings: Readings) -> tuple[Stackers, dict]:
     params |= _e5_block(dev, fast, bad < params["threshold"], params["threshold"])
     screen = screen_scores(readings.tfidf_p, readings.lexicon_p, russian)
     params |= _screen_cut(dev, screen, (bad >= params["threshold"]) & ~ruled, params["threshold"])
-    bank = np.array([e.source == "bank" for e in dev])
-    for name, rows in (("bank", bank), ("all", np.ones_like(bank))):
+    for name, rows in zip(("bank", "all"), _bank_and_all(dev), strict=True):
         params[f"dev_{name}_roc_auc"] = float(roc_auc_score(labels[rows], scores[rows]))
         params[f"dev_{name}_block_rate"] = float(np.mean(scores[rows & (labels == 1)] >= params["threshold"]))
         params[f"dev_{name}_false_block_rate"] = float(
@@ -376,9 +375,8 @@ def _e5_block(dev: list[ToneExample], fast: np.ndarray, allowed: np.ndarray, thr
     `E5_BLOCK_FALSE` of the polite dev rows (bank-style ones, and all) are ones the full stack `allowed`
     that read at or above it; never under the threshold."""
     labels = np.array([e.label for e in dev])
-    bank = np.array([e.source in BANK_STYLE for e in dev])
     cuts = [threshold]
-    for rows in (bank, np.ones_like(bank)):
+    for rows in _bank_and_all(dev):
         polite = rows & (labels == 0)
         spared = np.sort(fast[polite & allowed])[::-1]
         above = int(polite.sum() * E5_BLOCK_FALSE)  # the rows that may read above the cut
@@ -411,14 +409,19 @@ def _stage_cut(
     """The cut under which an earlier stage's score lets a row through: the `misses` quantile of the
     `caught` rows' scores, of the bank-style ones and of all, whichever is lower, never above the
     threshold; and the share of the caught rows under it."""
-    bank = np.array([e.source in BANK_STYLE for e in dev])
     cuts = [
         float(np.quantile(scores[rows & caught], misses, method="lower"))
-        for rows in (bank, np.ones_like(bank))
+        for rows in _bank_and_all(dev)
         if np.any(rows & caught)
     ]
     cut = min([threshold, *cuts])
     return cut, float((caught & (scores < cut)).sum() / max(1, caught.sum()))
+
+
+def _bank_and_all(dev: list[ToneExample]) -> tuple[np.ndarray, np.ndarray]:
+    """The two groups of dev rows each cut and dev figure is checked on: the bank-style rows, and all."""
+    bank = np.array([e.source in BANK_STYLE for e in dev])
+    return bank, np.ones_like(bank)
 
 
 def _threshold_limits(dev: list[ToneExample], model_p: np.ndarray) -> dict[str, float]:

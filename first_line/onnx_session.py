@@ -23,9 +23,17 @@ SLOWER_FUSIONS = ["SkipLayerNormFusion"]
 """Graph optimisations whose fused kernel runs slower on CPU than what it replaces (see above)."""
 
 
-def cpu_session(model: Path | str | bytes, threads: int = 1, save_optimized: Path | None = None):
-    """An `onnxruntime.InferenceSession` for a model file or a serialised model. `save_optimized`: also
-    write the graph as optimised, to see which operators run."""
+def cpu_session(
+    model: Path | str | bytes,
+    threads: int = 1,
+    save_optimized: Path | None = None,
+    disabled: Sequence[str] = SLOWER_FUSIONS,
+    profile_prefix: str | None = None,
+):
+    """An `onnxruntime.InferenceSession` for a model file or a serialised model. For looking inside
+    (`scripts/bench_onnx_fusions.py`, the tests): `save_optimized` also writes the graph as optimised, to
+    see which operators run; `disabled` names the optimisations left out; `profile_prefix` turns on
+    onnxruntime's per-operator profiler, writing there."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -34,9 +42,12 @@ def cpu_session(model: Path | str | bytes, threads: int = 1, save_optimized: Pat
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if save_optimized is not None:
         options.optimized_model_filepath = str(save_optimized)
+    if profile_prefix is not None:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(
-        source, options, providers=["CPUExecutionProvider"], disabled_optimizers=SLOWER_FUSIONS
+        source, options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled)
     )
 
 

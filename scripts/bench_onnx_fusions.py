@@ -36,23 +36,6 @@ SENTENCES = [
 ]
 
 
-def session_with(graph: Path, disabled: list[str], profile_prefix: str | None = None):
-    """A one-thread session like `cpu_session`'s with the `disabled` optimisations off (and, with
-    `profile_prefix`, onnxruntime's profiler on)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if profile_prefix:
-        options.enable_profiling = True
-        options.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(
-        str(graph), options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled
-    )
-
-
 def minilm_feeds(folder: Path) -> list[dict[str, np.ndarray]]:
     encoder = load_encoder(folder, cache_size=0)
     encoder.warm_up()
@@ -89,7 +72,7 @@ def operator_profile(
     graph: Path, feeds: list[dict[str, np.ndarray]], disabled: list[str], runs: int = 30
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        session = session_with(graph, disabled, profile_prefix=str(Path(folder) / "profile"))
+        session = cpu_session(graph, disabled=disabled, profile_prefix=str(Path(folder) / "profile"))
         for _ in range(runs):
             for feed in feeds:
                 session.run(None, feed)
@@ -123,7 +106,7 @@ def main() -> None:
         "E5": (ensure_e5_graph() / GRAPH, e5_feeds()),
     }
     for name, (graph, feeds) in graphs.items():
-        project, fused = cpu_session(graph), session_with(graph, [])
+        project, fused = cpu_session(graph), cpu_session(graph, disabled=[])
         difference = max(float(np.abs(project.run(None, f)[0] - fused.run(None, f)[0]).max()) for f in feeds)
         print(f"{name}: largest embedding difference {difference:.1e}")
         for _ in range(args.rounds):

@@ -35,6 +35,11 @@ def test_a_residual_layer_norm_runs_as_add_and_layer_norm_not_the_slower_fused_k
     operators = {node.op_type for node in onnx.load(saved).graph.node}
     assert "SkipLayerNormalization" not in operators
     assert {"Add", "LayerNormalization"} <= operators
+    fused = tmp_path / "fused.onnx"
+    cpu_session(_residual_layer_norm(), save_optimized=fused, disabled=[])
+    assert {node.op_type for node in onnx.load(fused).graph.node} == {
+        "SkipLayerNormalization"
+    }  # the pattern fuses
 
     x, residual = np.random.default_rng(1).normal(size=(2, 1, 5, HIDDEN)).astype(np.float32)
     (y,) = session.run(None, {"x": x, "residual": residual})

@@ -69,6 +69,8 @@ from guardrails.text import (
 from guardrails.tone_rules import EMOJI_SPAM, rule_category
 
 SEVERE = frozenset({"insult", "threat", "discrimination"})
+LEXICON_CATEGORY = "insult"
+"""What a whole text the profanity lexicon flags is named."""
 
 
 class CensorVerdict(BaseModel):
@@ -101,6 +103,12 @@ class SentenceTone(BaseModel):
 
 def _has_letters(text: str) -> bool:
     return any(c.isalpha() for c in text)
+
+
+def _lexicon_names_it(lexicon_p: float, model_score: float) -> bool:
+    """Whether a flagged whole text is named `LEXICON_CATEGORY` rather than by the category head: the
+    profanity lexicon reads it higher than the model (the lexicon knows swear words, not bank tone)."""
+    return lexicon_p > model_score
 
 
 def censor_is_current(folder: Path) -> bool:
@@ -218,7 +226,7 @@ class Censor:
         flagged = [i for i, score in enumerate(sentence_scores) if score >= self.threshold]
         whole_model = float(scores[-1]) if _has_letters(text) else 0.0
         whole_score = max(whole_model, lexicon_p)
-        whole_flagged = whole_score >= self.threshold and lexicon_p <= whole_model
+        whole_flagged = whole_score >= self.threshold and not _lexicon_names_it(lexicon_p, whole_model)
         named = (
             self._category(embeddings[flagged + ([-1] if whole_flagged else [])])
             if flagged or whole_flagged
@@ -234,7 +242,7 @@ class Censor:
         ]  # fmt: skip
         if whole_score < self.threshold:
             return result, WholeTone(score=whole_score, category=None)
-        return result, WholeTone(score=whole_score, category=named[-1] if whole_flagged else "insult")
+        return result, WholeTone(score=whole_score, category=named[-1] if whole_flagged else LEXICON_CATEGORY)
 
     def _rows_to_read(self, tfidf_p: np.ndarray, lexicon_p: float, rules: list[str | None]) -> np.ndarray:
         """The rows (sentences, then the whole text) the encoders read: a sentence a rule fired on, and a row
@@ -303,10 +311,10 @@ class Censor:
         flagged = [int(i) for i in sure_rows if i < count and (rules[i] or _has_letters(spans[i].text))]
         named = self._category(embeddings[flagged]) if flagged else []
         categories = [rules[i] or category for i, category in zip(flagged, named, strict=True)]
-        # The whole text named as `_judge` names it: "insult" where the lexicon reads higher than the model.
-        whole = None
+        whole = None  # the whole text named as `_judge` names it
         if count > 1 and count in sure_rows:
-            whole = "insult" if lexicon_p > scores[count] else self._category(embeddings[[count]])[0]
+            lexicon = _lexicon_names_it(lexicon_p, float(scores[count]))
+            whole = LEXICON_CATEGORY if lexicon else self._category(embeddings[[count]])[0]
         return self._blocks(categories, count, whole)
 
     def _too_little_left(self, flagged: int, sentences: int) -> bool:

@@ -14,6 +14,7 @@ import typer
 
 from router.cli_gates import register_gates
 from router.cli_guard import register_guard
+from router.huge_pages import restart_with_huge_pages
 from router.logging_setup import configure_logging
 from router.settings import Settings, SettingsError, get_settings
 
@@ -27,6 +28,16 @@ app.add_typer(eval_app, name="eval")
 class Variant(StrEnum):
     fast = "fast"
     full = "full"
+
+
+@app.callback()
+def _process() -> None:
+    """Every command runs with the models' weights in huge pages where glibc can (router/huge_pages.py)."""
+    try:
+        wanted = get_settings().huge_pages
+    except SettingsError:
+        return  # the command reports the bad setting
+    restart_with_huge_pages(wanted)
 
 
 def _settings() -> Settings:

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     math_threads: int = Field(1, ge=1)
     """numpy BLAS / OpenMP threads per worker process (parallelism comes from requests and workers)."""
     encoder_cache_size: int = Field(16_384, ge=0)
+    huge_pages: bool = True
+    """`twoline` starts itself again under glibc's huge-page tunable (router/huge_pages.py)."""
     use_ner: bool = True
     """spaCy / natasha NER for names and merchants; rules alone when off (faster)."""
     second_line: SecondLineSettings = Field(default_factory=SecondLineSettings)

@@ -7,7 +7,10 @@ each, reported for the polite rows (label 0: what a censor mostly reads), the in
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_censor.py [--censor artifacts/censor]
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_censor.py \
-        --data guardrails/data/bank_tone_heldout1[45678].csv
+        --data guardrails/data/bank_tone_heldout1[45678].csv [--no-huge-pages]
+
+It runs with the models' weights in huge pages, as `twoline serve` does (router/huge_pages.py), unless
+`--no-huge-pages`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from guardrails.censor import Censor
+from router.huge_pages import huge_pages_on, restart_with_huge_pages
 
 ANSWERS = [
     ("Your new card will be sent to your registered address within 5 working days [1]. "
@@ -61,7 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--censor", default="artifacts/censor")
     parser.add_argument("--data", nargs="*", default=[])
+    parser.add_argument("--no-huge-pages", action="store_true", help="as the service runs without them")
     args = parser.parse_args()
+    restart_with_huge_pages(not args.no_huge_pages, own_process=True)  # as `twoline serve` runs
+    print(f"huge pages: {'on' if huge_pages_on() else 'off'}")
     censor = Censor(args.censor, threads=1)
     censor.warm_up()
     censor.encoder.cache_size = 0

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from router.huge_pages import SETTING, has_the_tunable
 from tests.conftest import DATA_DIR, DOMAIN_DIR
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,8 @@ def free_port() -> int:
 
 
 def server_env(artifacts_dir: Path, database: Path, domain_dir: Path = DOMAIN_DIR) -> dict[str, str]:
-    return os.environ | {
+    inherited = {name: value for name, value in os.environ.items() if name != "GLIBC_TUNABLES"}
+    return inherited | {
         "TWOLINE_DOMAIN_DIR": str(domain_dir),
         "TWOLINE_DATA_DIR": str(DATA_DIR),
         "TWOLINE_ARTIFACTS_DIR": str(artifacts_dir),
@@ -62,13 +64,13 @@ def server(artifacts_dir, tmp_path):
     else:
         process.kill()
         pytest.fail("server did not become ready in 120 s")
-    yield base, tmp_path / "e2e.db"
+    yield base, tmp_path / "e2e.db", process.pid
     process.terminate()
     process.wait(timeout=30)
 
 
 def test_dialog_over_http_and_every_message_stored(server):
-    base, database = server
+    base, database, _ = server
     headers = {"Authorization": "Bearer e2e-client"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         first = client.post("/v1/messages", json={"client_id": "e2e", "text": "hello"}).json()
@@ -92,6 +94,15 @@ def test_dialog_over_http_and_every_message_stored(server):
 
     with sqlite3.connect(database) as connection:
         assert connection.execute("select count(*) from messages where role='client'").fetchone()[0] == 4
+
+
+@pytest.mark.skipif(not has_the_tunable(), reason="needs Linux with glibc 2.35+")
+def test_the_server_runs_under_the_huge_page_tunable(server):
+    """Started without the tunable (`server_env`), `twoline serve` started itself again, same pid, with
+    glibc's huge-page tunable in its environment."""
+    _, _, pid = server
+    environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert f"GLIBC_TUNABLES={SETTING}".encode() in environment
 
 
 def test_service_refuses_to_start_on_a_broken_domain(artifacts_dir, tmp_path):

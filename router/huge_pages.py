@@ -6,7 +6,7 @@ cache holds, so each answer's reads also walk page tables. glibc's `glibc.malloc
 2.35+) makes malloc ask the kernel for 2 MB pages on the large blocks it maps (onnxruntime's weights among
 them) where transparent huge pages are in `madvise` mode, Debian's default. Eight alternated runs of
 `scripts/bench_censor.py` on one host: 7% less CPU an inappropriate answer, 6% a polite one; the first-line
-turn did not change measurably; the resident memory stayed the same (docs/measurements.md, session 42).
+turn did not change measurably; a server's resident memory grew 2% (docs/measurements.md, session 42).
 
 glibc reads its tunables when a process starts, so `twoline` starts itself again, once, with the tunable
 added (`restart_with_huge_pages`); the processes it starts (server workers, the second line's training)

@@ -5,8 +5,9 @@ rows, the RBF heads' support vectors), in 4 KB pages: more pages than the proces
 cache holds, so each answer's reads also walk page tables. glibc's `glibc.malloc.hugetlb=1` tunable (glibc
 2.35+) makes malloc ask the kernel for 2 MB pages on the large blocks it maps (onnxruntime's weights among
 them) where transparent huge pages are in `madvise` mode, Debian's default. Eight alternated runs of
-`scripts/bench_censor.py` on one host: 7% less CPU an inappropriate answer, 6% a polite one; the first-line
-turn did not change measurably; a server's resident memory grew 2% (docs/measurements.md, session 42).
+`scripts/bench_censor.py` on one host: 7% less CPU an inappropriate answer, 6% a polite one. A first-line turn
+in one process did not change measurably, but a four-worker server under load served 4-10% more turns a second
+(three pairs); its resident memory grew 2% (docs/measurements.md, session 42).
 
 glibc reads its tunables when a process starts, so `twoline` starts itself again, once, with the tunable
 added (`restart_with_huge_pages`); the processes it starts (server workers, the second line's training)

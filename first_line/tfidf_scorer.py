@@ -32,6 +32,12 @@ GramCounts = tuple[np.ndarray, np.ndarray]
 """(vocabulary indices, how often each occurs) of a text's known n-grams."""
 
 
+def gram_counts(counts: Counter[int]) -> GramCounts:
+    """A `Counter` of vocabulary indices as arrays."""
+    index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    return index, np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+
+
 class AnalyzerGrams:
     """The known n-grams (or words) of a text, by vocabulary index, through the vectorizer's own analyzer."""
 
@@ -44,9 +50,7 @@ class AnalyzerGrams:
         return (i for gram in self._analyzer(text) if (i := vocabulary.get(gram)) is not None)
 
     def counts(self, text: str) -> GramCounts:
-        counts = Counter(self(text))
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        return index, np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return gram_counts(Counter(self(text)))
 
 
 class WordwiseGrams:
@@ -120,8 +124,7 @@ class FastTfidf:
 
     def row_of_counts(self, counts: Counter[int]) -> SparseRow:
         """The l2-normalised TF-IDF row of a text with these n-gram counts."""
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        return self._weighted(index, np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        return self._weighted(*gram_counts(counts))
 
     def _weighted(self, index: np.ndarray, counts: np.ndarray) -> SparseRow:
         if not len(index):

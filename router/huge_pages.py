@@ -39,9 +39,14 @@ def has_the_tunable(libc: tuple[str, str] | None = None) -> bool:
         return False
 
 
+def _tunables(environ: Mapping[str, str]) -> list[str]:
+    """The `name=value` items of `GLIBC_TUNABLES`."""
+    return [item for item in environ.get("GLIBC_TUNABLES", "").split(":") if item]
+
+
 def huge_pages_on(environ: Mapping[str, str] = os.environ) -> bool:
     """This process (or `environ`) runs under the tunable."""
-    return SETTING in environ.get("GLIBC_TUNABLES", "").split(":")
+    return SETTING in _tunables(environ)
 
 
 def environment_with_huge_pages(
@@ -49,10 +54,10 @@ def environment_with_huge_pages(
 ) -> dict[str, str] | None:
     """`environ` with the tunable added to `GLIBC_TUNABLES`, or None where nothing is to change: not
     `wanted`, no such glibc, or the tunable is there already (set by us or by the operator)."""
-    tunables = environ.get("GLIBC_TUNABLES", "")
-    if not wanted or not has_the_tunable(libc) or f"{TUNABLE}=" in tunables:
+    tunables = _tunables(environ)
+    if not wanted or not has_the_tunable(libc) or any(item.startswith(f"{TUNABLE}=") for item in tunables):
         return None
-    return {**environ, "GLIBC_TUNABLES": f"{tunables}:{SETTING}" if tunables else SETTING}
+    return {**environ, "GLIBC_TUNABLES": ":".join([*tunables, SETTING])}
 
 
 def started_as_twoline() -> bool:

@@ -30,7 +30,7 @@ from first_line.next_intent_model import (
 )
 from first_line.next_intent_model import build_samples as next_samples
 from first_line.russian_dialog_end import HEAD as RUSSIAN_HEAD
-from first_line.russian_dialog_end import RussianEndTraining
+from first_line.russian_dialog_end import MAX_TRAINING_SAMPLES, RussianEndTraining
 
 log = logging.getLogger("twoline.train")
 
@@ -106,9 +106,11 @@ def train_dialog_end(
     seed: int = 13,
     max_dialogs: int | None = None,
     domain_dir: Path | None = None,
+    russian_english_samples: int = MAX_TRAINING_SAMPLES,
 ) -> Manifest:
     """`domain_dir`: where the domain's Russian dialogs are (`russian_dialog_end.RUSSIAN_DIALOGS`), for a
-    domain that speaks Russian."""
+    domain that speaks Russian; `russian_english_samples`: at most this many English samples beside them
+    in the Russian head (each is embedded by E5, ~10 ms on a slow core)."""
     train, evaluation, hashes = _training_sets(data_dir, files, "dialog_end", max_dialogs)
     log.info("training dialog-end", extra={"count": len(train)})
     threshold = domain.settings.policy.dialog_end_threshold or 0.5
@@ -116,7 +118,9 @@ def train_dialog_end(
     if "ru" in domain.settings.languages:
         encoder = MultilingualEncoder(threads=2, cache_size=50_000)
         russian = (
-            RussianEndTraining.for_domain(domain_dir, encoder) if domain_dir else RussianEndTraining(encoder)
+            RussianEndTraining.for_domain(domain_dir, encoder, russian_english_samples)
+            if domain_dir
+            else RussianEndTraining(encoder, max_english=russian_english_samples)
         )
     manifest = train_dialog_end_model(
         train, evaluation, out_dir, _combined_hash(hashes), threshold, seed, russian=russian

@@ -106,12 +106,14 @@ class RussianEndTraining:
         return hashlib.sha256(rows.encode("utf-8")).hexdigest()[:16]
 
     @classmethod
-    def for_domain(cls, domain_dir: Path, encoder: MultilingualEncoder) -> RussianEndTraining:
+    def for_domain(
+        cls, domain_dir: Path, encoder: MultilingualEncoder, max_english: int = MAX_TRAINING_SAMPLES
+    ) -> RussianEndTraining:
         path = domain_dir / RUSSIAN_DIALOGS
         if not path.is_file():
-            return cls(encoder)
+            return cls(encoder, max_english=max_english)
         dialogs, is_last = read_dialog_turns(path)
-        return cls(encoder, dialogs, list(is_last))
+        return cls(encoder, dialogs, list(is_last), max_english=max_english)
 
 
 def train_russian_dialog_end(

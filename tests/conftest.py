@@ -25,6 +25,11 @@ DATA_DIR = Path(os.environ.get("TWOLINE_DATA_DIR", REPO.parent / "shared" / "dat
 EXAMPLES_PER_INTENT = 30
 SENTIMENT_EXAMPLES = 1000
 STAR_PAIRS = 300
+CALIBRATION_FOLDS = 2
+"""Folds of the intent model's calibration (5 in a real training: 80 s of the fixture's 107 s on a Zen 3
+core; 2 keep the fold path under test at under half the cost)."""
+RUSSIAN_END_ENGLISH_SAMPLES = 1500
+"""English samples beside the domain's Russian ones in the Russian end-of-dialog head (each is read by E5)."""
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +77,8 @@ def trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, train: Cal
 
 @pytest.fixture(scope="session")
 def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
-    """intents + pools, Russian intents, sentiment and likes artifacts trained on small slices (about a minute
-    on 2 cores)."""
+    """intents + pools, Russian intents, sentiment, likes and dialog artifacts trained on small slices (about
+    2 min on 2 Zen 3 cores)."""
     return trained_once(tmp_path_factory, "artifacts", lambda root: train_first_line(root, splits, domain))
 
 
@@ -90,7 +95,9 @@ def train_first_line(root: Path, splits, domain) -> None:
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
     with shared_embeddings():
-        train_intents(splits, root / "intents", domain, IntentTrainingConfig(variant="fast"))
+        train_intents(
+            splits, root / "intents", domain, IntentTrainingConfig(calibration_folds=CALIBRATION_FOLDS)
+        )
         train_pools(splits, root / "intents", root / "pools", domain)
         train_follow_ups(splits, root / "intents", root / "follow_ups", DOMAIN_DIR)
         train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain)
@@ -109,7 +116,12 @@ def train_dialog_models(root: Path, domain) -> None:
 
     train_next_intent(DATA_DIR, DOMAIN_DIR, root / "next_intent", domain, max_dialogs=DIALOGS_PER_FILE)
     train_dialog_end(
-        DATA_DIR, root / "dialog_end", domain, max_dialogs=DIALOGS_PER_FILE, domain_dir=DOMAIN_DIR
+        DATA_DIR,
+        root / "dialog_end",
+        domain,
+        max_dialogs=DIALOGS_PER_FILE,
+        domain_dir=DOMAIN_DIR,
+        russian_english_samples=RUSSIAN_END_ENGLISH_SAMPLES,
     )
 
 

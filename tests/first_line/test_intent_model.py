@@ -12,6 +12,7 @@ from first_line.artifacts import ArtifactError, load_manifest
 from first_line.intent_model import IntentModel
 from first_line.pools_model import PoolsModel, train_pools_model
 from first_line.training_pipeline import missing_artifacts
+from tests.conftest import CALIBRATION_FOLDS
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_thresholds_read_out_of_fold_scores_of_every_message_the_served_models_l
     calibration probabilities, which thresholds are tuned on, score each of those messages with the models
     fitted on the other folds, so they are honest for every one."""
     manifest = load_manifest(artifacts_dir / "intents", "intents")
-    assert manifest.metrics["calibration_folds"] == 5
+    assert manifest.metrics["calibration_folds"] == CALIBRATION_FOLDS
     pool = splits.train + [e for e in splits.dev if e.intent in model.intents]
     stored = np.load(artifacts_dir / "intents" / "neighbours.npz")
     assert len(stored["labels"]) == len(pool)

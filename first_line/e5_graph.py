@@ -2,7 +2,8 @@
 
 The graph is a function of the package's model file, so it is cached per file digest outside the
 repository (`TWOLINE_E5_DIR`, else `$XDG_CACHE_HOME/twoline/e5-<digest>`, else `~/.cache/...`), built
-once (~10 s) under a file lock: a second process waits and then finds it.
+once (~10 s) under a file lock: a second process waits and then finds it. The folder holds two graphs:
+the whole model (`GRAPH`) and its first `SHALLOW_LAYERS` layers (`SHALLOW_GRAPH`, for the censor).
 """
 
 from __future__ import annotations
@@ -17,23 +18,41 @@ from pathlib import Path
 from first_line.e5_file import E5File, packaged_e5
 
 GRAPH = "e5.int8.onnx"
+SHALLOW_LAYERS = 6
+"""E5's first six of its twelve layers, mean-pooled as the whole model is: half the time a sentence."""
+SHALLOW_GRAPH = f"e5.{SHALLOW_LAYERS}-layers.int8.onnx"
 MANIFEST = "manifest.json"
-GRAPH_FORMAT = 4
+GRAPH_FORMAT = 5
 """Bump when `e5_export` builds a different graph: cached graphs of another format are rebuilt.
 2: the package's 4-bit blocks (`MatMulNBits`); 3 (session 26): int8 per output channel; 4 (session 44):
-each layer's attention fused into one `QAttention` node, the same numbers as 3."""
+each layer's attention fused into one `QAttention` node, the same numbers as 3; 5 (session 45): the
+shallow graph beside it, the whole graph as in 4."""
 E5_EMBEDDINGS = "e5-graph-3"
 """What a head trained on E5 embeddings records in its manifest's `depends_on["e5"]`: a head trained on
 another graph's embeddings is stale (retrained by `twoline serve` / `train`, refused by the loaders).
-Graph formats 3 and 4 compute the same embeddings (a test checks), so both read as "e5-graph-3"; a
+Graph formats 3, 4 and 5 compute the same embeddings (a test checks), so all read as "e5-graph-3"; a
 format that reads differently names itself here."""
 E5_DEPENDENCY = {"e5": E5_EMBEDDINGS}
 """The `depends_on` entry a head trained on this graph's embeddings writes."""
 
 
-def reads_this_e5(depends_on: dict[str, str]) -> bool:
-    """A head with this `depends_on` was trained on the E5 graph this version runs."""
-    return depends_on.get("e5") == E5_EMBEDDINGS
+def graph_file(layers: int | None = None) -> str:
+    """The file name of the whole graph (`layers` None) or of the shallow one (`SHALLOW_LAYERS`)."""
+    if layers is None:
+        return GRAPH
+    if layers == SHALLOW_LAYERS:
+        return SHALLOW_GRAPH
+    raise ValueError(f"no E5 graph of {layers} layers is built (the whole model, or {SHALLOW_LAYERS})")
+
+
+def e5_embeddings(layers: int | None = None) -> str:
+    """The `depends_on["e5"]` name of the embeddings `graph_file(layers)` computes."""
+    return E5_EMBEDDINGS if layers is None else f"{E5_EMBEDDINGS}-layers-{layers}"
+
+
+def reads_this_e5(depends_on: dict[str, str], layers: int | None = None) -> bool:
+    """A head with this `depends_on` was trained on the E5 graph this version runs (`graph_file(layers)`)."""
+    return depends_on.get("e5") == e5_embeddings(layers)
 
 
 def default_graph_dir(source: E5File) -> Path:
@@ -52,7 +71,7 @@ def graph_is_current(folder: Path, source: E5File) -> bool:
     return (
         manifest.get("source_sha256") == source.sha256
         and manifest.get("format") == GRAPH_FORMAT
-        and (folder / GRAPH).is_file()
+        and all((folder / name).is_file() for name in (GRAPH, SHALLOW_GRAPH))
     )
 
 
@@ -75,18 +94,20 @@ def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) ->
 
 
 def export_e5_graph(folder: Path, source: E5File, fuse: bool = True) -> None:
-    """Export the graph of `source` with its manifest into `folder` (replaced). `fuse=False`: the attention
-    left unfused, to compare with (`attention_fusion.py`); `ensure_e5_graph` always fuses."""
+    """Export the graphs of `source` with their manifest into `folder` (replaced). `fuse=False`: the
+    attention left unfused, to compare with (`attention_fusion.py`); `ensure_e5_graph` always fuses."""
     from first_line.e5_export import OPSET, export_graph
 
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         export_graph(source, work / GRAPH, fuse=fuse)
+        export_graph(source, work / SHALLOW_GRAPH, fuse=fuse, layers=SHALLOW_LAYERS)
         manifest = {
             "format": GRAPH_FORMAT,
             "source": str(source.path),
             "source_sha256": source.sha256,
             "opset": OPSET,
+            "shallow_layers": SHALLOW_LAYERS,
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if folder.exists():

@@ -9,7 +9,8 @@ graph quantises a run's activations as a whole, so texts are embedded one at a t
 head is trained on is what the service computes.
 Like the engine: a "query: " prefix, <s> ... </s>, mean pooling, unit length; a text longer than one
 window (510 pieces) averages its windows' means weighted by their piece counts. Embeddings are cached
-like `TextEncoder`'s.
+like `TextEncoder`'s. `layers=SHALLOW_LAYERS` reads E5's first six layers alone (`e5_graph.SHALLOW_GRAPH`):
+the censor's E5 head.
 """
 
 from __future__ import annotations
@@ -42,11 +43,21 @@ def without_format_characters(text: str) -> str:
 
 
 class MultilingualEncoder:
-    def __init__(self, threads: int = 1, cache_size: int = 4096, graph_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 1,
+        cache_size: int = 4096,
+        graph_dir: Path | None = None,
+        layers: int | None = None,
+    ) -> None:
+        from first_line.e5_graph import graph_file
+
         self.threads = threads
         self.cache_size = cache_size
         self.graph_dir = graph_dir
         """The graph's folder; by default the per-digest cache folder of `e5_graph`."""
+        self.graph_name = graph_file(layers)
+        """The whole model's graph, or its first `layers` layers' (`e5_graph.graph_file`)."""
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
@@ -57,7 +68,7 @@ class MultilingualEncoder:
             if self._session is not None:
                 return
             from first_line.e5_file import E5WordTable, packaged_e5
-            from first_line.e5_graph import GRAPH, ensure_e5_graph
+            from first_line.e5_graph import ensure_e5_graph
             from first_line.e5_tokenizer import packaged_tokenizer
 
             source = packaged_e5()
@@ -66,8 +77,8 @@ class MultilingualEncoder:
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
-            self._session = cpu_session(folder / GRAPH, self.threads)
-            self._runs = ThreadedRuns(folder / GRAPH, self.threads)
+            self._session = cpu_session(folder / self.graph_name, self.threads)
+            self._runs = ThreadedRuns(folder / self.graph_name, self.threads)
 
     @property
     def dimension(self) -> int:

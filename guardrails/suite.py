@@ -21,8 +21,10 @@ def load_guardrails(
     min_supported_share: float = 0.5,
     allowed_names: frozenset[str] = frozenset(),
     threads: int = 1,
+    censor_threshold: float | None = None,
 ) -> dict[str, Any]:
-    """injection, pii, grounding, censor; raises ArtifactError when a trained one is missing."""
+    """injection, pii, grounding, censor; raises ArtifactError when a trained one is missing.
+    `censor_threshold` overrides the censor's trained threshold (None: the manifest's)."""
     return {
         "injection": InjectionScreen(artifacts_dir / "injection", threads=threads),
         "pii": PiiRedactor(use_ner=use_ner),
@@ -30,5 +32,5 @@ def load_guardrails(
             artifacts_dir / "grounding", min_supported_share=min_supported_share,
             allowed_names=allowed_names, threads=threads,
         ),
-        "censor": Censor(artifacts_dir / "censor", threads=threads),
+        "censor": Censor(artifacts_dir / "censor", threshold=censor_threshold, threads=threads),
     }  # fmt: skip

@@ -676,13 +676,15 @@ def eval_tone(
     label_col: str = typer.Option("label", "--label-col"),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """The censor vs alt-profanity-check: ROC-AUC, block rate, false block rate, per category."""
+    """The censor vs alt-profanity-check: ROC-AUC, block rate, false block rate, per category. The censor
+    decides at its served threshold (TWOLINE_SECOND_LINE_CENSOR_THRESHOLD when set, else its trained one)."""
     from evals.tone_eval import evaluate_tone
     from guardrails.censor import Censor
 
     settings = _settings()
     try:
-        report = evaluate_tone(Censor(settings.artifacts_dir / "censor"), data, text_col, label_col)
+        censor = Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
+        report = evaluate_tone(censor, data, text_col, label_col)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     if json_output:
@@ -717,7 +719,8 @@ def eval_responses(
 
     settings = _settings()
     try:
-        report = lint_responses(_domain(settings), Censor(settings.artifacts_dir / "censor"))
+        censor = Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
+        report = lint_responses(_domain(settings), censor)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     if json_output:

@@ -56,6 +56,11 @@ class SecondLineSettings(BaseSettings):
     guardrails: bool = True
     """Run the trained guardrails (injection, PII, grounding, censor). On by default and fail-closed:
     the service refuses to start while one is missing; false runs the second line unguarded."""
+    censor_threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    """The censor's threshold (an answer scoring at or above it is rewritten or blocked) instead of the one
+    its training tuned (`artifacts/censor/manifest.json`): a bank's own operating point, e.g. the score that
+    `scripts/sweep_censor.py --caps 0.015` reports on its polite answers. A sentence a rule fires on is
+    flagged whatever it is."""
 
     # generation
     backend: Backend = "embedded"

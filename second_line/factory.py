@@ -142,7 +142,8 @@ def load_guards(config: SecondLineSettings, artifacts_dir: Path, use_ner: bool) 
     from guardrails.suite import load_guardrails
 
     try:
-        return Guards(**load_guardrails(artifacts_dir, use_ner=use_ner))
+        guardrails = load_guardrails(artifacts_dir, use_ner=use_ner, censor_threshold=config.censor_threshold)
+        return Guards(**guardrails)
     except ArtifactError as exc:
         raise ArtifactError(
             f"{exc}\nThe second line does not answer without its guardrails: train them "

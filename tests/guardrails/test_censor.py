@@ -405,6 +405,20 @@ def test_eval_tone_cli_json(tmp_path, guard_artifacts):
     assert "4+ sentences" not in report["by_length"]
 
 
+def test_eval_tone_decides_at_the_served_threshold(tmp_path, guard_artifacts):
+    data = tmp_path / "tone.csv"
+    data.write_text(
+        "text,label\nYour loan is guaranteed to be approved.,1\nWhat the f**k do you want now?,1\n"
+        "Your new card will be sent within 5 working days.,0\n",
+        encoding="utf-8",
+    )
+    served = {"TWOLINE_SECOND_LINE_CENSOR_THRESHOLD": "0.999"}
+    report = _cli(guard_artifacts, "tone", "--data", str(data), env_extra=served)
+    assert report["threshold"] == 0.999
+    assert report["block_rate"] >= 0.5  # the rule-hit row is flagged at any threshold
+    assert report["false_block_rate"] == 0.0
+
+
 def test_the_verdict_carries_the_whole_text_reading(censor):
     rude = censor.run("Your card is on its way. You are an idiot.")
     assert rude.action == "block" and rude.whole_text_score <= rude.score
@@ -426,14 +440,14 @@ def test_worst_examples_list_false_blocks_then_misses():
     ]
 
 
-def _cli(artifacts, suite: str, *args: str) -> dict:
+def _cli(artifacts, suite: str, *args: str, env_extra: dict[str, str] | None = None) -> dict:
     env = {
         "TWOLINE_ARTIFACTS_DIR": str(artifacts),
         "TWOLINE_DATA_DIR": str(DATA_DIR),
         "TWOLINE_DOMAIN_DIR": str(DOMAIN_DIR),
         "HF_HUB_OFFLINE": "1",
         "PATH": "/usr/bin:/bin",
-    }
+    } | (env_extra or {})
     result = subprocess.run(
         [sys.executable, "-m", "router.cli", "eval", suite, *args, "--json"],
         env=env, capture_output=True, text=True, timeout=600, check=True,

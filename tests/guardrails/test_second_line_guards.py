@@ -137,3 +137,32 @@ def test_the_background_training_child_ingests_then_clears_its_marker(guard_arti
     assert not marker.exists()
     assert (artifacts / "knowledge_base" / "manifest.json").is_file()
     assert '"event": "second line trained", "artifact": "index"' in child.stderr
+
+
+def test_a_censor_threshold_in_settings_is_the_one_served(guard_artifacts, monkeypatch):
+    from second_line.factory import load_guards
+
+    monkeypatch.setenv("TWOLINE_SECOND_LINE_CENSOR_THRESHOLD", "0.99")
+    censor = load_guards(SecondLineSettings(), guard_artifacts, use_ner=False).censor
+    assert censor.threshold == 0.99
+    assert censor.screen_below <= 0.99 and censor.e5_skip_below <= 0.99 <= censor.e5_block_above
+    profane = censor.run("What the f**k do you want now?")
+    assert profane.action == "block" and profane.score >= 0.99  # a rule flags at any threshold
+    assert censor.run("Your new card will be sent within 5 working days.").action == "allow"
+
+
+def test_without_the_setting_the_censor_keeps_its_trained_threshold(guard_artifacts):
+    from second_line.factory import load_guards
+
+    trained = json.loads((guard_artifacts / "censor" / "manifest.json").read_text(encoding="utf-8"))
+    censor = load_guards(SecondLineSettings(), guard_artifacts, use_ner=False).censor
+    assert censor.threshold == trained["params"]["threshold"]
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "high"])
+def test_a_censor_threshold_outside_zero_and_one_is_refused(monkeypatch, value):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("TWOLINE_SECOND_LINE_CENSOR_THRESHOLD", value)
+    with pytest.raises(ValidationError, match="censor_threshold"):
+        SecondLineSettings()

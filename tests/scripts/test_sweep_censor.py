@@ -28,3 +28,12 @@ def test_each_allowed_polite_row_lowers_the_threshold_past_one_polite_score():
 
 def test_a_cap_of_every_polite_row_blocks_everything():
     assert sweep_censor.blocked_at(SCORES, LABELS, 1.0) == 1.0
+
+
+def test_the_threshold_named_blocks_what_the_sweep_counts():
+    for cap in (0.0, 0.1, 0.25):
+        threshold = sweep_censor.threshold_at(SCORES, LABELS, cap)
+        blocked = threshold <= SCORES  # the censor blocks at or above its threshold
+        assert blocked[LABELS == 1].mean() == sweep_censor.blocked_at(SCORES, LABELS, cap)
+        assert blocked[LABELS == 0].mean() <= cap
+    assert sweep_censor.threshold_at(SCORES, LABELS, 1.0) == 0.0

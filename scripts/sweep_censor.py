@@ -1,8 +1,9 @@
 """Share of inappropriate answers the censor blocks at fixed false-block rates, per tone set and pooled:
 the threshold is swept over the polite rows' scores instead of taken from the artifact, so censors with
 different thresholds compare on one curve. Each cell names the threshold that does it: run on a bank's own
-polite and inappropriate answers, that is a value for TWOLINE_SECOND_LINE_CENSOR_THRESHOLD (a sentence a rule
-fires on is flagged at any threshold, so above the trained one the blocked share read here is a floor).
+polite and inappropriate answers, that is a value for TWOLINE_SECOND_LINE_CENSOR_THRESHOLD. A sentence a rule
+fires on is flagged at any threshold, so above the trained one both shares read here are floors: check the
+choice with `twoline eval tone` at it.
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/sweep_censor.py guardrails/data/bank_tone_heldout1[456].csv \
         [--censor artifacts/censor] [--caps 0.02 0.03 0.05]

@@ -86,6 +86,9 @@ class CensorVerdict(BaseModel):
     whole_text_score: float = 0.0
     """The whole-text reading alone (the model on the pooled sentences and, for English, the profanity
     lexicon): what a label given to a whole comment, such as Wikipedia's toxicity, judges."""
+    threshold: float | None = None
+    """The threshold it was decided at (the trained one, or TWOLINE_SECOND_LINE_CENSOR_THRESHOLD), kept with
+    the decision so that a stored verdict can be read later whatever the setting is then."""
 
 
 class WholeTone(BaseModel):
@@ -358,7 +361,7 @@ class Censor:
         """Allow when the score (the worst of the sentences and the whole text) is under the threshold;
         else drop the flagged sentences (rewrite) or block."""
         tones, whole = self.judge(text, language)
-        verdict = functools.partial(CensorVerdict, whole_text_score=whole.score)
+        verdict = functools.partial(CensorVerdict, whole_text_score=whole.score, threshold=self.threshold)
         score = max([whole.score, *(t.score for t in tones)])
         if count_emoji(mask_quotes(text)) >= 2 * EMOJI_SPAM:
             return verdict(action="block", text=text, category="emoji_spam", score=max(score, 1.0))

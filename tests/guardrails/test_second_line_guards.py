@@ -47,6 +47,7 @@ def test_answer_carries_grounding_and_censor_verdicts(guarded):
     assert not record["grounding"]["rejected"]
     assert all(s["supported"] for s in record["grounding"]["sentences"] if s["sentence"] in decision.reply)
     assert record["censor"]["action"] in ("allow", "rewrite")
+    assert record["censor"]["threshold"] == guarded.guards.censor.threshold  # what it was decided at
 
 
 def test_lexical_judge_is_independent_and_strict():
@@ -148,6 +149,7 @@ def test_a_censor_threshold_in_settings_is_the_one_served(guard_artifacts, monke
     assert censor.screen_below <= 0.99 and censor.e5_skip_below <= 0.99 <= censor.e5_block_above
     profane = censor.run("What the f**k do you want now?")
     assert profane.action == "block" and profane.score >= 0.99  # a rule flags at any threshold
+    assert profane.threshold == 0.99
     assert censor.run("Your new card will be sent within 5 working days.").action == "allow"
 
 

@@ -167,10 +167,9 @@ def _grounding_suite(settings: Settings, quick: bool, out: Path) -> dict:
 
 
 def _tone_suite(settings: Settings, quick: bool, out: Path) -> dict:
-    from evals.tone_eval import evaluate_tone
-    from guardrails.censor import Censor
+    from evals.tone_eval import evaluate_tone, served_censor
 
-    censor = Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
+    censor = served_censor(settings)
     sets = dict(TONE_SETS)
     held_out_toxicity = settings.artifacts_dir / "censor" / "heldout_toxicity_en.csv"
     if held_out_toxicity.is_file() and not quick:

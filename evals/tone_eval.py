@@ -20,6 +20,7 @@ import csv
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
@@ -29,10 +30,19 @@ from first_line.table_files import open_table
 from guardrails.censor import Censor
 from guardrails.text import split_sentences
 
+if TYPE_CHECKING:
+    from router.settings import Settings
+
 TRUE_LABELS = {"1", "true", "yes", "toxic", "block"}
 FALSE_LABELS = {"0", "false", "no", "ok", "allow", ""}
 BASELINE_THRESHOLD = 0.5
 ANSWER_SENTENCES = 3
+
+
+def served_censor(settings: Settings) -> Censor:
+    """The censor as the service runs it: the trained artifact at the served threshold
+    (TWOLINE_SECOND_LINE_CENSOR_THRESHOLD when set, else the trained one)."""
+    return Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
 
 
 def read_rows(path: Path, text_col: str, label_col: str) -> list[dict]:

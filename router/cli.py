@@ -678,13 +678,11 @@ def eval_tone(
 ) -> None:
     """The censor vs alt-profanity-check: ROC-AUC, block rate, false block rate, per category. The censor
     decides at its served threshold (TWOLINE_SECOND_LINE_CENSOR_THRESHOLD when set, else its trained one)."""
-    from evals.tone_eval import evaluate_tone
-    from guardrails.censor import Censor
+    from evals.tone_eval import evaluate_tone, served_censor
 
     settings = _settings()
     try:
-        censor = Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
-        report = evaluate_tone(censor, data, text_col, label_col)
+        report = evaluate_tone(served_censor(settings), data, text_col, label_col)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     if json_output:
@@ -714,13 +712,12 @@ def eval_responses(
 ) -> None:
     """The censor over every scripted answer of the domain (slots filled with samples): a lint for the
     people who write them. Lists each answer it would not send as written; exits 1 if there is one."""
-    from guardrails.censor import Censor
+    from evals.tone_eval import served_censor
     from guardrails.response_lint import lint_responses
 
     settings = _settings()
     try:
-        censor = Censor(settings.artifacts_dir / "censor", threshold=settings.second_line.censor_threshold)
-        report = lint_responses(_domain(settings), censor)
+        report = lint_responses(_domain(settings), served_censor(settings))
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     if json_output:

@@ -49,8 +49,12 @@ def llama_server(tmp_path_factory):
             str(port),
             "--n_ctx",
             "2048",
+            # one thread each: ggml's threads spin while they wait for each other and the other test worker
+            # keeps a core busy (CI timed out at 60 s on 2 threads; see SecondLineSettings.embedded_threads)
             "--n_threads",
-            "2",  # the tests wait on it one at a time: both cores
+            "1",
+            "--n_threads_batch",
+            "1",
             "--model_alias",
             "smollm2-135m-instruct",
         ],
@@ -88,7 +92,7 @@ def test_openai_backend_answers_through_a_real_server_with_citations(llama_serve
         index_dir=kb_index,
         backend="openai",
         openai_base_url=llama_server,
-        timeout_s=60,
+        timeout_s=180,  # ~8 s here alone; CI timed out at 60 s with the other test worker busy
         max_new_tokens=96,
         guardrails=False,  # the backend is under test here; tests/guardrails runs it guarded
     )

@@ -117,12 +117,24 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     # Eager attention: the SDPA path does not trace into a correct ONNX graph.
     model = MeanPooledEncoder(AutoModel.from_pretrained(str(source), attn_implementation="eager")).eval()
+    export_onnx(model, tokenizer, out_dir / ONNX_FP32)
+    with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
+        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
+    _fuse_attention(out_dir, model.transformer.config, tokenizer)
+    for name in TOKENIZER_FILES:
+        if (Path(source) / name).exists():
+            shutil.copy(Path(source) / name, out_dir / name)
+
+
+def export_onnx(model: torch.nn.Module, tokenizer, path: Path) -> None:
+    """Trace `model` (input ids and attention mask in, one `embedding` row per text out) into an ONNX graph
+    whose batch size and token count are free."""
     sample = tokenizer(["my card has not arrived yet", "hi"], padding=True, return_tensors="pt")
     with torch.no_grad():
         torch.onnx.export(
             model,
             (sample["input_ids"], sample["attention_mask"]),
-            str(out_dir / ONNX_FP32),
+            str(path),
             input_names=["input_ids", "attention_mask"],
             output_names=["embedding"],
             dynamic_axes={
@@ -133,12 +145,6 @@ def export_encoder(source: str | Path, out_dir: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
-        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
-    _fuse_attention(out_dir, model.transformer.config, tokenizer)
-    for name in TOKENIZER_FILES:
-        if (Path(source) / name).exists():
-            shutil.copy(Path(source) / name, out_dir / name)
 
 
 PROBE_TEXTS = ("my card has not arrived yet", "hi", "Карта не пришла, что делать?", "top up " * 40)

@@ -25,7 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from first_line import intent_training  # noqa: E402
-from first_line.encoder_training import TOKENIZER_FILES, base_encoder_path, quiet_root_logger  # noqa: E402
+from first_line.encoder_training import (  # noqa: E402
+    TOKENIZER_FILES,
+    base_encoder_path,
+    export_onnx,
+    quiet_root_logger,
+)
 from first_line.neighbour_scorer import NeighbourScorer  # noqa: E402
 from first_line.text_encoder import ONNX_FP32, ONNX_INT8, TextEncoder  # noqa: E402
 from first_line.training_pipeline import load_splits  # noqa: E402
@@ -54,19 +59,7 @@ def export_layers(layers: list[int], out_dir: Path) -> None:
     source = base_encoder_path()
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = LayerPooledEncoder(AutoModel.from_pretrained(source, attn_implementation="eager"), layers).eval()
-    sample = tokenizer(["my card has not arrived yet", "hi"], padding=True, return_tensors="pt")
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-    with torch.no_grad():
-        torch.onnx.export(
-            model,
-            (sample["input_ids"], sample["attention_mask"]),
-            str(out_dir / ONNX_FP32),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes=axes | {"embedding": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    export_onnx(model, tokenizer, out_dir / ONNX_FP32)
     with quiet_root_logger():
         quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
     for name in TOKENIZER_FILES:

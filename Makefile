@@ -24,8 +24,9 @@ chat: setup
 
 # The censor with its MiniLM fine-tuned on tone (~18 min on 2 cores; same cost per answer): it ranks the held-out
 # bank-style sets better than the one `make run` trains, but its threshold moves with the seed, so check it with
-# scripts/sweep_censor.py and set TWOLINE_SECOND_LINE_CENSOR_THRESHOLD (README "Guardrails"). The fine-tuned intent classifier (`twoline train
-# intents --variant full`) scores under the fast one held out (93.78% against 93.87%), so it is not part of this.
+# scripts/sweep_censor.py and set TWOLINE_SECOND_LINE_CENSOR_THRESHOLD (README "Guardrails"). The fine-tuned
+# intent classifier (`twoline train intents --variant full`) scores under the fast one held out (93.78% against
+# 93.87%), so it is not part of this.
 train-full: setup  ## the censor fine-tuned on tone (~18 min on 2 cores)
 	HF_HUB_OFFLINE=1 $(PY) -m router.cli train censor --variant full
 

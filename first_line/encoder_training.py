@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,32 +109,26 @@ def fine_tune_encoder(
     return out_dir
 
 
-def export_encoder(source: str | Path, out_dir: Path) -> None:
-    """Write `encoder.fp32.onnx`, `encoder.int8.onnx` and the tokenizer files to `out_dir`."""
+def export_encoder(
+    source: str | Path,
+    out_dir: Path,
+    pooling: Callable[[torch.nn.Module], torch.nn.Module] = MeanPooledEncoder,
+) -> None:
+    """Write `encoder.fp32.onnx`, `encoder.int8.onnx` and the tokenizer files to `out_dir`. `pooling` wraps
+    the transformer into the module traced (input ids and attention mask in, one `embedding` row per text
+    out); all-MiniLM's own mean pooling unless an experiment reads something else."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     # Eager attention: the SDPA path does not trace into a correct ONNX graph.
-    model = MeanPooledEncoder(AutoModel.from_pretrained(str(source), attn_implementation="eager")).eval()
-    export_onnx(model, tokenizer, out_dir / ONNX_FP32)
-    with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
-        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
-    _fuse_attention(out_dir, model.transformer.config, tokenizer)
-    for name in TOKENIZER_FILES:
-        if (Path(source) / name).exists():
-            shutil.copy(Path(source) / name, out_dir / name)
-
-
-def export_onnx(model: torch.nn.Module, tokenizer, path: Path) -> None:
-    """Trace `model` (input ids and attention mask in, one `embedding` row per text out) into an ONNX graph
-    whose batch size and token count are free."""
+    model = pooling(AutoModel.from_pretrained(str(source), attn_implementation="eager")).eval()
     sample = tokenizer(["my card has not arrived yet", "hi"], padding=True, return_tensors="pt")
     with torch.no_grad():
         torch.onnx.export(
             model,
             (sample["input_ids"], sample["attention_mask"]),
-            str(path),
+            str(out_dir / ONNX_FP32),
             input_names=["input_ids", "attention_mask"],
             output_names=["embedding"],
             dynamic_axes={
@@ -145,6 +139,12 @@ def export_onnx(model: torch.nn.Module, tokenizer, path: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+    with quiet_root_logger():  # onnxruntime's quantizer logs a line per tensor on the root logger
+        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
+    _fuse_attention(out_dir, model.transformer.config, tokenizer)
+    for name in TOKENIZER_FILES:
+        if (Path(source) / name).exists():
+            shutil.copy(Path(source) / name, out_dir / name)
 
 
 PROBE_TEXTS = ("my card has not arrived yet", "hi", "Карта не пришла, что делать?", "top up " * 40)

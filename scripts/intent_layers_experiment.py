@@ -1,8 +1,9 @@
 """Experiment (session 47, not shipped): the intent head reading several MiniLM layers, not the last one.
 
-Exports the packaged MiniLM to int8 ONNX with one output, the mean-pooled layers given (each normalised,
-side by side), then runs the shipped recipe on it (five out-of-fold calibration folds, `fit_ensemble`, the
-heads refitted on train + dev, the held-out metrics); the neighbour view keeps the last layer, as served.
+Exports the packaged MiniLM to int8 ONNX as the served encoder is exported (`export_encoder`), with one
+output: the mean-pooled layers given, each normalised, side by side. Then runs the shipped recipe on it
+(five out-of-fold calibration folds, `fit_ensemble`, the heads refitted on train + dev, the held-out
+metrics); the neighbour view keeps the last layer, as served.
 `--encoder artifacts/intents` (the shipped encoder) reproduces `twoline eval intents` (93.87%).
 Findings: docs/measurements.md, session 47.
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,14 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from first_line import intent_training  # noqa: E402
-from first_line.encoder_training import (  # noqa: E402
-    TOKENIZER_FILES,
-    base_encoder_path,
-    export_onnx,
-    quiet_root_logger,
-)
+from first_line.encoder_training import base_encoder_path, export_encoder  # noqa: E402
 from first_line.neighbour_scorer import NeighbourScorer  # noqa: E402
-from first_line.text_encoder import ONNX_FP32, ONNX_INT8, TextEncoder  # noqa: E402
+from first_line.text_encoder import TextEncoder  # noqa: E402
 from first_line.training_pipeline import load_splits  # noqa: E402
 
 HIDDEN = 384
@@ -53,18 +48,7 @@ class LayerPooledEncoder(torch.nn.Module):
 
 
 def export_layers(layers: list[int], out_dir: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from transformers import AutoModel, AutoTokenizer
-
-    source = base_encoder_path()
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = LayerPooledEncoder(AutoModel.from_pretrained(source, attn_implementation="eager"), layers).eval()
-    export_onnx(model, tokenizer, out_dir / ONNX_FP32)
-    with quiet_root_logger():
-        quantize_dynamic(str(out_dir / ONNX_FP32), str(out_dir / ONNX_INT8), weight_type=QuantType.QInt8)
-    for name in TOKENIZER_FILES:
-        if (Path(source) / name).exists():
-            shutil.copy(Path(source) / name, out_dir / name)
+    export_encoder(base_encoder_path(), out_dir, pooling=lambda model: LayerPooledEncoder(model, layers))
 
 
 def last_layer(features: np.ndarray) -> np.ndarray:

@@ -9,8 +9,9 @@ graph quantises a run's activations as a whole, so texts are embedded one at a t
 head is trained on is what the service computes.
 Like the engine: a "query: " prefix, <s> ... </s>, mean pooling, unit length; a text longer than one
 window (510 pieces) averages its windows' means weighted by their piece counts. Embeddings are cached
-like `TextEncoder`'s. `layers=SHALLOW_LAYERS` reads E5's first six layers alone (`e5_graph.SHALLOW_GRAPH`):
-the censor's E5 head.
+like `TextEncoder`'s, and shared like them inside `text_encoder.shared_embeddings()` (trainings that read
+the same messages embed them once). `layers=SHALLOW_LAYERS` reads E5's first six layers alone
+(`e5_graph.SHALLOW_GRAPH`): the censor's E5 head.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from first_line.onnx_session import ThreadedRuns, cpu_session
+from first_line.text_encoder import shared_table
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -62,6 +64,8 @@ class MultilingualEncoder:
         self._lock = threading.Lock()
         self._warm_lock = threading.Lock()
         self._session = None
+        self._graph_identity = ""
+        """Names the graph's file in `shared_embeddings()` blocks (its folder is named by E5's digest)."""
 
     def warm_up(self) -> None:
         with self._warm_lock:
@@ -77,8 +81,11 @@ class MultilingualEncoder:
             self._words = E5WordTable(source)
             self._max_positions = source.config.max_positions
             self._dimension = source.config.hidden
-            self._session = cpu_session(folder / self.graph_name, self.threads)
-            self._runs = ThreadedRuns(folder / self.graph_name, self.threads)
+            graph = folder / self.graph_name
+            self._session = cpu_session(graph, self.threads)
+            self._runs = ThreadedRuns(graph, self.threads)
+            stat = graph.stat()
+            self._graph_identity = f"{graph.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
 
     @property
     def dimension(self) -> int:
@@ -93,13 +100,18 @@ class MultilingualEncoder:
         texts = [without_format_characters(t)[:MAX_CHARS] for t in texts]
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        shared = shared_table(self._graph_identity) if batch_size == 1 else None
         with self._lock:
             known = {t: self._cache[t] for t in set(texts) if t in self._cache}
+        if shared is not None:
+            known |= {t: shared[t] for t in set(texts) - known.keys() if t in shared}
         todo = sorted(set(texts) - known.keys(), key=lambda t: (len(t), t))
         batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
         for batch, vectors in zip(batches, self._runs(self._embed, batches), strict=True):
             for text, vector in zip(batch, vectors, strict=True):
                 known[text] = vector
+                if shared is not None:
+                    shared[text] = vector
         with self._lock:
             for text in todo:
                 self._put(text, known[text])

@@ -42,7 +42,8 @@ _PINNED: dict[tuple[str, int, int], dict[str, np.ndarray]] = {}
 _PINNED_LOCK = threading.Lock()
 
 _SHARED: ContextVar[dict[str, dict[str, np.ndarray]] | None] = ContextVar("shared_embeddings", default=None)
-"""Inside `shared_embeddings()`: model file sha256 -> text -> embedding (computed with batch size 1)."""
+"""Inside `shared_embeddings()`: model file (its sha256, or a cache file's identity) -> text -> embedding
+(computed with batch size 1)."""
 
 
 @contextmanager
@@ -57,6 +58,13 @@ def shared_embeddings() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
+
+
+def shared_table(key: str) -> dict[str, np.ndarray] | None:
+    """Inside a `shared_embeddings()` block, the texts embedded one at a time by the graph `key` names
+    (its content, or a cache file's identity), else None."""
+    tables = _SHARED.get()
+    return None if tables is None else tables.setdefault(key, {})
 
 
 class TextEncoder:
@@ -141,12 +149,11 @@ class TextEncoder:
 
     def _shared_table(self) -> dict[str, np.ndarray] | None:
         """This model file's embeddings inside a `shared_embeddings()` block, else None."""
-        tables = _SHARED.get()
-        if tables is None:
+        if _SHARED.get() is None:
             return None
         if self._file_digest is None:
             self._file_digest = file_sha256(self.model_file)
-        return tables.setdefault(self._file_digest, {})
+        return shared_table(self._file_digest)
 
     def _cache_get(self, text: str, shared: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
         vector = self._pinned.get(text)

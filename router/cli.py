@@ -56,13 +56,19 @@ def _fail(message: str) -> None:
 
 def _check_store(settings: Settings) -> None:
     """Open the dialog store once before anything trains or serves: a wrong URL, a missing database driver
-    or a server that is down stops start-up with one line (the URL's password masked)."""
+    or a server that is down stops start-up with one line (the URL's password masked); so does a malformed
+    encryption key, in its own words."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from router.store.database import create_store_engine, store_error_line
+    from router.store.encryption import EncryptionKeyError, cipher_from_settings
 
     try:
-        engine = create_store_engine(settings.database_url, cipher=None)  # the key is checked on load
+        cipher_from_settings(settings)
+    except EncryptionKeyError as exc:
+        _fail(str(exc))
+    try:
+        engine = create_store_engine(settings.database_url, cipher=None)
         with engine.connect():
             pass
         engine.dispose()
@@ -87,6 +93,9 @@ def serve(
     workers: int | None = None,
 ) -> None:
     """Run the router service (FastAPI + uvicorn)."""
+    settings = _settings()  # the settings, the domain and the store first: a mistake there is one line
+    domain = _domain(settings)  # within a second, before the models' libraries take seconds to import
+    _check_store(settings)
     import uvicorn
 
     from first_line.artifacts import ArtifactError
@@ -94,9 +103,6 @@ def serve(
     from router.assistant import Assistant
     from router.second_line_training import clear_stale_marker, second_line_missing, start_training
 
-    settings = _settings()
-    domain = _domain(settings)
-    _check_store(settings)
     clear_stale_marker(settings)
     trainer = None
     if train_missing:

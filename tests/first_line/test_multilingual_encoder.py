@@ -25,6 +25,7 @@ from first_line.e5_graph import (
     graph_is_current,
 )
 from first_line.multilingual_encoder import MAX_CHARS, MultilingualEncoder
+from first_line.text_encoder import shared_embeddings
 
 TEXTS = [
     "",
@@ -74,6 +75,41 @@ def test_cached_texts_are_not_recomputed(encoder):
     assert runs == [1, 1]  # one run a text
     assert np.array_equal(again[1], first[0]) and np.array_equal(again[0], again[2])
     assert cached.encode([]).shape == (0, 384)
+
+
+def test_encoders_of_one_graph_share_single_text_embeddings_inside_the_block(encoder):
+    """Trainings in one `shared_embeddings()` block (Russian intents, follow-ups, dialog-end) embed a message
+    once; batched runs, another graph (the censor's six layers) and a closed block do not share."""
+    texts = ["карта не пришла", "where is my card?"]
+    expected = encoder.encode(texts)
+    with shared_embeddings():
+        first, second, shallow = (
+            counting(MultilingualEncoder(threads=1, cache_size=0, layers=layers))
+            for layers in (None, None, SHALLOW_LAYERS)
+        )
+        first.encode(texts)
+        assert np.array_equal(second.encode(texts), expected)
+        second.encode(["в пакете", "из двух текстов"], batch_size=2)
+        first.encode(["в пакете"])
+        shallow.encode(texts)
+    after = counting(MultilingualEncoder(threads=1, cache_size=0))
+    after.encode(texts)
+    assert first.runs == [1, 1, 1] and second.runs == [2]  # its batch of two did not fill the table
+    assert shallow.runs == [1, 1] and after.runs == [1, 1]
+
+
+def counting(encoder: MultilingualEncoder) -> MultilingualEncoder:
+    """`encoder` noting in `.runs` how many windows each graph run it makes reads."""
+    encoder.warm_up()
+    encoder.runs = []
+    real_run = encoder._run
+
+    def run(windows, session=None):
+        encoder.runs.append(len(windows))
+        return real_run(windows, session)
+
+    encoder._run = run
+    return encoder
 
 
 def test_texts_embedded_on_two_threads_read_as_embedded_one_after_the_other():

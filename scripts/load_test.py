@@ -3,7 +3,8 @@
 Bounded in count and time; it only talks to 127.0.0.1. A minimal HTTP/1.1 keep-alive client
 on asyncio streams keeps the generator's own CPU small (it shares the machine's 2 cores with
 the server). Messages are distinct real client questions (BANKING77 train texts, each with a
-unique suffix so that no embedding cache can help), from many clients, several turns each.
+suffix unique to the run and the request, so that no embedding cache can help, not even in a repeated
+run against the same server), from many clients, several turns each.
 
     twoline serve --workers 2 &          # or: TWOLINE_WORKERS=2 make run
     python scripts/load_test.py --requests 6000 --concurrency 32 --database-url sqlite:///var/twoline.db
@@ -90,7 +91,7 @@ async def client_loop(
         client_id = f"load-{args.run_id}-{worker}-{index % args.clients_per_worker}"
         body = {
             "client_id": client_id,
-            "text": f"{texts[index % len(texts)]} (ref {index})",
+            "text": f"{texts[index % len(texts)]} (ref {args.run_id}-{index})",  # new in every run
             "client_message_id": f"{args.run_id}-{index}",
         }
         if client_id in dialogs:

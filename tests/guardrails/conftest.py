@@ -5,6 +5,7 @@ The encoder is exported once and shared by the censor and the grounding verifier
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,16 +34,27 @@ def guard_artifacts(tmp_path_factory) -> Path:
     return trained_once(tmp_path_factory, "guard_artifacts", train_guardrails)
 
 
-def train_guardrails(root: Path) -> None:
+def guardrail_stages(root: Path) -> list[tuple[str, Callable[[], object]]]:
+    """The guardrail fixture's trainings in order, named (`scripts/time_test_fixtures.py` times them)."""
     from guardrails.training_pipeline import (
         train_censor_artifact,
         train_grounding_artifact,
         train_injection_artifact,
     )
 
-    train_censor_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.08, bank_share=BANK_SHARE)
-    train_grounding_artifact(DATA_DIR, root, articles=40, per_source=80)
-    train_injection_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.15)
+    return [
+        (
+            "censor",
+            lambda: train_censor_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.08, bank_share=BANK_SHARE),
+        ),
+        ("grounding", lambda: train_grounding_artifact(DATA_DIR, root, articles=40, per_source=80)),
+        ("injection", lambda: train_injection_artifact(DATA_DIR, DOMAIN_DIR, root, scale=0.15)),
+    ]
+
+
+def train_guardrails(root: Path) -> None:
+    for _, train in guardrail_stages(root):
+        train()
 
 
 @pytest.fixture(scope="session")

@@ -69,3 +69,12 @@ def test_only_a_packaged_encoder_is_shared_with_grounding_and_injection(
     assert packaged_encoder_source(guard_artifacts / "censor") == guard_artifacts / "censor"
     assert packaged_encoder_source(tuned_censor_dir) is None
     assert packaged_encoder_source(tmp_path / "censor") is None  # no censor yet: export afresh
+
+
+def test_the_packaged_encoder_is_the_machines_one_export(guard_artifacts):
+    from first_line.minilm_export import cached_minilm_export
+
+    cached = cached_minilm_export()  # built by whichever fixture needed it first
+    for artifact in ("censor", "grounding", "injection"):
+        for name in ENCODER_FILES:
+            assert (guard_artifacts / artifact / name).read_bytes() == (cached / name).read_bytes()

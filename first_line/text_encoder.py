@@ -2,7 +2,9 @@
 
 Mean pooling and L2 normalisation are inside the ONNX graph, so an embedding is one session run.
 Embeddings of recent texts are cached: a dialog's context messages were embedded when they
-arrived, so the context costs nothing extra on the next turn.
+arrived, so the context costs nothing extra on the next turn. A cache is one process's: the router
+stores each client message's embedding with it (`reading_text`), and a turn that lands in another
+worker, or after a restart, puts the stored ones back (`remember`) instead of embedding them again.
 
 The int8 graph is quantised dynamically: each activation tensor gets one scale from its largest
 value over the whole batch, padding included, so a message embedded in a padded batch differs
@@ -17,6 +19,8 @@ evict them and a second encoder on the same file (an A/B variant, a test) does n
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -65,6 +69,23 @@ def shared_table(key: str) -> dict[str, np.ndarray] | None:
     (its content, or a cache file's identity), else None."""
     tables = _SHARED.get()
     return None if tables is None else tables.setdefault(key, {})
+
+
+def reading_text(vector: np.ndarray) -> str:
+    """An embedding as stored text: base64 of its float32 values (exact: a stored reading is the reading)."""
+    return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode("ascii")
+
+
+def reading_from_text(stored: str, dimension: int) -> np.ndarray | None:
+    """The embedding `reading_text` wrote, or None when `stored` is not one of `dimension` values."""
+    try:
+        raw = base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 4 * dimension:
+        return None
+    vector = np.frombuffer(raw, dtype=np.float32)
+    return vector if np.isfinite(vector).all() else None
 
 
 class TextEncoder:
@@ -137,6 +158,25 @@ class TextEncoder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         return (session or self._session).run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
+    @property
+    def graph_digest(self) -> str:
+        """The first 16 hex digits of the graph file's sha256: what a stored reading names as its encoder."""
+        return self._graph_sha256()[:16]
+
+    def _graph_sha256(self) -> str:
+        if self._file_digest is None:
+            self._file_digest = file_sha256(self.model_file)
+        return self._file_digest
+
+    def cached(self, text: str) -> np.ndarray | None:
+        """`text`'s embedding if this process has it (pinned, shared or cached), without computing it."""
+        return self._cache_get(text, self._shared_table())
+
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Cache `vector` as `text`'s embedding: one this graph computed alone (`batch_size=1`) before,
+        stored and read back (the caller checks `graph_digest`)."""
+        self._cache_put(text, vector)
+
     def pin(self, texts: list[str]) -> None:
         """Embed `texts` one at a time (as a turn does) and keep them for this process and model file."""
         stat = self.model_file.stat()
@@ -151,9 +191,7 @@ class TextEncoder:
         """This model file's embeddings inside a `shared_embeddings()` block, else None."""
         if _SHARED.get() is None:
             return None
-        if self._file_digest is None:
-            self._file_digest = file_sha256(self.model_file)
-        return shared_table(self._file_digest)
+        return shared_table(self._graph_sha256())
 
     def _cache_get(self, text: str, shared: dict[str, np.ndarray] | None = None) -> np.ndarray | None:
         vector = self._pinned.get(text)

@@ -28,6 +28,7 @@ from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
 from first_line.russian_intent_model import RussianIntentModel
+from first_line.text_encoder import reading_from_text, reading_text
 from first_line.thresholds import Thresholds, tune_thresholds
 from first_line.translit_reader import TranslitReader
 from router.client_signals import ClientSignals, load_likes_model
@@ -40,7 +41,7 @@ from router.screenshots import load_screenshot_reader, read_screenshot
 from router.second_line_training import SecondLineWatcher, pending_state
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import AcceptedMessage, DialogStore
+from router.store.dialog_store import AcceptedMessage, DialogStore, StoredReading, TurnContext
 from router.store.encryption import cipher_from_settings
 from router.turn_gate import SlowWorkReleasesSlot, TurnGate
 from second_line.factory import build_second_line
@@ -337,7 +338,9 @@ class Assistant:
         if decision.kind == "handoff":
             messages, decisions = self.store.dialog_history(accepted.dialog_id)
             summary = handoff_summary(messages, decisions, decision)
-        recorded = self.store.record_decision(accepted, decision, latency * 1000, summary, negativity)
+        recorded = self.store.record_decision(
+            accepted, decision, latency * 1000, summary, negativity, self._reading_to_store(text)
+        )
         DECISIONS.labels(decision.kind, decision.reason).inc()
         TURN_LATENCY.observe(latency)
         log.info(
@@ -391,6 +394,7 @@ class Assistant:
                     return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
             known = self.store.turn_context(client_id, accepted, since, policy.context_messages)
+            self._recall_readings(known)
             read_earlier = self._earlier_text_reader(text)
             turn = Turn(
                 dialog_key=accepted.dialog_id,
@@ -412,6 +416,25 @@ class Assistant:
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
+
+    def _reading_to_store(self, text: str) -> StoredReading | None:
+        """The intent encoder's embedding of the message as written, when this turn computed it (English
+        messages): stored with the message, it is the client's next turns' context."""
+        encoder = self.policy.intents.encoder
+        vector = encoder.cached(text) if text.strip() else None
+        return None if vector is None else StoredReading(encoder.graph_digest, reading_text(vector))
+
+    def _recall_readings(self, known: TurnContext) -> None:
+        """Put the stored readings of the client's earlier messages in the intent encoder's cache, so that a
+        turn landing in another worker, or after a restart, does not embed its context again (in the load
+        test that was ~18% of a worker's time). A reading of another encoder graph is left alone."""
+        encoder = self.policy.intents.encoder
+        for text, reading in zip(known.recent_texts, known.recent_readings, strict=True):
+            if reading is None or reading.encoder != encoder.graph_digest or encoder.cached(text) is not None:
+                continue
+            vector = reading_from_text(reading.vector, encoder.dimension)
+            if vector is not None:
+                encoder.remember(text, vector)
 
     def _earlier_text_reader(self, text: str) -> Callable[[str], str]:
         """How the client's earlier messages are read for this turn: for a Russian message (Cyrillic, or

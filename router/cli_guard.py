@@ -8,10 +8,14 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from router.settings import Settings
+
+Done = TypeVar("Done")
+"""What a store command's run returns (rows deleted per table, readings cleared)."""
 
 store_app = typer.Typer(
     help="The dialog store: encryption keys at rest, retention and erasure.", no_args_is_help=True
@@ -69,14 +73,21 @@ def register_guard(
         database_url: str | None = typer.Option(None, help="Default: TWOLINE_DATABASE_URL."),
     ) -> None:
         """Retention: delete idle dialogs with their messages, decisions, feedback and tickets, and the
-        client profiles left without dialogs. Dialogs with an open or claimed ticket stay. Safe while the
-        service runs; run it daily from cron."""
-        from router.store.retention import purge_idle_dialogs
+        client profiles left without dialogs. Dialogs with an open or claimed ticket stay. Clears the
+        stored readings of messages older than the domain's `context_days`. Safe while the service runs;
+        run it daily from cron."""
+        from first_line.domain import load_domain
+        from router.store.retention import drop_stale_readings, purge_idle_dialogs
 
-        cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
-        engine = _migrated_engine(database_url or settings().database_url)
+        current = settings()
+        now = datetime.now(UTC)
+        cutoff = now - timedelta(days=older_than_days)
+        context_days = load_domain(current.domain_dir).settings.policy.context_days
+        engine = _migrated_engine(database_url or current.database_url)
         deleted = _while_available(lambda: purge_idle_dialogs(engine, cutoff))
-        typer.echo(json.dumps({"cutoff": cutoff.isoformat(timespec="seconds"), "deleted": deleted}, indent=2))
+        readings = _while_available(lambda: drop_stale_readings(engine, now - timedelta(days=context_days)))
+        report = {"cutoff": cutoff.isoformat(timespec="seconds"), "deleted": deleted}
+        typer.echo(json.dumps(report | {"readings_cleared": readings}, indent=2))
 
     @store_app.command("forget-client")
     def forget_client_command(
@@ -145,7 +156,7 @@ def _migrated_engine(database_url: str):
     return engine
 
 
-def _while_available(run: Callable[[], dict[str, int]]) -> dict[str, int]:
+def _while_available(run: Callable[[], Done]) -> Done:
     """A locked or unreachable store mid-run is one line and exit 2; the batches done so far stay done and
     a rerun goes on from there."""
     from router.store.dialog_store import StoreUnavailableError

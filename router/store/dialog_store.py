@@ -58,9 +58,22 @@ class AcceptedMessage:
 
 
 @dataclass(frozen=True)
+class StoredReading:
+    """An encoder's embedding of a client message, stored with it (`first_line/text_encoder.py` writes and
+    reads `vector`)."""
+
+    encoder: str
+    """The graph that read the message (its file digest)."""
+    vector: str
+    """The embedding, base64 of its float32 values."""
+
+
+@dataclass(frozen=True)
 class TurnContext:
     recent_texts: list[str]
     """The client's earlier messages of the last days (any dialog), oldest first."""
+    recent_readings: list[StoredReading | None]
+    """The stored reading of each of `recent_texts` (None where none was stored)."""
     profile: ClientProfile
     dialog_turns: list[tuple[str, str | None]]
     """This dialog's earlier client messages with the intent each was answered as."""
@@ -204,7 +217,10 @@ class DialogStore:
     ) -> list[str]:
         """The client's earlier messages (any dialog) since `since`, oldest first: dialog context."""
         with self.engine.connect() as connection:
-            return _recent_client_texts(connection, client_id, since, limit, before_message_id)
+            return [
+                text
+                for text, _ in _recent_client_messages(connection, client_id, since, limit, before_message_id)
+            ]
 
     def dialog_client_turns(self, dialog_id: str, before_message_id: int) -> list[tuple[str, str | None]]:
         """This dialog's client messages before the given one, oldest first, each with the intent the
@@ -221,8 +237,10 @@ class DialogStore:
         profile and this dialog's earlier turns."""
         with self.engine.connect() as connection:
             turns = _dialog_client_turns(connection, accepted.dialog_id, accepted.message_id)
+            recent = _recent_client_messages(connection, client_id, since, limit, accepted.message_id)
             return TurnContext(
-                recent_texts=_recent_client_texts(connection, client_id, since, limit, accepted.message_id),
+                recent_texts=[text for text, _ in recent],
+                recent_readings=[reading for _, reading in recent],
                 profile=_client_profile(connection, client_id),
                 dialog_turns=[(text, intent) for text, intent, _ in turns],
                 previous_reason=turns[-1][2] if turns else None,
@@ -240,16 +258,16 @@ class DialogStore:
         latency_ms: float,
         summary: dict | None = None,
         sentiment: float | None = None,
+        reading: StoredReading | None = None,
     ) -> RecordedTurn:
-        """Store the decision (and the client message's sentiment, when it was scored), the bot's
-        reply and, for a hand-off, the operator's ticket: one transaction."""
+        """Store the decision (and what the models read in the client message: its sentiment and the intent
+        encoder's reading, when they were computed), the bot's reply and, for a hand-off, the operator's
+        ticket: one transaction."""
         now = utcnow()
         dialog_id, client_id = accepted.dialog_id, accepted.client_id
         with self._connection() as connection:
-            if sentiment is not None:
-                connection.execute(
-                    sql.SET_SENTIMENT, {"sentiment": sentiment, "message_id": accepted.message_id}
-                )
+            if sentiment is not None or reading is not None:
+                connection.execute(sql.SET_MESSAGE_READINGS, _readings_row(accepted, sentiment, reading))
             reply_id = None
             if decision.reply:
                 buttons = [b.model_dump() for b in decision.buttons] or None
@@ -417,14 +435,27 @@ def _client_profile(connection: Connection, client_id: str) -> ClientProfile:
     return ClientProfile(language=row.language, age=row.age, gender=row.gender, first_name=row.first_name)
 
 
-def _recent_client_texts(
+def _recent_client_messages(
     connection: Connection, client_id: str, since: datetime, limit: int, before_message_id: int
-) -> list[str]:
+) -> list[tuple[str, StoredReading | None]]:
+    """The client's last `limit` non-empty messages since `since`, oldest first, each with its reading."""
     if limit <= 0:
         return []
     query = {"client_id": client_id, "before": before_message_id, "since": since, "limit": 2 * limit}
-    texts = [t for t in connection.execute(sql.RECENT_CLIENT_TEXTS, query).scalars() if t][:limit]
-    return list(reversed(texts))
+    rows = [row for row in connection.execute(sql.RECENT_CLIENT_TEXTS, query).all() if row[0]][:limit]
+    return [
+        (text, StoredReading(encoder, vector) if vector and encoder else None)
+        for text, vector, encoder in reversed(rows)
+    ]
+
+
+def _readings_row(accepted: AcceptedMessage, sentiment: float | None, reading: StoredReading | None) -> dict:
+    return {
+        "message_id": accepted.message_id,
+        "sentiment": sentiment,
+        "reading": reading.vector if reading else None,
+        "reading_of": reading.encoder if reading else None,
+    }
 
 
 def _dialog_client_turns(

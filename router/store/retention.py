@@ -6,6 +6,9 @@ Two rules, both run by the bank (a cron job, its CRM), never by the service on i
   written to for N days goes, with its messages, decisions, feedback and tickets; so does a client
   profile that has no dialog left and was not updated in that time. A dialog whose hand-off ticket is
   still open or claimed stays: it is an operator's work in progress, however old.
+- **Stale readings** (`drop_stale_readings`, run by the same `twoline store purge`): the intent encoder's
+  embedding stored with a client message (`messages.reading`, 2 KB) serves only the client's turns within
+  the domain's `context_days`; after that it is cleared, the message kept.
 - **Erasure** (`forget_client`, `twoline store forget-client ID`, `DELETE /v1/clients/{id}`): everything
   stored about one client (a data-subject request), open tickets included.
 
@@ -25,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, exists, select
+from sqlalchemy import Connection, Engine, delete, exists, select, update
 from sqlalchemy.exc import OperationalError
 
 from router.store.dialog_store import StoreUnavailableError
@@ -55,6 +58,22 @@ def purge_idle_dialogs(engine: Engine, cutoff: datetime, batch: int = BATCH) -> 
         pass
     _delete_clients(engine, [Client.updated_at < cutoff], deleted)
     return _counts(deleted)
+
+
+def drop_stale_readings(engine: Engine, before: datetime, batch: int = 5 * BATCH) -> int:
+    """Clear the stored readings of client messages written before `before` (aware UTC), `batch` messages
+    a transaction; returns how many were cleared."""
+    cleared = 0
+    stale = [Message.reading.is_not(None), Message.created_at < before]
+    while True:
+        with _write(engine) as connection:
+            ids = list(connection.execute(select(Message.id).where(*stale).limit(batch)).scalars())
+            if not ids:
+                return cleared
+            cleared += _rowcount(
+                connection,
+                update(Message).where(Message.id.in_(ids)).values(reading=None, reading_of=None),
+            )
 
 
 def forget_client(engine: Engine, client_id: str, batch: int = BATCH) -> dict[str, int]:

@@ -51,7 +51,12 @@ INSERT_MESSAGE = _sql(
     buttons=MESSAGE.buttons,
     now=MESSAGE.created_at,
 )
-SET_SENTIMENT = text("UPDATE messages SET sentiment = :sentiment WHERE id = :message_id")
+SET_MESSAGE_READINGS = _sql(
+    "UPDATE messages SET sentiment = :sentiment, reading = :reading, reading_of = :reading_of "
+    "WHERE id = :message_id",
+    reading=MESSAGE.reading,
+)
+"""What the models read in a client message: its sentiment and the intent encoder's embedding."""
 INSERT_DECISION = _sql(
     "INSERT INTO decisions (dialog_id, message_id, reply_message_id, kind, reason, intent, confidence, "
     "threshold, pool, scores, latency_ms, variant, created_at) VALUES (:dialog_id, :message_id, "
@@ -71,10 +76,10 @@ INSERT_TICKET = _sql(
 
 CLIENT_PROFILE = text("SELECT language, age, gender, first_name FROM clients WHERE id = :client_id")
 RECENT_CLIENT_TEXTS = _sql(
-    "SELECT text FROM messages WHERE client_id = :client_id AND role = 'client' AND id < :before "
-    "AND created_at >= :since ORDER BY id DESC LIMIT :limit",
+    "SELECT text, reading, reading_of FROM messages WHERE client_id = :client_id AND role = 'client' "
+    "AND id < :before AND created_at >= :since ORDER BY id DESC LIMIT :limit",
     since=MESSAGE.created_at,
-).columns(MESSAGE.text)
+).columns(MESSAGE.text, MESSAGE.reading, MESSAGE.reading_of)
 """Empty texts (a screenshot alone) are dropped by the caller: an encrypted column cannot be
 compared in SQL."""
 DIALOG_CLIENT_TURNS = text(

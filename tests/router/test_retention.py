@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 
 from first_line.responses import ClientProfile
 from router.policy import Decision
-from router.store.dialog_store import DialogNotFoundError, DialogStore, MessageNotFoundError
+from router.store.dialog_store import DialogNotFoundError, DialogStore, MessageNotFoundError, StoredReading
 from router.store.models import Client, ClientRisk, Dialog, Feedback, HandoffTicket, Message
-from router.store.retention import TABLES, forget_client, purge_idle_dialogs
+from router.store.retention import TABLES, drop_stale_readings, forget_client, purge_idle_dialogs
 from router.store.risk_scores import RiskScores
 from tests.conftest import REPO
 
@@ -172,6 +172,25 @@ def twoline(*args: str, **env: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def test_readings_older_than_the_context_window_are_cleared_and_their_messages_kept(store):
+    reading = StoredReading("0123456789abcdef", "AAAAAA==")
+    kept = []
+    for client, when in (("old", LONG_AGO), ("recent", NOW - timedelta(hours=1))):
+        accepted = store.accept_message(client, None, "Where is my card?")
+        store.record_decision(accepted, ANSWER, 1.0, None, 0.1, reading)
+        with store.engine.begin() as connection:
+            written = update(Message).where(Message.id == accepted.message_id)
+            connection.execute(written.values(created_at=when))
+        kept.append(accepted.message_id)
+    assert drop_stale_readings(store.engine, NOW - timedelta(days=3), batch=1) == 1
+    assert drop_stale_readings(store.engine, NOW - timedelta(days=3)) == 0  # nothing more to do
+    with store.engine.connect() as connection:
+        query = select(Message.id, Message.reading_of).where(Message.id.in_(kept))
+        stored = dict(connection.execute(query).all())
+    assert stored == {kept[0]: None, kept[1]: "0123456789abcdef"}
+    assert rows(store, Message, Message.sentiment == 0.1) == 2
+
+
 def test_the_cli_purges_and_forgets(tmp_path):
     from router.store.database import create_store_engine, migrate
 
@@ -187,6 +206,7 @@ def test_the_cli_purges_and_forgets(tmp_path):
     assert purged.returncode == 0, purged.stderr
     report = json.loads(purged.stdout[purged.stdout.index("{") :])
     assert report["deleted"]["dialogs"] == 1 and report["deleted"]["messages"] == 2
+    assert report["readings_cleared"] == 0  # the old dialog's message went with it
     assert datetime.fromisoformat(report["cutoff"]) < NOW - timedelta(days=29)
 
     forgot = twoline("forget-client", "new", "--database-url", url)

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from router.dialog_export import export_dialogs
 from router.policy import Decision
 from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import DialogStore
+from router.store.dialog_store import DialogStore, StoredReading
 from router.store.encryption import (
     MARKER,
     DecryptionError,
@@ -27,7 +27,15 @@ from router.voc_risk.features import client_features
 
 SECRET = "My card 4111 1111 1111 1111 was stolen by John Smith!"
 OCR = "Transfer 1,250.00 to IBAN GB33BUKB20201555555555"
-RAW_COLUMNS = ("messages.text", "messages.ocr_text", "decisions.scores", "handoff_tickets.summary")
+READING = StoredReading("0123456789abcdef", "c2VjcmV0IHZlY3Rvcg==")
+"""An embedding can be read back into words: it is encrypted like the text it was read from."""
+RAW_COLUMNS = (
+    "messages.text",
+    "messages.ocr_text",
+    "messages.reading",
+    "decisions.scores",
+    "handoff_tickets.summary",
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -51,7 +59,8 @@ def open_store(url: str, cipher: TextCipher | None) -> DialogStore:
 
 
 def write_turn(store: DialogStore, client: str = "c1") -> tuple[str, int]:
-    """A client message with a screenshot's text, a decision with entities and a hand-off ticket."""
+    """A client message with a screenshot's text and a stored reading, a decision with entities and a
+    hand-off ticket."""
     accepted = store.accept_message(client, None, SECRET)
     store.set_ocr_text(accepted.message_id, OCR)
     decision = Decision(
@@ -61,7 +70,7 @@ def write_turn(store: DialogStore, client: str = "c1") -> tuple[str, int]:
         scores={"entities": [{"kind": "person", "value": "John Smith"}]},
     )
     summary = {"last_messages": [{"role": "client", "text": SECRET, "ocr_text": OCR}], "ocr_texts": [OCR]}
-    store.record_decision(accepted, decision, 2.0, summary)
+    store.record_decision(accepted, decision, 2.0, summary, 0.2, READING)
     return accepted.dialog_id, accepted.message_id
 
 
@@ -80,10 +89,10 @@ def test_raw_columns_hold_no_plain_text_and_the_store_reads_it(url):
     store = open_store(url, TextCipher([generate_key()]))
     dialog_id, message_id = write_turn(store)
     raw = raw_values(store)
-    assert len(raw) == 5, "client text, bot reply, OCR text, decision scores, ticket summary"
+    assert len(raw) == 6, "client text, bot reply, OCR text, reading, decision scores, ticket summary"
     for value in raw:
         assert MARKER in value
-        for plain in ("4111", "John Smith", "GB33", "stolen", "Passing you"):
+        for plain in ("4111", "John Smith", "GB33", "stolen", "Passing you", READING.vector):
             assert plain not in value
     messages, decisions = store.dialog_history(dialog_id)
     assert [m.text for m in messages] == [SECRET, "Passing you to a colleague."]
@@ -94,6 +103,7 @@ def test_raw_columns_hold_no_plain_text_and_the_store_reads_it(url):
     later = store.accept_message("c1", dialog_id, "and now?")
     known = store.turn_context("c1", later, datetime.now(UTC) - timedelta(days=1), 3)
     assert known.dialog_turns == [(SECRET, None)]
+    assert (known.recent_texts, known.recent_readings) == ([SECRET], [READING])
     assert known.previous_reason == "operator_requested", "what the bot decided on the message before"
 
 
@@ -106,7 +116,7 @@ def test_plain_rows_written_before_the_key_still_read(url):
         messages, decisions = store.dialog_history(dialog_id)
         assert messages[0].text == SECRET and messages[0].ocr_text == OCR
         assert decisions[0].scores["entities"][0]["value"] == "John Smith"
-    assert sum(MARKER in value for value in raw_values(store)) == 5, "only the new rows are encrypted"
+    assert sum(MARKER in value for value in raw_values(store)) == 6, "only the new rows are encrypted"
 
 
 def test_a_wrong_or_missing_key_is_a_clear_error_not_ciphertext(url):
@@ -128,8 +138,8 @@ def test_key_rotation_with_reencrypt(url):
     assert rotating.dialog_history(old_dialog)[0][0].text == SECRET, "the old key still decrypts"
     counts = reencrypt_store(rotating.engine, TextCipher.from_setting(f"{new},{old}"), batch=2)
     assert set(counts) == set(RAW_COLUMNS) == {f"{c.table}.{c.column}" for c in encrypted_columns()}
-    assert counts["messages.text"] == 4 and counts["messages.ocr_text"] == 2
-    assert sum(counts.values()) == 10, "every non-empty value of both turns, plain ones included"
+    assert counts["messages.text"] == 4 and counts["messages.ocr_text"] == counts["messages.reading"] == 2
+    assert sum(counts.values()) == 12, "every non-empty value of both turns, plain ones included"
     new_only = open_store(url, TextCipher([new]))
     for dialog_id in (plain_dialog, old_dialog):
         messages, decisions = new_only.dialog_history(dialog_id)

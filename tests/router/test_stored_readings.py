@@ -1,0 +1,81 @@
+"""A client message's embedding by the intent encoder is stored with it: a later turn that lands in
+another worker, or after a restart, reads it as context from the store instead of embedding it again, and
+reads exactly what a fresh embedding would have given."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import select, update
+
+from first_line.text_encoder import reading_from_text, reading_text
+from router.assistant import Assistant
+from router.store.models import Message
+
+FIRST = "I ordered a new card two weeks ago and it still has not arrived"
+FOLLOW_UP = "is there a way to track its delivery status?"
+
+
+def counted_runs(assistant: Assistant) -> list[list[str]]:
+    """The texts the intent encoder embeds from now on, one list per graph run."""
+    encoder = assistant.policy.intents.encoder
+    runs: list[list[str]] = []
+    original = encoder._run
+
+    def run(texts, session=None):
+        runs.append(list(texts))
+        return original(texts, session)
+
+    encoder._run = run
+    return runs
+
+
+def stored(assistant: Assistant, client_id: str, text: str) -> tuple[str | None, str | None]:
+    with assistant.store.engine.connect() as connection:
+        query = select(Message.reading, Message.reading_of).where(
+            Message.client_id == client_id, Message.text == text
+        )
+        return tuple(connection.execute(query).one())
+
+
+def forget_reading(assistant: Assistant, client_id: str, **values: str) -> None:
+    with assistant.store.engine.begin() as connection:
+        where = (Message.client_id == client_id, Message.text == FIRST)
+        connection.execute(update(Message).where(*where).values(**values))
+
+
+def test_another_worker_reads_the_context_from_the_store_exactly(settings):
+    first = Assistant.load(settings)
+    opened = {client: first.handle(client, FIRST).dialog_id for client in ("stored", "recomputed")}
+    vector, graph = stored(first, "stored", FIRST)
+    encoder = first.policy.intents.encoder
+    assert graph == encoder.graph_digest
+    assert np.array_equal(reading_from_text(vector, encoder.dimension), encoder.encode([FIRST])[0])
+
+    other = Assistant.load(settings)  # another worker: its own empty cache
+    runs = counted_runs(other)
+    answer = other.handle("stored", FOLLOW_UP, dialog_id=opened["stored"])
+    assert runs == [[FOLLOW_UP]], "the context came from the store"
+    assert stored(other, "stored", FOLLOW_UP)[1] == encoder.graph_digest
+
+    forget_reading(first, "recomputed", reading_of="another graph")
+    fresh = Assistant.load(settings)  # the same turn with the context embedded afresh
+    runs = counted_runs(fresh)
+    again = fresh.handle("recomputed", FOLLOW_UP, dialog_id=opened["recomputed"])
+    assert sorted(runs) == [[FIRST], [FOLLOW_UP]], "another graph's reading is not reused"
+    assert (again.kind, again.intent, again.confidence) == (answer.kind, answer.intent, answer.confidence)
+
+
+def test_a_damaged_reading_is_computed_again_not_trusted(settings):
+    first = Assistant.load(settings)
+    digest = first.policy.intents.encoder.graph_digest
+    for number, damaged in enumerate(
+        ("not base64!", reading_text(np.ones(3)), reading_text(np.full(384, np.nan)))
+    ):
+        client = f"client-{number}"
+        opened = first.handle(client, FIRST)
+        forget_reading(first, client, reading=damaged)
+        other = Assistant.load(settings)
+        runs = counted_runs(other)
+        answer = other.handle(client, FOLLOW_UP, dialog_id=opened.dialog_id)
+        assert sorted(runs) == [[FIRST], [FOLLOW_UP]] and answer.kind in ("answer", "clarify", "handoff")
+        assert stored(other, client, FOLLOW_UP)[1] == digest

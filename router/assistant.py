@@ -28,10 +28,10 @@ from first_line.multilingual_encoder import MultilingualEncoder
 from first_line.pools_model import PoolsModel
 from first_line.responses import with_message_language
 from first_line.russian_intent_model import RussianIntentModel
-from first_line.text_encoder import reading_from_text, reading_text
 from first_line.thresholds import Thresholds, tune_thresholds
 from first_line.translit_reader import TranslitReader
 from router.client_signals import ClientSignals, load_likes_model
+from router.context_readings import ContextReadings
 from router.dialog_gates import load_dialog_gates
 from router.experiments import VariantPolicies, resolve_artifacts_dir, variant_policy
 from router.handoff import handoff_summary
@@ -41,7 +41,7 @@ from router.screenshots import load_screenshot_reader, read_screenshot
 from router.second_line_training import SecondLineWatcher, pending_state
 from router.settings import Settings
 from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import AcceptedMessage, DialogStore, StoredReading, TurnContext
+from router.store.dialog_store import AcceptedMessage, DialogStore
 from router.store.encryption import cipher_from_settings
 from router.turn_gate import SlowWorkReleasesSlot, TurnGate
 from second_line.factory import build_second_line
@@ -215,6 +215,7 @@ class Assistant:
         variants: VariantPolicies | None = None,
         gate: TurnGate | None = None,
         translit: TranslitReader | None = None,
+        readings: ContextReadings | None = None,
     ) -> None:
         self.settings = settings
         self.domain = domain
@@ -229,6 +230,9 @@ class Assistant:
         self.translit = translit
         """Reads Russian typed in Latin letters (first_line/translit_reader.py); None: the domain speaks no
         Russian."""
+        self.readings = readings
+        """Stores the intent encoder's reading of each message for the client's next turns
+        (router/context_readings.py); None: every turn embeds its context itself."""
         self.second_line_watcher: SecondLineWatcher | None = None
         """Set while the second line trains in the background (router/second_line_training.py)."""
 
@@ -270,7 +274,8 @@ class Assistant:
         store = DialogStore(engine)
         ocr = load_screenshot_reader(settings)
         translit = load_translit_reader(settings, domain)
-        assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate, translit)
+        readings = ContextReadings(intent_model.encoder)
+        assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate, translit, readings)
         if training:
             assistant.second_line_watcher = SecondLineWatcher(settings, assistant.attach_second_line).start()
         return assistant
@@ -338,9 +343,9 @@ class Assistant:
         if decision.kind == "handoff":
             messages, decisions = self.store.dialog_history(accepted.dialog_id)
             summary = handoff_summary(messages, decisions, decision)
-        recorded = self.store.record_decision(
-            accepted, decision, latency * 1000, summary, negativity, self._reading_to_store(text)
-        )
+        reading = self.readings.to_store(text) if self.readings else None  # the next turns' context
+        latency_ms = latency * 1000
+        recorded = self.store.record_decision(accepted, decision, latency_ms, summary, negativity, reading)
         DECISIONS.labels(decision.kind, decision.reason).inc()
         TURN_LATENCY.observe(latency)
         log.info(
@@ -394,7 +399,8 @@ class Assistant:
                     return unreadable.model_copy(update={"scores": unreadable.scores | ocr_scores})
             since = datetime.now(UTC) - timedelta(days=policy.context_days)
             known = self.store.turn_context(client_id, accepted, since, policy.context_messages)
-            self._recall_readings(known)
+            if self.readings is not None:
+                self.readings.recall(known)
             read_earlier = self._earlier_text_reader(text)
             turn = Turn(
                 dialog_key=accepted.dialog_id,
@@ -416,25 +422,6 @@ class Assistant:
             log.exception("decision failed", extra={"message_id": accepted.message_id})
             failed = self.policy.handoff(Turn(dialog_key=accepted.dialog_id, text=""), "assistant_error")
             return failed.model_copy(update={"variant": variant})
-
-    def _reading_to_store(self, text: str) -> StoredReading | None:
-        """The intent encoder's embedding of the message as written, when this turn computed it (English
-        messages): stored with the message, it is the client's next turns' context."""
-        encoder = self.policy.intents.encoder
-        vector = encoder.cached(text) if text.strip() else None
-        return None if vector is None else StoredReading(encoder.graph_digest, reading_text(vector))
-
-    def _recall_readings(self, known: TurnContext) -> None:
-        """Put the stored readings of the client's earlier messages in the intent encoder's cache, so that a
-        turn landing in another worker, or after a restart, does not embed its context again (in the load
-        test that was ~18% of a worker's time). A reading of another encoder graph is left alone."""
-        encoder = self.policy.intents.encoder
-        for text, reading in zip(known.recent_texts, known.recent_readings, strict=True):
-            if reading is None or reading.encoder != encoder.graph_digest or encoder.cached(text) is not None:
-                continue
-            vector = reading_from_text(reading.vector, encoder.dimension)
-            if vector is not None:
-                encoder.remember(text, vector)
 
     def _earlier_text_reader(self, text: str) -> Callable[[str], str]:
         """How the client's earlier messages are read for this turn: for a Russian message (Cyrillic, or

@@ -17,7 +17,7 @@ FOLLOW_UP = "is there a way to track its delivery status?"
 
 def counted_runs(assistant: Assistant) -> list[list[str]]:
     """The texts the intent encoder embeds from now on, one list per graph run."""
-    encoder = assistant.policy.intents.encoder
+    encoder = assistant.readings.encoder
     runs: list[list[str]] = []
     original = encoder._run
 
@@ -47,7 +47,7 @@ def test_another_worker_reads_the_context_from_the_store_exactly(settings):
     first = Assistant.load(settings)
     opened = {client: first.handle(client, FIRST).dialog_id for client in ("stored", "recomputed")}
     vector, graph = stored(first, "stored", FIRST)
-    encoder = first.policy.intents.encoder
+    encoder = first.readings.encoder
     assert graph == encoder.graph_digest
     assert np.array_equal(reading_from_text(vector, encoder.dimension), encoder.encode([FIRST])[0])
 
@@ -67,7 +67,7 @@ def test_another_worker_reads_the_context_from_the_store_exactly(settings):
 
 def test_a_damaged_reading_is_computed_again_not_trusted(settings):
     first = Assistant.load(settings)
-    digest = first.policy.intents.encoder.graph_digest
+    digest = first.readings.encoder.graph_digest
     for number, damaged in enumerate(
         ("not base64!", reading_text(np.ones(3)), reading_text(np.full(384, np.nan)))
     ):
@@ -79,3 +79,15 @@ def test_a_damaged_reading_is_computed_again_not_trusted(settings):
         answer = other.handle(client, FOLLOW_UP, dialog_id=opened.dialog_id)
         assert sorted(runs) == [[FIRST], [FOLLOW_UP]] and answer.kind in ("answer", "clarify", "handoff")
         assert stored(other, client, FOLLOW_UP)[1] == digest
+
+
+def test_a_failing_reading_costs_the_turn_nothing(assistant, monkeypatch, caplog):
+    def broken(text):
+        raise RuntimeError("cache is gone")
+
+    opened = assistant.handle("client-3", FIRST)  # its reading is stored
+    monkeypatch.setattr(assistant.readings.encoder, "cached", broken)
+    answer = assistant.handle("client-3", FOLLOW_UP, dialog_id=opened.dialog_id)
+    assert answer.reason != "assistant_error" and answer.reply
+    assert stored(assistant, "client-3", FOLLOW_UP) == (None, None)
+    assert "stored readings not recalled" in caplog.text and "reading not stored" in caplog.text

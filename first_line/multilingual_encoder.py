@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from first_line.artifacts import file_sha256
 from first_line.onnx_session import ThreadedRuns, cpu_session
 from first_line.text_encoder import shared_table
 
@@ -66,6 +67,8 @@ class MultilingualEncoder:
         self._session = None
         self._graph_identity = ""
         """Names the graph's file in `shared_embeddings()` blocks (its folder is named by E5's digest)."""
+        self._graph_path: Path | None = None
+        self._graph_sha256: str | None = None
 
     def warm_up(self) -> None:
         with self._warm_lock:
@@ -86,6 +89,30 @@ class MultilingualEncoder:
             self._runs = ThreadedRuns(graph, self.threads)
             stat = graph.stat()
             self._graph_identity = f"{graph.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+            self._graph_path = graph
+
+    @property
+    def graph_digest(self) -> str:
+        """The first 16 hex digits of the graph file's sha256: what a stored reading names as its encoder."""
+        self.warm_up()
+        if self._graph_sha256 is None:
+            self._graph_sha256 = file_sha256(self._graph_path)
+        return self._graph_sha256[:16]
+
+    def cached(self, text: str) -> np.ndarray | None:
+        """`text`'s embedding if this process has it (cached or shared), without computing it."""
+        self.warm_up()
+        key = without_format_characters(text)[:MAX_CHARS]
+        with self._lock:
+            vector = self._cache.get(key)
+        shared = shared_table(self._graph_identity)
+        return vector if vector is not None or shared is None else shared.get(key)
+
+    def remember(self, text: str, vector: np.ndarray) -> None:
+        """Cache `vector` as `text`'s embedding: one this graph computed alone before, stored and read back
+        (the caller checks `graph_digest`)."""
+        with self._lock:
+            self._put(without_format_characters(text)[:MAX_CHARS], vector)
 
     @property
     def dimension(self) -> int:

@@ -274,7 +274,7 @@ class Assistant:
         store = DialogStore(engine)
         ocr = load_screenshot_reader(settings)
         translit = load_translit_reader(settings, domain)
-        readings = ContextReadings(intent_model.encoder)
+        readings = ContextReadings(intent_model.encoder, signals.sentiment.encoder)
         assistant = cls(settings, domain, store, policy, ocr, signals, variants, gate, translit, readings)
         if training:
             assistant.second_line_watcher = SecondLineWatcher(settings, assistant.attach_second_line).start()

@@ -29,9 +29,24 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 
 
-def load_texts(data_dir: Path, limit: int) -> list[str]:
-    with open(data_dir / "banking77" / "train.csv", newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
+def reference(args: argparse.Namespace, index: int) -> str:
+    """A suffix unique to the run and the request; in digits for Russian, so that no Latin letters (the run
+    id's hex) make a short Russian message read as Russian typed in Latin letters."""
+    if args.language == "ru":
+        return f"(№ {int(args.run_id, 16)}-{index})"
+    return f"(ref {args.run_id}-{index})"
+
+
+def load_texts(data_dir: Path, limit: int, language: str = "en") -> list[str]:
+    """BANKING77's training questions, or (`ru`) the demo bank's Russian training and dev messages."""
+    files = [data_dir / "banking77" / "train.csv"]
+    if language == "ru":
+        training = REPO / "domains" / "demo_bank" / "training"
+        files = [training / f"russian_messages_{part}.csv" for part in ("train", "dev")]
+    texts = []
+    for path in files:
+        with open(path, newline="", encoding="utf-8") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle)]
     random.Random(7).shuffle(texts)
     return texts[:limit]
 
@@ -91,7 +106,7 @@ async def client_loop(
         client_id = f"load-{args.run_id}-{worker}-{index % args.clients_per_worker}"
         body = {
             "client_id": client_id,
-            "text": f"{texts[index % len(texts)]} (ref {args.run_id}-{index})",  # new in every run
+            "text": f"{texts[index % len(texts)]} {reference(args, index)}",  # new in every run
             "client_message_id": f"{args.run_id}-{index}",
         }
         if client_id in dialogs:
@@ -124,7 +139,7 @@ def stored_client_messages(url: str) -> int:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    texts = load_texts(Path(args.data_dir), 5000)
+    texts = load_texts(Path(args.data_dir), 5000, args.language)
     queue: asyncio.Queue = asyncio.Queue()
     for index in range(args.requests):
         queue.put_nowait(index)
@@ -171,6 +186,9 @@ def main() -> None:
         "connection to one worker process and skews the load between them)",
     )
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument(
+        "--language", choices=["en", "ru"], default="en", help="ru: the demo bank's Russian messages"
+    )
     parser.add_argument("--database-url", help="count stored messages before and after (nothing lost)")
     parser.add_argument("--out", help="write the JSON result here too")
     args = parser.parse_args()

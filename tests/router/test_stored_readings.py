@@ -17,7 +17,7 @@ FOLLOW_UP = "is there a way to track its delivery status?"
 
 def counted_runs(assistant: Assistant) -> list[list[str]]:
     """The texts the intent encoder embeds from now on, one list per graph run."""
-    encoder = assistant.readings.encoder
+    encoder = assistant.readings.english
     runs: list[list[str]] = []
     original = encoder._run
 
@@ -47,7 +47,7 @@ def test_another_worker_reads_the_context_from_the_store_exactly(settings):
     first = Assistant.load(settings)
     opened = {client: first.handle(client, FIRST).dialog_id for client in ("stored", "recomputed")}
     vector, graph = stored(first, "stored", FIRST)
-    encoder = first.readings.encoder
+    encoder = first.readings.english
     assert graph == encoder.graph_digest
     assert np.array_equal(reading_from_text(vector, encoder.dimension), encoder.encode([FIRST])[0])
 
@@ -67,7 +67,7 @@ def test_another_worker_reads_the_context_from_the_store_exactly(settings):
 
 def test_a_damaged_reading_is_computed_again_not_trusted(settings):
     first = Assistant.load(settings)
-    digest = first.readings.encoder.graph_digest
+    digest = first.readings.english.graph_digest
     for number, damaged in enumerate(
         ("not base64!", reading_text(np.ones(3)), reading_text(np.full(384, np.nan)))
     ):
@@ -86,8 +86,48 @@ def test_a_failing_reading_costs_the_turn_nothing(assistant, monkeypatch, caplog
         raise RuntimeError("cache is gone")
 
     opened = assistant.handle("client-3", FIRST)  # its reading is stored
-    monkeypatch.setattr(assistant.readings.encoder, "cached", broken)
+    monkeypatch.setattr(assistant.readings.english, "cached", broken)
     answer = assistant.handle("client-3", FOLLOW_UP, dialog_id=opened.dialog_id)
     assert answer.reason != "assistant_error" and answer.reply
     assert stored(assistant, "client-3", FOLLOW_UP) == (None, None)
     assert "stored readings not recalled" in caplog.text and "reading not stored" in caplog.text
+
+
+RU_FIRST = "Я заказал новую карту две недели назад, а она так и не пришла"
+RU_FOLLOW_UP = "спасибо, это всё"
+
+
+def counted_e5_runs(assistant: Assistant) -> list[list[str]]:
+    """The texts E5 (the Russian models' encoder) embeds from now on, one list per graph run."""
+    encoder = assistant.readings.russian
+    runs: list[list[str]] = []
+    original = encoder._embed
+
+    def embed(texts, session=None):
+        runs.append(list(texts))
+        return original(texts, session)
+
+    encoder._embed = embed
+    return runs
+
+
+def test_a_russian_message_is_stored_as_e5_read_it(settings):
+    first = Assistant.load(settings)
+    opened = first.handle("client-ru", RU_FIRST)
+    e5 = first.readings.russian
+    vector, graph = stored(first, "client-ru", RU_FIRST)
+    assert graph == e5.graph_digest != first.readings.english.graph_digest
+    assert np.array_equal(reading_from_text(vector, e5.dimension), e5.encode([RU_FIRST])[0])
+
+    other_first = "Месяц назад заказал карту, её всё нет"
+    unread = first.handle("client-ru-2", other_first)
+    with first.store.engine.begin() as connection:
+        where = (Message.client_id == "client-ru-2", Message.text == other_first)
+        connection.execute(update(Message).where(*where).values(reading=None, reading_of=None))
+
+    other = Assistant.load(settings)  # another worker
+    runs = counted_e5_runs(other)
+    other.handle("client-ru", RU_FOLLOW_UP, dialog_id=opened.dialog_id)
+    assert [RU_FIRST] not in runs and [RU_FOLLOW_UP] in runs, runs
+    other.handle("client-ru-2", "спасибо большое", dialog_id=unread.dialog_id)
+    assert [other_first] in runs, "without its stored reading the previous message is embedded again"

@@ -231,7 +231,7 @@ class Assistant:
         """Reads Russian typed in Latin letters (first_line/translit_reader.py); None: the domain speaks no
         Russian."""
         self.readings = readings
-        """Stores the intent encoder's reading of each message for the client's next turns
+        """Stores an encoder's reading of each client message for the client's next turns
         (router/context_readings.py); None: every turn embeds its context itself."""
         self.second_line_watcher: SecondLineWatcher | None = None
         """Set while the second line trains in the background (router/second_line_training.py)."""

@@ -260,7 +260,7 @@ class DialogStore:
         sentiment: float | None = None,
         reading: StoredReading | None = None,
     ) -> RecordedTurn:
-        """Store the decision (and what the models read in the client message: its sentiment and the intent
+        """Store the decision (and what the models read in the client message: its sentiment and an
         encoder's reading, when they were computed), the bot's reply and, for a hand-off, the operator's
         ticket: one transaction."""
         now = utcnow()

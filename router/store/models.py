@@ -85,9 +85,10 @@ class Message(Base):
     ocr_text: Mapped[str | None] = mapped_column(EncryptedText)
     """The text read from the screenshot the client sent with this message (stored after OCR)."""
     reading: Mapped[str | None] = mapped_column(EncryptedText)
-    """The intent encoder's embedding of a client message (base64 float32), stored with the decision so
-    that the client's later turns read it as context without running the encoder again, in whichever
-    worker they land, after a restart too; None when no encoder read the message as written."""
+    """The embedding of a client message (base64 float32) by the encoder its language is read with (MiniLM
+    for English, E5 for Russian), stored with the decision so that the client's later turns read it as
+    context without running the encoder again, in whichever worker they land, after a restart too
+    (router/context_readings.py); None when no encoder read the message as written."""
     reading_of: Mapped[str | None] = mapped_column(String(16))
     """Which encoder graph made `reading` (its file digest): another graph's reading is not reused."""
 

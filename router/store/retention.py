@@ -6,7 +6,7 @@ Two rules, both run by the bank (a cron job, its CRM), never by the service on i
   written to for N days goes, with its messages, decisions, feedback and tickets; so does a client
   profile that has no dialog left and was not updated in that time. A dialog whose hand-off ticket is
   still open or claimed stays: it is an operator's work in progress, however old.
-- **Stale readings** (`drop_stale_readings`, run by the same `twoline store purge`): the intent encoder's
+- **Stale readings** (`drop_stale_readings`, run by the same `twoline store purge`): the encoder's
   embedding stored with a client message (`messages.reading`, 2 KB) serves only the client's turns within
   the domain's `context_days`; after that it is cleared, the message kept.
 - **Erasure** (`forget_client`, `twoline store forget-client ID`, `DELETE /v1/clients/{id}`): everything

@@ -56,7 +56,7 @@ SET_MESSAGE_READINGS = _sql(
     "WHERE id = :message_id",
     reading=MESSAGE.reading,
 )
-"""What the models read in a client message: its sentiment and the intent encoder's embedding."""
+"""What the models read in a client message: its sentiment and an encoder's embedding of it."""
 INSERT_DECISION = _sql(
     "INSERT INTO decisions (dialog_id, message_id, reply_message_id, kind, reason, intent, confidence, "
     "threshold, pool, scores, latency_ms, variant, created_at) VALUES (:dialog_id, :message_id, "

@@ -15,17 +15,16 @@ FIRST = "I ordered a new card two weeks ago and it still has not arrived"
 FOLLOW_UP = "is there a way to track its delivery status?"
 
 
-def counted_runs(assistant: Assistant) -> list[list[str]]:
-    """The texts the intent encoder embeds from now on, one list per graph run."""
-    encoder = assistant.readings.english
+def counted_runs(encoder, method: str = "_run") -> list[list[str]]:
+    """The texts `encoder` embeds from now on, one list per graph run (`method`: the one that runs it)."""
     runs: list[list[str]] = []
-    original = encoder._run
+    original = getattr(encoder, method)
 
     def run(texts, session=None):
         runs.append(list(texts))
         return original(texts, session)
 
-    encoder._run = run
+    setattr(encoder, method, run)
     return runs
 
 
@@ -52,14 +51,14 @@ def test_another_worker_reads_the_context_from_the_store_exactly(settings):
     assert np.array_equal(reading_from_text(vector, encoder.dimension), encoder.encode([FIRST])[0])
 
     other = Assistant.load(settings)  # another worker: its own empty cache
-    runs = counted_runs(other)
+    runs = counted_runs(other.readings.english)
     answer = other.handle("stored", FOLLOW_UP, dialog_id=opened["stored"])
     assert runs == [[FOLLOW_UP]], "the context came from the store"
     assert stored(other, "stored", FOLLOW_UP)[1] == encoder.graph_digest
 
     forget_reading(first, "recomputed", reading_of="another graph")
     fresh = Assistant.load(settings)  # the same turn with the context embedded afresh
-    runs = counted_runs(fresh)
+    runs = counted_runs(fresh.readings.english)
     again = fresh.handle("recomputed", FOLLOW_UP, dialog_id=opened["recomputed"])
     assert sorted(runs) == [[FIRST], [FOLLOW_UP]], "another graph's reading is not reused"
     assert (again.kind, again.intent, again.confidence) == (answer.kind, answer.intent, answer.confidence)
@@ -75,7 +74,7 @@ def test_a_damaged_reading_is_computed_again_not_trusted(settings):
         opened = first.handle(client, FIRST)
         forget_reading(first, client, reading=damaged)
         other = Assistant.load(settings)
-        runs = counted_runs(other)
+        runs = counted_runs(other.readings.english)
         answer = other.handle(client, FOLLOW_UP, dialog_id=opened.dialog_id)
         assert sorted(runs) == [[FIRST], [FOLLOW_UP]] and answer.kind in ("answer", "clarify", "handoff")
         assert stored(other, client, FOLLOW_UP)[1] == digest
@@ -97,20 +96,6 @@ RU_FIRST = "Я заказал новую карту две недели наза
 RU_FOLLOW_UP = "спасибо, это всё"
 
 
-def counted_e5_runs(assistant: Assistant) -> list[list[str]]:
-    """The texts E5 (the Russian models' encoder) embeds from now on, one list per graph run."""
-    encoder = assistant.readings.russian
-    runs: list[list[str]] = []
-    original = encoder._embed
-
-    def embed(texts, session=None):
-        runs.append(list(texts))
-        return original(texts, session)
-
-    encoder._embed = embed
-    return runs
-
-
 def test_a_russian_message_is_stored_as_e5_read_it(settings):
     first = Assistant.load(settings)
     opened = first.handle("client-ru", RU_FIRST)
@@ -126,7 +111,7 @@ def test_a_russian_message_is_stored_as_e5_read_it(settings):
         connection.execute(update(Message).where(*where).values(reading=None, reading_of=None))
 
     other = Assistant.load(settings)  # another worker
-    runs = counted_e5_runs(other)
+    runs = counted_runs(other.readings.russian, "_embed")
     other.handle("client-ru", RU_FOLLOW_UP, dialog_id=opened.dialog_id)
     assert [RU_FIRST] not in runs and [RU_FOLLOW_UP] in runs, runs
     other.handle("client-ru-2", "спасибо большое", dialog_id=unread.dialog_id)

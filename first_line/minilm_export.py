@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
+from first_line.artifacts import file_sha256
 from first_line.build_cache import built_once, cache_root, replace_folder
 
 EXPORT_FORMAT = 1
@@ -31,13 +33,10 @@ def packaged_minilm() -> Path:
 
 @lru_cache(maxsize=4)
 def folder_digest(folder: Path) -> str:
-    """sha256 over the names and bytes of every file in `folder` (~0.2 s for MiniLM's 90 MB)."""
+    """sha256 over the name and digest of every file in `folder` (~0.2 s for MiniLM's 90 MB)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(f"{path.relative_to(folder)}:{file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -80,10 +79,12 @@ def cached_minilm_export(source: Path | None = None, folder: Path | None = None)
     )
 
 
-def copy_packaged_minilm(out_dir: Path) -> None:
-    """Put the packaged MiniLM's export (graphs and tokenizer files) into `out_dir`."""
+def copy_packaged_minilm(out_dir: Path, names: Iterable[str] | None = None) -> None:
+    """Put the packaged MiniLM's export into `out_dir`: the files `names`, else all of them (graphs and
+    tokenizer files)."""
     cached = cached_minilm_export()
+    if names is None:
+        names = [path.name for path in cached.iterdir() if path.is_file() and path.name != MANIFEST]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for path in cached.iterdir():
-        if path.is_file() and path.name != MANIFEST:
-            shutil.copy(path, out_dir / path.name)
+    for name in names:
+        shutil.copy(cached / name, out_dir / name)

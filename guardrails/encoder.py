@@ -17,12 +17,9 @@ ENCODER_FILES = (ONNX_INT8, "tokenizer.json")
 def export_int8_encoder(out_dir: Path) -> None:
     """Write the packaged MiniLM as `encoder.int8.onnx` + `tokenizer.json` into `out_dir` (copied from the
     machine's export, `first_line/minilm_export.py`; ~17 s the first time)."""
-    from first_line.minilm_export import cached_minilm_export
+    from first_line.minilm_export import copy_packaged_minilm
 
-    source = cached_minilm_export()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ENCODER_FILES:
-        shutil.copy(source / name, out_dir / name)
+    copy_packaged_minilm(out_dir, ENCODER_FILES)
 
 
 def provide_encoder(out_dir: Path, source: Path | None = None) -> None:

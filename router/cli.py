@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import os
 import sys
@@ -100,8 +103,10 @@ def serve(
 
     from first_line.artifacts import ArtifactError
     from first_line.training_pipeline import ensure_trained
+    from router.app import create_app
     from router.assistant import Assistant
     from router.second_line_training import clear_stale_marker, second_line_missing, start_training
+    from router.worker_count import default_workers
 
     clear_stale_marker(settings)
     trainer = None
@@ -118,19 +123,25 @@ def serve(
                 "serves and knowledge questions go to an operator (/readyz: second_line)"
             )
             trainer = start_training(settings)
-    try:  # check once here, so that a bad artifact or config stops start-up with its message
-        checked = Assistant.load(settings)
+    try:  # load once here, so that a bad artifact or config stops start-up with its message
+        loaded = Assistant.load(settings)
     except (ArtifactError, ValueError) as exc:
         _fail(str(exc))
-    if checked.second_line_watcher is not None:
-        checked.second_line_watcher.stop()  # the workers load the second line, not this process
-    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="twoline-metrics-")
-    _print_banner(settings, host, port)
+    host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers or default_workers()
+    if workers == 1:
+        served = create_app(settings, assistant=loaded)  # one process: it serves the models it loaded
+    else:
+        _stop_background_work(loaded)  # each worker loads its own models; this process supervises them
+        del loaded
+        _return_memory()
+        served = "router.main:app"
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="twoline-metrics-")
+    _print_banner(settings, host, port, workers)
     try:
         uvicorn.run(
-            "router.main:app",
+            served,
             host=host,
             port=port,
             workers=workers,
@@ -143,8 +154,26 @@ def serve(
             trainer.terminate()
 
 
-def _print_banner(settings: Settings, host: str, port: int) -> None:
-    typer.echo(f"twoline serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+def _stop_background_work(assistant) -> None:
+    """Stop the loaded assistant's watcher for the second line (the workers load the second line)."""
+    if assistant.second_line_watcher is not None:
+        assistant.second_line_watcher.stop()
+
+
+def _return_memory() -> None:
+    """Collect the checked models and hand the freed heap back to the system: the supervisor of several
+    workers went from 1.9 GB resident to 1.7 GB with the collection alone, to 1.3 GB with glibc's trim
+    (what stays is the libraries it imported)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _print_banner(settings: Settings, host: str, port: int, workers: int) -> None:
+    processes = "1 worker process" if workers == 1 else f"{workers} worker processes"
+    typer.echo(
+        f"twoline serving on http://{host}:{port} with {processes}  (API docs: http://{host}:{port}/docs)"
+    )
     if settings.uses_demo_keys:
         typer.echo(
             "demo API keys (set TWOLINE_CLIENT_API_KEY / TWOLINE_OPERATOR_API_KEY in production): "

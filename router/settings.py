@@ -27,7 +27,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = Field(1, ge=1, le=64)
+    workers: int | None = Field(None, ge=1, le=64)
+    """Worker processes; unset: one per usable CPU core, as memory allows (router/worker_count.py)."""
 
     encryption_key: SecretStr | None = None
     """Fernet key(s) to encrypt stored client texts at rest, comma-separated: the first encrypts, all

@@ -36,14 +36,14 @@ def server_env(artifacts_dir: Path, database: Path, domain_dir: Path = DOMAIN_DI
         "TWOLINE_CLIENT_API_KEY": "e2e-client",
         "TWOLINE_OPERATOR_API_KEY": "e2e-operator",
         "TWOLINE_USE_NER": "false",
+        "TWOLINE_WORKERS": "1",  # one process serves the models it checked; several: see the test below
         "HF_HUB_OFFLINE": "1",
     }
 
 
-@pytest.fixture
-def server(artifacts_dir, tmp_path):
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`twoline serve` on a free port; the process and its base URL once /readyz answers 200."""
     port = free_port()
-    env = server_env(artifacts_dir, tmp_path / "e2e.db")
     process = subprocess.Popen(
         [sys.executable, "-m", "router.cli", "serve", "--no-train-missing", "--port", str(port)],
         env=env,
@@ -56,14 +56,18 @@ def server(artifacts_dir, tmp_path):
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
+                return process, base
         except httpx.HTTPError:
             time.sleep(0.5)
         if process.poll() is not None:
             pytest.fail(f"server exited: {process.stdout.read()}")
-    else:
-        process.kill()
-        pytest.fail("server did not become ready in 120 s")
+    process.kill()
+    pytest.fail("server did not become ready in 120 s")
+
+
+@pytest.fixture
+def server(artifacts_dir, tmp_path):
+    process, base = start_server(server_env(artifacts_dir, tmp_path / "e2e.db"))
     yield base, tmp_path / "e2e.db", process.pid
     process.terminate()
     process.wait(timeout=30)
@@ -94,6 +98,48 @@ def test_dialog_over_http_and_every_message_stored(server):
 
     with sqlite3.connect(database) as connection:
         assert connection.execute("select count(*) from messages where role='client'").fetchone()[0] == 4
+
+
+def test_several_workers_share_one_store_and_their_metrics(artifacts_dir, tmp_path):
+    """With `TWOLINE_WORKERS=2` (what a 2-core machine gets by default) uvicorn runs two worker processes
+    under the supervisor. Each turn on a new connection may land on either; every one is stored in the one
+    dialog, and /metrics counts the decisions of both."""
+    database = tmp_path / "workers.db"
+    process, base = start_server(server_env(artifacts_dir, database) | {"TWOLINE_WORKERS": "2"})
+    try:
+        assert len(_worker_processes(process.pid)) == 2
+        headers = {"Authorization": "Bearer e2e-client"}
+        texts = ["hello", "How do I change my PIN?", "my top-up failed", "my card was stolen"] * 3
+        dialog = None
+        for text in texts:
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as client:  # a new connection each
+                body = {"client_id": "workers", "text": text} | ({"dialog_id": dialog} if dialog else {})
+                response = client.post("/v1/messages", json=body)
+                assert response.status_code == 200, response.text
+                dialog = response.json()["dialog_id"]
+        view = httpx.get(f"{base}/v1/dialogs/{dialog}", headers=headers, timeout=10).json()
+        assert [m["text"] for m in view["messages"] if m["role"] == "client"] == texts
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        decisions = [line for line in metrics.splitlines() if line.startswith("twoline_decisions_total{")]
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in decisions) == len(texts)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert "with 2 worker processes" in output
+
+
+def _worker_processes(supervisor: int) -> list[int]:
+    """The uvicorn workers (multiprocessing children) of the server process `supervisor`."""
+    workers = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            command = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0")) == supervisor and b"spawn_main" in command:
+            workers.append(int(status.parent.name))
+    return workers
 
 
 @pytest.mark.skipif(not has_the_tunable(), reason="needs Linux with glibc 2.35+")

@@ -4,10 +4,10 @@ Bounded in count and time; it only talks to 127.0.0.1. A minimal HTTP/1.1 keep-a
 on asyncio streams keeps the generator's own CPU small (it shares the machine's 2 cores with
 the server). Messages are distinct real client questions (BANKING77 train texts, each with a
 suffix unique to the run and the request, so that no embedding cache can help, not even in a repeated
-run against the same server), from many clients, several turns each.
+run against the same server: `reference`), from many clients, several turns each.
 
-    twoline serve --workers 2 &          # or: TWOLINE_WORKERS=2 make run
-    python scripts/load_test.py --requests 6000 --concurrency 32 --database-url sqlite:///var/twoline.db
+    twoline serve --no-train-missing &    # one worker process per core by default (TWOLINE_WORKERS)
+    python scripts/load_test.py --requests 3000 --concurrency 8 --database-url sqlite:///var/twoline.db
 
 With --database-url it counts the stored client messages before and after: every request
 answered 200 must be in the store, and no message may be stored twice.

@@ -77,11 +77,14 @@ INSERT_TICKET = _sql(
 CLIENT_PROFILE = text("SELECT language, age, gender, first_name FROM clients WHERE id = :client_id")
 RECENT_CLIENT_TEXTS = _sql(
     "SELECT text, reading, reading_of FROM messages WHERE client_id = :client_id AND role = 'client' "
-    "AND id < :before AND created_at >= :since ORDER BY id DESC LIMIT :limit",
+    "AND id < :before AND created_at >= :since ORDER BY created_at DESC, id DESC LIMIT :limit",
     since=MESSAGE.created_at,
 ).columns(MESSAGE.text, MESSAGE.reading, MESSAGE.reading_of)
 """Empty texts (a screenshot alone) are dropped by the caller: an encrypted column cannot be
-compared in SQL."""
+compared in SQL. Ordered as the index on (client_id, created_at) is, so the database walks it back from
+the newest message and stops after `limit` rows. Ordered by id alone, SQLite read and sorted every message
+the client wrote since `since`, readings included: 0.26 ms a turn for a client with 240 recent messages
+against 0.009 ms (session 50), growing with each message."""
 DIALOG_CLIENT_TURNS = text(
     "SELECT messages.text, messages.ocr_text, decisions.kind, decisions.intent, decisions.reason "
     "FROM messages "

@@ -1,32 +1,16 @@
 """What a turn reads about its client from the store: the last few messages of the recent days, newest
-kept, oldest first, read off the (client_id, created_at) index instead of sorting the client's history."""
+kept, oldest first, read off the (client_id, created_at) index instead of sorting the client's history.
+`store`: tests/router/conftest.py (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from router.store import turn_sql
 from router.store.database import create_store_engine, migrate
-from router.store.dialog_store import DialogStore
 from router.store.models import Message, utcnow
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        engine = create_store_engine(f"sqlite:///{tmp_path / 'store.db'}", cipher=None)
-    else:
-        engine = create_store_engine(request.getfixturevalue("postgres_url"), cipher=None)
-    migrate(engine)
-    yield DialogStore(engine)
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            for table in ("feedback", "handoff_tickets", "decisions", "messages", "dialogs", "clients"):
-                connection.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
 
 
 def test_the_last_messages_since_the_cut_oldest_first(store):
